@@ -1,0 +1,171 @@
+//! The command line: clap types, one handler file per command group, output rendering and exit
+//! codes. The only place that uses `anyhow`; handlers turn flags into the library's plain option
+//! structs.
+
+mod dkim;
+mod keygen;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::dns::{self, Resolver};
+
+/// Manage, check and verify a domain's email-authentication DNS records (DKIM, SPF, DMARC).
+///
+/// Global options may be given before or after the command.
+#[derive(Debug, Parser)]
+#[command(
+    name = "mailauth",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command accepts.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Answer DNS queries from this BIND master file instead of the network (repeatable).
+    /// `$ORIGIN`, `$TTL`, parentheses and multi-string TXT are understood.
+    #[arg(long = "zone", value_name = "FILE", global = true)]
+    pub zones: Vec<PathBuf>,
+    /// Send DNS queries to this server instead of the system's (repeatable). IPv6 as [ADDR]:PORT.
+    #[arg(long = "resolver", value_name = "IP[:PORT]", global = true)]
+    pub resolvers: Vec<String>,
+    /// Print one JSON document on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Say more about what is happening (on stderr).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Take this as the current time (RFC 3339 or UNIX seconds) for signature times and expiry.
+    #[arg(long, value_name = "RFC3339|UNIX-SECONDS", global = true)]
+    pub now: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate a DKIM key into the key store and print the DNS record to publish.
+    Keygen(keygen::KeygenArgs),
+    /// Sign a message with DKIM and print the signed message.
+    Sign(dkim::SignArgs),
+    /// Verify a message's DKIM signatures and print an Authentication-Results header.
+    Verify(dkim::VerifyArgs),
+}
+
+/// What a command ended with, mapped to the documented exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// 0: pass, nothing wrong.
+    Success,
+    /// 1: a verdict of fail (or error findings).
+    Failed,
+    /// 3: a temporary failure (DNS or provider unreachable) decided the outcome.
+    TempFail,
+}
+
+/// Exit code for bad input or usage.
+const EXIT_BAD_INPUT: u8 = 2;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(run(cli)),
+        Err(err) => Err(anyhow::Error::new(err).context("cannot start the async runtime")),
+    };
+    match result {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Failed) => ExitCode::from(1),
+        Ok(Outcome::TempFail) => ExitCode::from(3),
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("mailauth: error: {err:#}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<Outcome> {
+    match cli.command {
+        Command::Keygen(args) => keygen::run(&cli.global, args),
+        Command::Sign(args) => dkim::sign(&cli.global, args),
+        Command::Verify(args) => dkim::verify(&cli.global, args).await,
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+impl GlobalArgs {
+    /// The resolver the global flags ask for: zone files, explicit servers, or the system's.
+    pub fn resolver(&self) -> Result<Arc<dyn Resolver>> {
+        if !self.zones.is_empty() && !self.resolvers.is_empty() {
+            bail!(
+                "--zone and --resolver cannot be combined: answer from zone files or from servers"
+            );
+        }
+        if !self.zones.is_empty() {
+            let zones = dns::zone::ZoneResolver::from_files(&self.zones)?;
+            return Ok(Arc::new(zones));
+        }
+        if !self.resolvers.is_empty() {
+            let addrs = self
+                .resolvers
+                .iter()
+                .map(|s| dns::hickory::parse_server_addr(s))
+                .collect::<Result<Vec<_>, _>>()?;
+            return Ok(Arc::new(dns::hickory::HickoryResolver::with_servers(
+                &addrs,
+            )?));
+        }
+        Ok(Arc::new(
+            dns::hickory::HickoryResolver::system()
+                .context("reading the system DNS configuration")?,
+        ))
+    }
+
+    /// The current time in UNIX seconds: `--now` or the clock.
+    pub fn now(&self) -> Result<u64> {
+        match &self.now {
+            Some(text) => parse_time(text),
+            None => Ok(chrono::Utc::now().timestamp().max(0) as u64),
+        }
+    }
+}
+
+/// Parse `--now`: UNIX seconds or RFC 3339.
+fn parse_time(text: &str) -> Result<u64> {
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(secs);
+    }
+    let time = chrono::DateTime::parse_from_rfc3339(text).with_context(|| {
+        format!("--now {text:?}: expected RFC 3339 (2026-11-25T12:00:00Z) or UNIX seconds")
+    })?;
+    u64::try_from(time.timestamp()).with_context(|| format!("--now {text:?} is before 1970"))
+}
+
+/// Print a JSON document on stdout, with a newline.
+pub fn print_json(value: &serde_json::Value) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! DKIM canonicalize. (skeleton)

@@ -1,0 +1,1 @@
+//! DKIM sign. (skeleton)

@@ -1,0 +1,1 @@
+//! DKIM verify. (skeleton)

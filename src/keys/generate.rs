@@ -1,0 +1,1 @@
+//! Key generation. OWNED BY THE KEYS WORK.

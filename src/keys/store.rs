@@ -1,0 +1,1 @@
+//! The key store. OWNED BY THE KEYS WORK.

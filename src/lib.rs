@@ -1,0 +1,17 @@
+//! mailauth: manage, check and verify a domain's email-authentication DNS records.
+//!
+//! The library holds everything except the command line: DNS lookups behind a [`dns::Resolver`]
+//! trait, message parsing, DKIM keys, signing and verification. The binary (`src/cli`) turns
+//! flags into the plain option structs these modules take and renders their results. Nothing here
+//! reads the clock: every check takes `now` as a parameter.
+
+pub mod dkim;
+pub mod dns;
+pub mod error;
+pub mod keys;
+pub mod message;
+
+#[doc(hidden)]
+pub mod cli;
+
+pub use error::Error;

@@ -1,0 +1,5 @@
+//! mailauth's integration tests, compiled into one binary. Each module drives the real
+//! `mailauth` executable or the library against real DNS paths (zone files, an in-process
+//! hickory server on loopback) and real peers (dkimpy, openssl, opendkim-genkey).
+
+mod support;
