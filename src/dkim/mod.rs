@@ -220,6 +220,14 @@ pub enum DkimError {
         /// What is wrong, with the tag or position.
         reason: String,
     },
+    /// A version, algorithm or canonicalization this implementation does not know.
+    #[error("{what}: {reason}")]
+    Unsupported {
+        /// What was being parsed.
+        what: &'static str,
+        /// What is not supported.
+        reason: String,
+    },
     /// The signing request cannot be honoured.
     #[error("cannot sign: {0}")]
     Sign(String),

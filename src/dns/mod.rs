@@ -122,3 +122,80 @@ pub trait Resolver: Send + Sync + std::fmt::Debug {
 pub fn normalize_name(name: &str) -> String {
     name.trim_end_matches('.').to_ascii_lowercase()
 }
+
+/// The most bytes in one DNS character-string (RFC 1035 §3.3).
+pub const MAX_STRING_BYTES: usize = 255;
+
+/// Split a TXT value into character-strings of at most 255 bytes: the one place mailauth chunks
+/// long values (DKIM keys of 2048 bits and more need it).
+pub fn split_txt(value: &[u8]) -> Vec<&[u8]> {
+    if value.is_empty() {
+        return vec![value];
+    }
+    value.chunks(MAX_STRING_BYTES).collect()
+}
+
+/// Quote one character-string for a zone file: `"` and `\` escaped, bytes outside printable
+/// ASCII as `\DDD`.
+pub fn quote_string(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + 2);
+    out.push('"');
+    for &byte in bytes {
+        match byte {
+            b'"' | b'\\' => {
+                out.push('\\');
+                out.push(char::from(byte));
+            }
+            0x20..=0x7e => out.push(char::from(byte)),
+            _ => out.push_str(&format!("\\{byte:03}")),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A TXT record as one zone-file line, the value split into 255-byte strings, e.g.
+/// `sel._domainkey.example.com. 3600 IN TXT ( "v=DKIM1; ..." "..." )`.
+pub fn zone_txt_line(name: &str, ttl: Option<u32>, value: &[u8]) -> String {
+    let strings: Vec<String> = split_txt(value).into_iter().map(quote_string).collect();
+    let ttl = ttl.map(|t| format!("{t} ")).unwrap_or_default();
+    let owner = format!("{}.", name.trim_end_matches('.'));
+    if strings.len() == 1 {
+        format!("{owner} {ttl}IN TXT {}", strings[0])
+    } else {
+        format!("{owner} {ttl}IN TXT ( {} )", strings.join("\n\t"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc1035_3_3_strings_are_at_most_255_bytes() {
+        let value = vec![b'a'; 600];
+        let parts = split_txt(&value);
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [255, 255, 90]
+        );
+        assert_eq!(parts.concat(), value);
+    }
+
+    #[test]
+    fn quoting_escapes_quotes_backslashes_and_binary() {
+        assert_eq!(quote_string(b"a\"b\\c;\x00\xff"), r#""a\"b\\c;\000\255""#);
+    }
+
+    #[test]
+    fn zone_line_splits_long_values() {
+        let line = zone_txt_line("s._domainkey.example.com", Some(300), &[b'x'; 300]);
+        assert!(
+            line.starts_with("s._domainkey.example.com. 300 IN TXT ( \""),
+            "{line}"
+        );
+        assert_eq!(line.matches('"').count(), 4);
+        let short = zone_txt_line("example.com.", None, b"v=spf1 -all");
+        assert_eq!(short, "example.com. IN TXT \"v=spf1 -all\"");
+    }
+}
