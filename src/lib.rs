@@ -5,6 +5,7 @@
 //! flags into the plain option structs these modules take and renders their results. Nothing here
 //! reads the clock: every check takes `now` as a parameter.
 
+pub mod auth_results;
 pub mod dkim;
 pub mod dns;
 pub mod error;

@@ -1,1 +1,526 @@
-//! DKIM verify. (skeleton)
+//! DKIM verification (RFC 6376 §6, RFC 8463, RFC 8301): every DKIM-Signature field on a message,
+//! up to [`MAX_SIGNATURES`], each to a [`DkimOutcome`] saying which check decided it.
+//!
+//! The outcome is data, never `Err`: a broken signature is a permerror with a reason, a DNS
+//! timeout a temperror. Body-hash mismatch (body changed) is told apart from signature mismatch
+//! (signed header fields changed, or another key). The clock is a parameter.
+
+use std::collections::HashMap;
+
+use aws_lc_rs::signature::{self as lc, UnparsedPublicKey};
+use sha2::Digest;
+
+use super::canonicalize::HeaderIndex;
+use super::sign::body_hash;
+use super::{
+    Canonicalization, DkimError, DkimKeyRecord, DkimOutcome, DkimResult, DkimSignature,
+    SigningAlgorithm, parse,
+};
+use crate::dns::{DnsError, Resolver, TxtRecord};
+use crate::message::{HeaderField, Message};
+
+/// Signatures verified per message; later ones are reported as `policy` without DNS queries,
+/// so a message carrying a thousand signatures costs no more than one carrying this many.
+pub const MAX_SIGNATURES: usize = 16;
+
+/// The smallest RSA key accepted (RFC 8301 §3.2).
+pub const MIN_RSA_BITS: usize = 1024;
+/// RSA keys below this size pass with a "weak key" note (RFC 8301 §3.2: SHOULD be 2048).
+pub const RECOMMENDED_RSA_BITS: usize = 2048;
+
+/// How to verify.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// The current time, seconds since the epoch (for `x=`).
+    pub now: u64,
+    /// At most this many signatures are verified.
+    pub max_signatures: usize,
+}
+
+impl VerifyOptions {
+    /// Defaults at time `now`.
+    pub fn new(now: u64) -> Self {
+        VerifyOptions {
+            now,
+            max_signatures: MAX_SIGNATURES,
+        }
+    }
+}
+
+/// A verdict with its reason, before the signature's identifiers are attached.
+type Verdict = (DkimResult, Option<String>);
+
+fn verdict(result: DkimResult, reason: impl Into<String>) -> Verdict {
+    (result, Some(reason.into()))
+}
+
+/// Per-message caches: body hashes and key records are computed or fetched once.
+#[derive(Debug, Default)]
+struct Caches {
+    body_hashes: HashMap<(SigningAlgorithm, Canonicalization, Option<u64>), Vec<u8>>,
+    keys: HashMap<String, Result<Vec<TxtRecord>, DnsError>>,
+}
+
+/// Verify every DKIM-Signature field of `message`, in header order.
+pub async fn verify(
+    message: &Message,
+    resolver: &dyn Resolver,
+    options: &VerifyOptions,
+) -> Vec<DkimOutcome> {
+    let index = HeaderIndex::new(&message.headers);
+    let mut caches = Caches::default();
+    let mut outcomes = Vec::new();
+    for (position, field) in message.fields("dkim-signature").enumerate() {
+        let ids = Identifiers::scan(field);
+        let verdict = if position >= options.max_signatures {
+            verdict(
+                DkimResult::Policy,
+                format!(
+                    "not verified: only the first {} signatures of a message are",
+                    options.max_signatures
+                ),
+            )
+        } else {
+            verify_field(message, &index, field, resolver, options, &mut caches).await
+        };
+        outcomes.push(ids.into_outcome(verdict));
+    }
+    outcomes
+}
+
+/// d=, s=, a=, i= and the start of b= read loosely, so even a malformed field is reported with
+/// what can be told of it.
+#[derive(Debug, Default)]
+struct Identifiers {
+    domain: String,
+    selector: String,
+    algorithm: String,
+    identity: Option<String>,
+    signature_prefix: String,
+}
+
+impl Identifiers {
+    fn scan(field: &HeaderField) -> Self {
+        let mut ids = Identifiers::default();
+        let Ok(text) = std::str::from_utf8(field.value()) else {
+            return ids;
+        };
+        for element in text.split(';') {
+            let Some((name, value)) = element.split_once('=') else {
+                continue;
+            };
+            let value: String = value.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+            match name.trim() {
+                "d" => ids.domain = value,
+                "s" => ids.selector = value,
+                "a" => ids.algorithm = value,
+                "i" => ids.identity = Some(value),
+                "b" => ids.signature_prefix = value.chars().take(8).collect(),
+                _ => {}
+            }
+        }
+        ids
+    }
+
+    fn into_outcome(self, (result, reason): Verdict) -> DkimOutcome {
+        let identity = self.identity.unwrap_or_else(|| format!("@{}", self.domain));
+        DkimOutcome {
+            result,
+            domain: self.domain,
+            selector: self.selector,
+            algorithm: self.algorithm,
+            reason,
+            identity,
+            signature_prefix: self.signature_prefix,
+        }
+    }
+}
+
+async fn verify_field(
+    message: &Message,
+    index: &HeaderIndex<'_>,
+    field: &HeaderField,
+    resolver: &dyn Resolver,
+    options: &VerifyOptions,
+    caches: &mut Caches,
+) -> Verdict {
+    let signature = match parse::signature(field.value()) {
+        Ok(signature) => signature,
+        Err(DkimError::Unsupported { reason, .. }) => return verdict(DkimResult::Neutral, reason),
+        Err(err) => {
+            return verdict(
+                DkimResult::PermError,
+                format!("malformed DKIM-Signature: {err}"),
+            );
+        }
+    };
+    if let Err(failure) = check_signature(&signature, options.now) {
+        return failure;
+    }
+    let key_name = format!("{}._domainkey.{}", signature.selector, signature.domain);
+    if let Err(reason) = check_key_name(&key_name) {
+        return verdict(DkimResult::PermError, reason);
+    }
+    let records = match caches.keys.get(&key_name) {
+        Some(cached) => cached.clone(),
+        None => {
+            let fetched = resolver.txt(&key_name).await;
+            caches.keys.insert(key_name.clone(), fetched.clone());
+            fetched
+        }
+    };
+    let key = match select_key(&key_name, records) {
+        Ok(key) => key,
+        Err(failure) => return failure,
+    };
+    let public_key = match check_key(&key_name, &key, &signature) {
+        Ok(public_key) => public_key,
+        Err(failure) => return failure,
+    };
+    let body_ok = match check_body(message, &signature, caches) {
+        Ok(matches) => matches,
+        Err(failure) => return failure,
+    };
+    let data = index.hash_input(
+        signature.header_canon,
+        &signature.signed_headers,
+        &super::canonicalize::without_b_value(field.raw()),
+    );
+    let signature_ok = public_key.verify(signature.algorithm, &data, &signature.signature);
+    judge(
+        &key_name,
+        &key,
+        &signature,
+        &public_key,
+        body_ok,
+        signature_ok,
+    )
+}
+
+/// Checks on the signature alone (RFC 6376 §6.1.1).
+fn check_signature(sig: &DkimSignature, now: u64) -> Result<(), Verdict> {
+    let perm = |reason: String| Err(verdict(DkimResult::PermError, reason));
+    if !sig
+        .signed_headers
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case("from"))
+    {
+        return perm("h= does not include From, which must be signed (RFC 6376 §5.4)".into());
+    }
+    if sig.domain.is_empty() || sig.selector.is_empty() {
+        return perm("d= or s= is empty".into());
+    }
+    if let Some(identity) = &sig.identity {
+        let Some((_, domain)) = identity.rsplit_once('@') else {
+            return perm(format!("i={identity} has no @domain part (RFC 6376 §3.5)"));
+        };
+        if !is_same_or_subdomain(domain, &sig.domain) {
+            return perm(format!(
+                "i= domain {domain} is neither d={} nor a subdomain of it (RFC 6376 §3.5)",
+                sig.domain
+            ));
+        }
+    }
+    if let Some(methods) = &sig.query_methods
+        && !methods
+            .split(':')
+            .any(|m| m.trim().eq_ignore_ascii_case("dns/txt"))
+    {
+        return Err(verdict(
+            DkimResult::Neutral,
+            format!("unsupported query method q={methods}"),
+        ));
+    }
+    if let (Some(t), Some(x)) = (sig.timestamp, sig.expiration)
+        && x < t
+    {
+        return perm(format!("x={x} is before t={t} (RFC 6376 §3.5)"));
+    }
+    if let Some(x) = sig.expiration
+        && now > x
+    {
+        return Err(verdict(
+            DkimResult::Fail,
+            format!("signature expired at {} (x={x})", format_time(x)),
+        ));
+    }
+    Ok(())
+}
+
+fn format_time(secs: u64) -> String {
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .map_or_else(|| secs.to_string(), |t| t.to_rfc3339())
+}
+
+fn is_same_or_subdomain(child: &str, parent: &str) -> bool {
+    let child = child.trim_end_matches('.').to_ascii_lowercase();
+    let parent = parent.trim_end_matches('.').to_ascii_lowercase();
+    child == parent || child.ends_with(&format!(".{parent}"))
+}
+
+fn check_key_name(name: &str) -> Result<(), String> {
+    let valid = name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty() && label.len() <= 63 && label.bytes().all(|b| b.is_ascii_graphic())
+        });
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "s= and d= do not form a valid DNS name: {}",
+            crate::message::excerpt(name.as_bytes())
+        ))
+    }
+}
+
+/// The first TXT record at `name` that parses as a key record (RFC 6376 §6.1.2).
+fn select_key(
+    name: &str,
+    records: Result<Vec<TxtRecord>, DnsError>,
+) -> Result<DkimKeyRecord, Verdict> {
+    let records = match records {
+        Ok(records) => records,
+        Err(err) if err.is_temporary() => {
+            return Err(verdict(
+                DkimResult::TempError,
+                format!("key lookup failed: {err}"),
+            ));
+        }
+        Err(err @ (DnsError::NxDomain { .. } | DnsError::NoData { .. })) => {
+            return Err(verdict(
+                DkimResult::PermError,
+                format!("no key record: {err}"),
+            ));
+        }
+        Err(err) => {
+            return Err(verdict(
+                DkimResult::PermError,
+                format!("key lookup failed: {err}"),
+            ));
+        }
+    };
+    let mut first_error = None;
+    for record in &records {
+        match parse::key_record(&record.joined()) {
+            Ok(key) => return Ok(key),
+            Err(err) => {
+                first_error.get_or_insert(err);
+            }
+        }
+    }
+    let reason = first_error.map_or_else(String::new, |e| e.to_string());
+    Err(verdict(
+        DkimResult::PermError,
+        format!("key record at {name} is malformed: {reason}"),
+    ))
+}
+
+/// A public key ready to verify with.
+#[derive(Debug)]
+enum PublicKey {
+    /// PKCS#1 RSAPublicKey DER and the modulus size.
+    Rsa { pkcs1: Vec<u8>, bits: usize },
+    /// The raw 32-byte key.
+    Ed25519(Vec<u8>),
+}
+
+impl PublicKey {
+    fn verify(&self, algorithm: SigningAlgorithm, data: &[u8], signature: &[u8]) -> bool {
+        match (self, algorithm) {
+            (PublicKey::Rsa { pkcs1, .. }, SigningAlgorithm::RsaSha256) => {
+                UnparsedPublicKey::new(&lc::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY, pkcs1)
+                    .verify(data, signature)
+                    .is_ok()
+            }
+            (PublicKey::Rsa { pkcs1, .. }, SigningAlgorithm::RsaSha1) => {
+                UnparsedPublicKey::new(&lc::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY, pkcs1)
+                    .verify(data, signature)
+                    .is_ok()
+            }
+            (PublicKey::Ed25519(key), SigningAlgorithm::Ed25519Sha256) => {
+                let hash = sha2::Sha256::digest(data);
+                UnparsedPublicKey::new(&lc::ED25519, key)
+                    .verify(&hash, signature)
+                    .is_ok()
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Checks on the key record against the signature (RFC 6376 §6.1.2, RFC 8463 §4).
+fn check_key(name: &str, key: &DkimKeyRecord, sig: &DkimSignature) -> Result<PublicKey, Verdict> {
+    let perm = |reason: String| Err(verdict(DkimResult::PermError, reason));
+    if key.public_key.is_empty() {
+        return perm(format!("key revoked: the record at {name} has an empty p="));
+    }
+    let hash = sig.algorithm.hash_name();
+    if let Some(hashes) = &key.hashes
+        && !hashes.iter().any(|h| h.eq_ignore_ascii_case(hash))
+    {
+        return perm(format!(
+            "key record h={} does not allow {hash} used by a={}",
+            hashes.join(":"),
+            sig.algorithm
+        ));
+    }
+    if let Some(services) = &key.services
+        && !services
+            .iter()
+            .any(|s| s == "*" || s.eq_ignore_ascii_case("email"))
+    {
+        return perm(format!(
+            "key record s={} is not for email",
+            services.join(":")
+        ));
+    }
+    if key.flags.iter().any(|f| f == "s") {
+        let identity_domain = sig
+            .identity
+            .as_deref()
+            .and_then(|i| i.rsplit_once('@'))
+            .map(|(_, d)| d);
+        if identity_domain.is_some_and(|d| {
+            !d.trim_end_matches('.')
+                .eq_ignore_ascii_case(sig.domain.trim_end_matches('.'))
+        }) {
+            return perm(
+                "key record has t=s, but i= is a subdomain of d= (RFC 6376 §3.6.1)".into(),
+            );
+        }
+    }
+    let expected = sig.algorithm.key_type().as_str();
+    if !key.key_type.eq_ignore_ascii_case(expected) {
+        let known = ["rsa", "ed25519"]
+            .iter()
+            .any(|k| key.key_type.eq_ignore_ascii_case(k));
+        return perm(if known {
+            format!(
+                "a={} needs k={expected}, but the key record has k={}",
+                sig.algorithm, key.key_type
+            )
+        } else {
+            format!("key record has unknown key type k={}", key.key_type)
+        });
+    }
+    decode_public_key(sig.algorithm, &key.public_key)
+        .or_else(|reason| perm(format!("{name}: {reason}")))
+}
+
+fn decode_public_key(algorithm: SigningAlgorithm, bytes: &[u8]) -> Result<PublicKey, String> {
+    if algorithm.key_type() == super::KeyType::Ed25519 {
+        if bytes.len() != 32 {
+            return Err(format!(
+                "p= holds {} bytes; an Ed25519 key is 32 (RFC 8463 §4)",
+                bytes.len()
+            ));
+        }
+        return Ok(PublicKey::Ed25519(bytes.to_vec()));
+    }
+    let pkcs1 =
+        rsa_pkcs1(bytes).ok_or("p= is not an RSA public key (SubjectPublicKeyInfo or PKCS#1)")?;
+    let bits = lc::RsaParameters::public_modulus_len(&pkcs1)
+        .map_err(|_| "p= is not a valid RSA public key".to_owned())? as usize;
+    if bits < MIN_RSA_BITS {
+        return Err(format!(
+            "RSA key of {bits} bits is too short (RFC 8301 §3.2 requires at least {MIN_RSA_BITS})"
+        ));
+    }
+    Ok(PublicKey::Rsa { pkcs1, bits })
+}
+
+/// The PKCS#1 RSAPublicKey inside a SubjectPublicKeyInfo, or the bytes themselves if they are
+/// already PKCS#1 (as some signers publish).
+fn rsa_pkcs1(bytes: &[u8]) -> Option<Vec<u8>> {
+    const RSA_ENCRYPTION: spki::ObjectIdentifier =
+        spki::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+    if let Ok(info) = spki::SubjectPublicKeyInfoRef::try_from(bytes) {
+        if info.algorithm.oid != RSA_ENCRYPTION {
+            return None;
+        }
+        return info.subject_public_key.as_bytes().map(<[u8]>::to_vec);
+    }
+    lc::RsaParameters::public_modulus_len(bytes)
+        .ok()
+        .map(|_| bytes.to_vec())
+}
+
+/// Compare the body hash; `Err` when `l=` is longer than the body.
+fn check_body(
+    message: &Message,
+    sig: &DkimSignature,
+    caches: &mut Caches,
+) -> Result<bool, Verdict> {
+    if let Some(limit) = sig.body_length {
+        let canonical_len = super::canonicalize::body(sig.body_canon, &message.body).len() as u64;
+        if limit > canonical_len {
+            return Err(verdict(
+                DkimResult::PermError,
+                format!("l={limit} is longer than the canonicalized body ({canonical_len} bytes)"),
+            ));
+        }
+    }
+    let key = (sig.algorithm, sig.body_canon, sig.body_length);
+    let computed = caches.body_hashes.entry(key).or_insert_with(|| {
+        body_hash(
+            sig.algorithm,
+            sig.body_canon,
+            &message.body,
+            sig.body_length,
+        )
+    });
+    Ok(*computed == sig.body_hash)
+}
+
+/// The verdict once both hashes are known.
+fn judge(
+    name: &str,
+    key: &DkimKeyRecord,
+    sig: &DkimSignature,
+    public_key: &PublicKey,
+    body_ok: bool,
+    signature_ok: bool,
+) -> Verdict {
+    if !signature_ok {
+        let also = if body_ok {
+            ""
+        } else {
+            "; the body hash does not match either"
+        };
+        return verdict(
+            DkimResult::Fail,
+            format!(
+                "signature mismatch: signed header fields changed, or the key at {name} is not the signing key{also}"
+            ),
+        );
+    }
+    if !body_ok {
+        return verdict(
+            DkimResult::Fail,
+            "body hash mismatch: the body changed after signing (bh= differs)",
+        );
+    }
+    if sig.algorithm == SigningAlgorithm::RsaSha1 {
+        return verdict(
+            DkimResult::Policy,
+            "weak algorithm: rsa-sha1 verifies but is not accepted (RFC 8301 §3.1)",
+        );
+    }
+    let mut notes = Vec::new();
+    if let PublicKey::Rsa { bits, .. } = public_key
+        && *bits < RECOMMENDED_RSA_BITS
+    {
+        notes.push(format!(
+            "weak key: {bits}-bit RSA (RFC 8301 §3.2 recommends {RECOMMENDED_RSA_BITS})"
+        ));
+    }
+    if key.flags.iter().any(|f| f == "y") {
+        notes.push("key is in testing mode (t=y)".to_owned());
+    }
+    (
+        DkimResult::Pass,
+        (!notes.is_empty()).then(|| notes.join("; ")),
+    )
+}

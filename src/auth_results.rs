@@ -1,0 +1,104 @@
+//! The Authentication-Results header field (RFC 8601) built from verification outcomes.
+//!
+//! One place renders results for every method so that DKIM now, and SPF and DMARC later, share
+//! quoting and layout. This module does not decide results.
+
+use crate::dkim::{DkimOutcome, DkimResult};
+
+/// Quote a value as an RFC 2045 quoted-string when it is not a plain token.
+fn value(text: &str) -> String {
+    let is_token = !text.is_empty()
+        && text.bytes().all(|b| {
+            b.is_ascii_graphic() && !b"()<>,;:\\\"/[]?=".contains(&b) || b == b'.' || b == b'@'
+        });
+    if is_token {
+        return text.to_owned();
+    }
+    let mut out = String::from("\"");
+    for ch in text.chars() {
+        if ch == '"' || ch == '\\' {
+            out.push('\\');
+        }
+        if ch.is_control() {
+            out.push(' ');
+        } else {
+            out.push(ch);
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// One `dkim=` resinfo for an outcome.
+fn dkim_resinfo(outcome: &DkimOutcome) -> String {
+    let mut out = format!("dkim={}", outcome.result.as_str());
+    if let Some(reason) = &outcome.reason {
+        out.push_str(&format!(" reason={}", value(reason)));
+    }
+    let props = [
+        ("header.d", &outcome.domain),
+        ("header.i", &outcome.identity),
+        ("header.s", &outcome.selector),
+        ("header.a", &outcome.algorithm),
+        ("header.b", &outcome.signature_prefix),
+    ];
+    for (name, text) in props {
+        if !text.is_empty() && text != "@" {
+            out.push_str(&format!(" {name}={}", value(text)));
+        }
+    }
+    out
+}
+
+/// The whole field, `Authentication-Results: ID; dkim=... ; dkim=...`, folded one result per
+/// line. Without signatures the result is `dkim=none`.
+pub fn header(authserv_id: &str, dkim: &[DkimOutcome]) -> String {
+    let mut results: Vec<String> = dkim.iter().map(dkim_resinfo).collect();
+    if results.is_empty() {
+        results.push(format!("dkim={}", DkimResult::None.as_str()));
+    }
+    format!(
+        "Authentication-Results: {};\r\n\t{}",
+        value(authserv_id),
+        results.join(";\r\n\t")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(result: DkimResult, reason: Option<&str>) -> DkimOutcome {
+        DkimOutcome {
+            result,
+            domain: "example.com".into(),
+            selector: "sel".into(),
+            algorithm: "rsa-sha256".into(),
+            reason: reason.map(str::to_owned),
+            identity: "@example.com".into(),
+            signature_prefix: "abcd/+12".into(),
+        }
+    }
+
+    #[test]
+    fn rfc8601_2_2_no_signature_is_none() {
+        assert_eq!(
+            header("mx.example.net", &[]),
+            "Authentication-Results: mx.example.net;\r\n\tdkim=none"
+        );
+    }
+
+    #[test]
+    fn rfc8601_2_7_1_properties_and_quoted_reason() {
+        let text = header(
+            "mx",
+            &[outcome(DkimResult::Fail, Some("body \"hash\" mismatch"))],
+        );
+        assert_eq!(
+            text,
+            "Authentication-Results: mx;\r\n\tdkim=fail reason=\"body \\\"hash\\\" mismatch\" \
+             header.d=example.com header.i=@example.com header.s=sel header.a=rsa-sha256 \
+             header.b=\"abcd/+12\""
+        );
+    }
+}
