@@ -339,4 +339,15 @@ mod tests {
         let input = b"A: 1\r\nB:\t2\r\n  folded\r\n\r\nbody\r\n\r\n";
         assert_eq!(Message::parse(input).unwrap().to_bytes(), input);
     }
+
+    proptest::proptest! {
+        /// Hostile input: any bytes give a message or an error, never a panic, and a parsed
+        /// message writes back out.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
+            if let Ok(message) = Message::parse(&bytes) {
+                let _ = message.to_bytes();
+            }
+        }
+    }
 }

@@ -321,4 +321,19 @@ mod tests {
         let err = signature(b"v=1; a=rsa-sha256; d=e.com; s=x; h=from; bh=!!; b=AAAA").unwrap_err();
         assert!(err.to_string().contains("bh= is not valid base64"), "{err}");
     }
+
+    proptest::proptest! {
+        /// Hostile input: any bytes give a value or an error, never a panic.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let _ = signature(&bytes);
+            let _ = key_record(&bytes);
+        }
+
+        #[test]
+        fn tag_shaped_input_never_panics(text in "([a-z]{1,3}=[ -~]{0,20};){0,12}") {
+            let _ = signature(text.as_bytes());
+            let _ = key_record(text.as_bytes());
+        }
+    }
 }
