@@ -159,6 +159,54 @@ fn strip_b_value(element: &[u8]) -> Cow<'_, [u8]> {
     }
 }
 
+/// Index of header fields by lower-cased name, listing positions bottom-up, built once per
+/// message so that selecting fields for many signatures stays linear.
+#[derive(Debug)]
+pub struct HeaderIndex<'m> {
+    fields: &'m [crate::message::HeaderField],
+    by_name: std::collections::HashMap<Vec<u8>, Vec<usize>>,
+}
+
+impl<'m> HeaderIndex<'m> {
+    /// Index `fields`.
+    pub fn new(fields: &'m [crate::message::HeaderField]) -> Self {
+        let mut by_name: std::collections::HashMap<Vec<u8>, Vec<usize>> = Default::default();
+        for (index, field) in fields.iter().enumerate().rev() {
+            let name = field.name().trim_ascii_end().to_ascii_lowercase();
+            by_name.entry(name).or_default().push(index);
+        }
+        HeaderIndex { fields, by_name }
+    }
+
+    /// The hash input for the header part of a signature (RFC 6376 §3.7, §5.4.2): for each name
+    /// in `signed`, the last not-yet-used field of that name (a name with no field left adds
+    /// nothing), each canonicalized; then `signature_field` (the DKIM-Signature field with its
+    /// `b=` value removed) canonicalized without its final CRLF.
+    pub fn hash_input(
+        &self,
+        canon: Canonicalization,
+        signed: &[String],
+        signature_field: &[u8],
+    ) -> Vec<u8> {
+        let mut used: std::collections::HashMap<Vec<u8>, usize> = Default::default();
+        let mut out = Vec::with_capacity(1024);
+        for name in signed {
+            let key = name.as_bytes().to_ascii_lowercase();
+            let Some(positions) = self.by_name.get(&key) else {
+                continue;
+            };
+            let next = used.entry(key).or_insert(0);
+            if let Some(&index) = positions.get(*next) {
+                header(canon, self.fields[index].raw(), &mut out);
+                *next += 1;
+            }
+        }
+        header(canon, signature_field, &mut out);
+        out.truncate(out.len() - 2);
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,52 +284,27 @@ mod tests {
         let last = b"DKIM-Signature: v=1; b = AAAA\r\n BB";
         assert_eq!(without_b_value(last), b"DKIM-Signature: v=1; b =");
     }
-}
 
-/// Index of header fields by lower-cased name, listing positions bottom-up, built once per
-/// message so that selecting fields for many signatures stays linear.
-#[derive(Debug)]
-pub struct HeaderIndex<'m> {
-    fields: &'m [crate::message::HeaderField],
-    by_name: std::collections::HashMap<Vec<u8>, Vec<usize>>,
-}
-
-impl<'m> HeaderIndex<'m> {
-    /// Index `fields`.
-    pub fn new(fields: &'m [crate::message::HeaderField]) -> Self {
-        let mut by_name: std::collections::HashMap<Vec<u8>, Vec<usize>> = Default::default();
-        for (index, field) in fields.iter().enumerate().rev() {
-            let name = field.name().trim_ascii_end().to_ascii_lowercase();
-            by_name.entry(name).or_default().push(index);
-        }
-        HeaderIndex { fields, by_name }
-    }
-
-    /// The hash input for the header part of a signature (RFC 6376 §3.7, §5.4.2): for each name
-    /// in `signed`, the last not-yet-used field of that name (a name with no field left adds
-    /// nothing), each canonicalized; then `signature_field` (the DKIM-Signature field with its
-    /// `b=` value removed) canonicalized without its final CRLF.
-    pub fn hash_input(
-        &self,
-        canon: Canonicalization,
-        signed: &[String],
-        signature_field: &[u8],
-    ) -> Vec<u8> {
-        let mut used: std::collections::HashMap<Vec<u8>, usize> = Default::default();
-        let mut out = Vec::with_capacity(1024);
-        for name in signed {
-            let key = name.as_bytes().to_ascii_lowercase();
-            let Some(positions) = self.by_name.get(&key) else {
-                continue;
-            };
-            let next = used.entry(key).or_insert(0);
-            if let Some(&index) = positions.get(*next) {
-                header(canon, self.fields[index].raw(), &mut out);
-                *next += 1;
+    proptest::proptest! {
+        /// Canonicalizing a canonical body changes nothing (both algorithms).
+        #[test]
+        fn body_canonicalization_is_idempotent(body in "([ \ta-z]{0,12}\r\n){0,8}[ a-z]{0,5}") {
+            for canon in [Simple, Relaxed] {
+                let once = body_of(canon, body.as_bytes());
+                proptest::prop_assert_eq!(body_of(canon, &once), once);
             }
         }
-        header(canon, signature_field, &mut out);
-        out.truncate(out.len() - 2);
-        out
+
+        /// RFC 6376 §3.4.4: whitespace at line ends and empty lines at the end do not matter.
+        #[test]
+        fn relaxed_body_ignores_trailing_whitespace(lines in proptest::collection::vec("[a-z ]{0,10}", 0..6)) {
+            let plain: String = lines.iter().map(|l| format!("{l}\r\n")).collect();
+            let padded: String = lines.iter().map(|l| format!("{l} \t\r\n")).collect::<String>() + "\r\n \r\n";
+            proptest::prop_assert_eq!(body_of(Relaxed, plain.as_bytes()), body_of(Relaxed, padded.as_bytes()));
+        }
+    }
+
+    fn body_of(canon: Canonicalization, input: &[u8]) -> Vec<u8> {
+        body(canon, input).into_owned()
     }
 }
