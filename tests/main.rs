@@ -2,4 +2,8 @@
 //! `mailauth` executable or the library against real DNS paths (zone files, an in-process
 //! hickory server on loopback) and real peers (dkimpy, openssl, opendkim-genkey).
 
+#![allow(clippy::unwrap_used)]
+
+mod cli;
+mod dkim;
 mod support;

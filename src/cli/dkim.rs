@@ -10,7 +10,8 @@ use super::{GlobalArgs, Outcome, print_json};
 use crate::dkim::sign::{SignOptions, sign as sign_message, signed_message};
 use crate::dkim::verify::{VerifyOptions, verify as verify_message};
 use crate::dkim::{Canonicalization, DkimOutcome, DkimResult, SigningAlgorithm};
-use crate::keys::PrivateKey;
+use crate::keys::store::load_file;
+use crate::keys::{KeyStore, PrivateKey};
 use crate::message::Message;
 
 /// Arguments of `mailauth sign`.
@@ -113,15 +114,17 @@ fn canonicalizations(text: &str) -> Result<(Canonicalization, Canonicalization)>
 fn load_key(args: &SignArgs) -> Result<PrivateKey> {
     let path = match &args.key {
         Some(path) => path.clone(),
-        None => args
-            .key_dir
-            .join(&args.domain)
-            .join(format!("{}.pem", args.selector)),
+        None => KeyStore::new(&args.key_dir).key_path(&args.domain, &args.selector)?,
     };
-    let text = std::fs::read(&path).with_context(|| {
-        format!("cannot read the private key {} (give --key FILE, or create it with `mailauth keygen {} --selector {}`)", path.display(), args.domain, args.selector)
-    })?;
-    Ok(PrivateKey::from_pem(&text, &path.display().to_string())?)
+    if !path.exists() {
+        bail!(
+            "cannot read the private key {}: no such file (give --key FILE, or create it with `mailauth keygen {} --selector {}`)",
+            path.display(),
+            args.domain,
+            args.selector
+        );
+    }
+    Ok(load_file(&path)?)
 }
 
 pub fn sign(global: &GlobalArgs, args: SignArgs) -> Result<Outcome> {

@@ -99,6 +99,10 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<Outcome> {
+    // Check global options before any work, so a typo is reported first.
+    if cli.global.now.is_some() {
+        cli.global.now()?;
+    }
     match cli.command {
         Command::Keygen(args) => keygen::run(&cli.global, args),
         Command::Sign(args) => dkim::sign(&cli.global, args),

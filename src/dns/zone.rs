@@ -1,40 +1,886 @@
-//! Zone files. OWNED BY THE DNS WORK (skeleton).
+//! Answers from BIND master files (RFC 1035 §5): `$ORIGIN`, `$TTL`, `$INCLUDE`, parentheses
+//! across lines, `;` comments, quoted and unquoted character-strings with `\X` and `\DDD`
+//! escapes, owner inheritance, TTL and class in either order. Record types A, AAAA, MX, TXT,
+//! CNAME, NS and PTR are kept; others (SOA, CAA, ...) are accepted and make their name exist.
+//!
+//! Lookups follow DNS semantics: a name with records of other types gives NODATA, as does an
+//! empty non-terminal (a name that only exists because names below it do); a missing name gives
+//! NXDOMAIN unless a wildcard `*.` at its closest encloser matches (RFC 4592); CNAMEs are followed
+//! up to [`MAX_CNAME_CHAIN`] links.
 
+use std::collections::{BTreeMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
-use super::{DnsError, MxRecord, Resolver, TxtRecord};
+use super::{DnsError, MAX_STRING_BYTES, MxRecord, Resolver, TxtRecord, normalize_name};
+
+/// The largest zone file read.
+pub const MAX_ZONE_FILE_BYTES: u64 = 64 * 1024 * 1024;
+/// How deep `$INCLUDE` may nest.
+pub const MAX_INCLUDE_DEPTH: usize = 8;
+/// How many CNAME links a lookup follows.
+pub const MAX_CNAME_CHAIN: usize = 8;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Data {
+    A(Ipv4Addr),
+    Aaaa(Ipv6Addr),
+    Mx(MxRecord),
+    Txt(TxtRecord),
+    Cname(String),
+    Ns(String),
+    Ptr(String),
+    Other,
+}
 
 /// Answers from BIND master files.
-#[derive(Debug)]
-pub struct ZoneResolver {}
+#[derive(Debug, Default, Clone)]
+pub struct ZoneResolver {
+    records: BTreeMap<String, Vec<Data>>,
+    /// Every owner name and all its ancestors (so empty non-terminals exist).
+    existing: HashSet<String>,
+    temporary: HashSet<String>,
+}
 
 impl ZoneResolver {
     /// Load and merge these zone files.
-    pub fn from_files(_paths: &[std::path::PathBuf]) -> Result<Self, DnsError> {
-        unimplemented!("dns work")
+    pub fn from_files(paths: &[PathBuf]) -> Result<Self, DnsError> {
+        let mut zone = ZoneResolver::default();
+        for path in paths {
+            let text = read_zone(path)?;
+            zone.load(&text, &path.display().to_string(), path.parent(), None, 0)?;
+        }
+        Ok(zone)
+    }
+
+    /// Parse zone-file text; `source_name` names it in errors. Relative names need `$ORIGIN`
+    /// in the text or `origin`.
+    pub fn parse_str(
+        text: &str,
+        source_name: &str,
+        origin: Option<&str>,
+    ) -> Result<Self, DnsError> {
+        let mut zone = ZoneResolver::default();
+        zone.load(text, source_name, None, origin.map(normalize_name), 0)?;
+        Ok(zone)
+    }
+
+    /// Make every lookup of `name` fail as a temporary error (SERVFAIL), for tests and dry runs.
+    pub fn set_temporary_failure(&mut self, name: &str) {
+        self.temporary.insert(normalize_name(name));
+    }
+
+    /// How many records were loaded.
+    pub fn len(&self) -> usize {
+        self.records.values().map(Vec::len).sum()
+    }
+
+    /// True when no record was loaded.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    fn load(
+        &mut self,
+        text: &str,
+        source: &str,
+        dir: Option<&Path>,
+        origin: Option<String>,
+        depth: usize,
+    ) -> Result<(), DnsError> {
+        let mut state = State {
+            origin,
+            owner: None,
+            default_ttl: None,
+        };
+        for entry in lex(text, source)? {
+            let at = |reason: String| DnsError::Config {
+                source_name: format!("{source}:{}", entry.line),
+                reason,
+            };
+            let Some(first) = entry.tokens.first() else {
+                continue;
+            };
+            if !entry.indented && first.text.starts_with(b"$") && !first.quoted {
+                self.directive(&entry, &mut state, dir, depth).map_err(at)?;
+                continue;
+            }
+            let (owner, data) = parse_record(&entry, &mut state).map_err(at)?;
+            self.add(owner, data);
+        }
+        Ok(())
+    }
+
+    fn directive(
+        &mut self,
+        entry: &Entry,
+        state: &mut State,
+        dir: Option<&Path>,
+        depth: usize,
+    ) -> Result<(), String> {
+        let name = entry.tokens[0].as_str()?.to_ascii_uppercase();
+        let args = &entry.tokens[1..];
+        match name.as_str() {
+            "$ORIGIN" => {
+                let [arg] = args else {
+                    return Err("$ORIGIN takes one domain name".into());
+                };
+                state.origin = Some(state.name(arg)?);
+                Ok(())
+            }
+            "$TTL" => {
+                let [arg] = args else {
+                    return Err("$TTL takes one TTL".into());
+                };
+                state.default_ttl = Some(
+                    parse_ttl(arg.as_str()?)
+                        .ok_or_else(|| format!("bad $TTL {:?}", arg.lossy()))?,
+                );
+                Ok(())
+            }
+            "$INCLUDE" => {
+                if depth >= MAX_INCLUDE_DEPTH {
+                    return Err(format!("$INCLUDE nested deeper than {MAX_INCLUDE_DEPTH}"));
+                }
+                let (file, origin) = match args {
+                    [file] => (file, state.origin.clone()),
+                    [file, origin] => (file, Some(state.name(origin)?)),
+                    _ => return Err("$INCLUDE takes a file name and an optional origin".into()),
+                };
+                let file = Path::new(file.as_str()?);
+                let path = match dir {
+                    Some(dir) if file.is_relative() => dir.join(file),
+                    _ => file.to_path_buf(),
+                };
+                let text = read_zone(&path).map_err(|e| e.to_string())?;
+                self.load(
+                    &text,
+                    &path.display().to_string(),
+                    path.parent(),
+                    origin,
+                    depth + 1,
+                )
+                .map_err(|e| format!("in $INCLUDE: {e}"))?;
+                Ok(())
+            }
+            other => Err(format!(
+                "unsupported directive {other} (known: $ORIGIN, $TTL, $INCLUDE)"
+            )),
+        }
+    }
+
+    fn add(&mut self, owner: String, data: Data) {
+        let mut name = owner.as_str();
+        loop {
+            if !self.existing.insert(name.to_string()) {
+                break;
+            }
+            match name.split_once('.') {
+                Some((_, parent)) => name = parent,
+                None => break,
+            }
+        }
+        let set = self.records.entry(owner).or_default();
+        if !set.contains(&data) {
+            set.push(data);
+        }
+    }
+
+    /// Records of `rtype` at `name` (CNAMEs followed unless CNAME is asked for).
+    fn lookup(
+        &self,
+        name: &str,
+        rtype: &'static str,
+        pick: impl Fn(&Data) -> bool,
+    ) -> Result<Vec<&Data>, DnsError> {
+        let mut current = normalize_name(name);
+        for _ in 0..=MAX_CNAME_CHAIN {
+            if self.temporary.contains(&current) {
+                return Err(DnsError::Temporary {
+                    name: current,
+                    reason: "SERVFAIL (simulated)".into(),
+                });
+            }
+            let Some(set) = self.owner_records(&current) else {
+                return Err(DnsError::NxDomain { name: current });
+            };
+            let found: Vec<&Data> = set.iter().filter(|d| pick(d)).collect();
+            if !found.is_empty() {
+                return Ok(found);
+            }
+            match set.iter().find_map(|d| match d {
+                Data::Cname(target) if rtype != "CNAME" => Some(target.clone()),
+                _ => None,
+            }) {
+                Some(target) => current = target,
+                None => {
+                    return Err(DnsError::NoData {
+                        name: current,
+                        rtype,
+                    });
+                }
+            }
+        }
+        Err(DnsError::Invalid {
+            name: normalize_name(name),
+            reason: format!("CNAME chain longer than {MAX_CNAME_CHAIN} (loop?)"),
+        })
+    }
+
+    /// The records owned by `name`: its own, none for an empty non-terminal, or a wildcard's
+    /// at the closest encloser. `None` means NXDOMAIN.
+    fn owner_records(&self, name: &str) -> Option<&[Data]> {
+        static EMPTY: Vec<Data> = Vec::new();
+        if let Some(set) = self.records.get(name) {
+            return Some(set);
+        }
+        if self.existing.contains(name) {
+            return Some(&EMPTY);
+        }
+        let mut encloser = name;
+        while let Some((_, parent)) = encloser.split_once('.') {
+            encloser = parent;
+            if self.existing.contains(encloser) {
+                return self
+                    .records
+                    .get(&format!("*.{encloser}"))
+                    .map(Vec::as_slice);
+            }
+        }
+        None
+    }
+}
+
+fn read_zone(path: &Path) -> Result<String, DnsError> {
+    let err = |reason: String| DnsError::Config {
+        source_name: path.display().to_string(),
+        reason,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| err(format!("cannot read zone file: {e}")))?;
+    if meta.len() > MAX_ZONE_FILE_BYTES {
+        return Err(err(format!(
+            "zone file is {} bytes; the limit is {MAX_ZONE_FILE_BYTES}",
+            meta.len()
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read zone file: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| {
+        err(format!(
+            "not UTF-8 text at byte {} (write other bytes as \\DDD escapes)",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+struct State {
+    origin: Option<String>,
+    owner: Option<String>,
+    default_ttl: Option<u32>,
+}
+
+impl State {
+    /// An absolute, normalized name from a zone-file token.
+    fn name(&self, token: &Token) -> Result<String, String> {
+        let text = token.as_str()?;
+        if text == "@" {
+            return self
+                .origin
+                .clone()
+                .ok_or_else(|| "\"@\" used before any $ORIGIN".to_string());
+        }
+        if text.ends_with('.') {
+            let name = normalize_name(text);
+            check_name(&name, text)?;
+            return Ok(name);
+        }
+        let Some(origin) = &self.origin else {
+            return Err(format!(
+                "relative name {text:?} but no $ORIGIN (add `$ORIGIN example.com.` or end the name with a dot)"
+            ));
+        };
+        let name = if origin.is_empty() {
+            text.to_ascii_lowercase()
+        } else {
+            format!("{}.{origin}", text.to_ascii_lowercase())
+        };
+        check_name(&name, text)?;
+        Ok(name)
+    }
+}
+
+fn check_name(name: &str, text: &str) -> Result<(), String> {
+    if name.len() > 253 {
+        return Err(format!("name {text:?} is longer than 253 characters"));
+    }
+    if !name.is_empty() && name.split('.').any(|l| l.is_empty() || l.len() > 63) {
+        return Err(format!(
+            "name {text:?} has an empty or over-long (>63) label"
+        ));
+    }
+    Ok(())
+}
+
+/// A TTL: seconds, or BIND units such as `1h30m`, `2d`, `1w`.
+fn parse_ttl(text: &str) -> Option<u32> {
+    if text.is_empty() || !text.as_bytes()[0].is_ascii_digit() {
+        return None;
+    }
+    let mut total: u64 = 0;
+    let mut number: Option<u64> = None;
+    for c in text.chars() {
+        if let Some(d) = c.to_digit(10) {
+            number = Some(
+                number
+                    .unwrap_or(0)
+                    .checked_mul(10)?
+                    .checked_add(u64::from(d))?,
+            );
+            continue;
+        }
+        let unit = match c.to_ascii_lowercase() {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 604_800,
+            _ => return None,
+        };
+        total = total.checked_add(number.take()?.checked_mul(unit)?)?;
+    }
+    total = total.checked_add(number.unwrap_or(0))?;
+    u32::try_from(total).ok()
+}
+
+fn is_class(text: &str) -> bool {
+    matches!(
+        text.to_ascii_uppercase().as_str(),
+        "IN" | "CH" | "HS" | "CS"
+    )
+}
+
+fn parse_record(entry: &Entry, state: &mut State) -> Result<(String, Data), String> {
+    let mut tokens = entry.tokens.iter().peekable();
+    let owner = if entry.indented {
+        state
+            .owner
+            .clone()
+            .ok_or_else(|| "record with no owner name (the line starts with a blank)".to_string())?
+    } else {
+        let token = tokens.next().ok_or("empty record")?;
+        let owner = state.name(token)?;
+        state.owner = Some(owner.clone());
+        owner
+    };
+    // [TTL] [CLASS] or [CLASS] [TTL], then the type.
+    let mut rtype = None;
+    for _ in 0..3 {
+        let token = tokens.next().ok_or("record has no type")?;
+        let text = token.as_str()?;
+        if is_class(text) {
+            if !text.eq_ignore_ascii_case("IN") {
+                return Err(format!("class {text} is not supported (only IN)"));
+            }
+        } else if parse_ttl(text).is_some() {
+        } else {
+            rtype = Some(text.to_ascii_uppercase());
+            break;
+        }
+    }
+    let rtype = rtype.ok_or("record has no type")?;
+    let rdata: Vec<&Token> = tokens.collect();
+    let one = |what: &str| -> Result<&Token, String> {
+        match rdata.as_slice() {
+            [token] => Ok(token),
+            _ => Err(format!(
+                "{rtype} takes one {what}, found {} items",
+                rdata.len()
+            )),
+        }
+    };
+    let data = match rtype.as_str() {
+        "A" => {
+            let text = one("IPv4 address")?.as_str()?;
+            Data::A(
+                text.parse()
+                    .map_err(|_| format!("bad IPv4 address {text:?}"))?,
+            )
+        }
+        "AAAA" => {
+            let text = one("IPv6 address")?.as_str()?;
+            Data::Aaaa(
+                text.parse()
+                    .map_err(|_| format!("bad IPv6 address {text:?}"))?,
+            )
+        }
+        "MX" => {
+            let [pref, exchange] = rdata.as_slice() else {
+                return Err(format!(
+                    "MX takes a preference and a host, found {} items",
+                    rdata.len()
+                ));
+            };
+            let pref_text = pref.as_str()?;
+            Data::Mx(MxRecord {
+                preference: pref_text
+                    .parse()
+                    .map_err(|_| format!("bad MX preference {pref_text:?}"))?,
+                exchange: state.name(exchange)?,
+            })
+        }
+        "TXT" | "SPF" => {
+            if rdata.is_empty() {
+                return Err("TXT record with no strings".into());
+            }
+            let mut strings = Vec::with_capacity(rdata.len());
+            for token in rdata {
+                if token.text.len() > MAX_STRING_BYTES {
+                    return Err(format!(
+                        "a TXT string is {} bytes; the limit is {MAX_STRING_BYTES} (split it into several quoted strings)",
+                        token.text.len()
+                    ));
+                }
+                strings.push(token.text.clone());
+            }
+            if rtype == "SPF" {
+                Data::Other
+            } else {
+                Data::Txt(TxtRecord::new(strings))
+            }
+        }
+        "CNAME" => Data::Cname(state.name(one("target name")?)?),
+        "NS" => Data::Ns(state.name(one("server name")?)?),
+        "PTR" => Data::Ptr(state.name(one("target name")?)?),
+        other => {
+            if !other.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(format!("unknown record type {other:?}"));
+            }
+            Data::Other
+        }
+    };
+    Ok((owner, data))
+}
+
+#[derive(Debug)]
+struct Token {
+    text: Vec<u8>,
+    quoted: bool,
+}
+
+impl Token {
+    fn as_str(&self) -> Result<&str, String> {
+        std::str::from_utf8(&self.text).map_err(|_| format!("{:?} is not text", self.lossy()))
+    }
+    fn lossy(&self) -> String {
+        String::from_utf8_lossy(&self.text).into_owned()
+    }
+}
+
+#[derive(Debug)]
+struct Entry {
+    line: usize,
+    indented: bool,
+    tokens: Vec<Token>,
+}
+
+/// Split zone text into entries (logical lines, parentheses joined) of tokens.
+fn lex(text: &str, source: &str) -> Result<Vec<Entry>, DnsError> {
+    let bytes = text.as_bytes();
+    let mut entries = Vec::new();
+    let mut line = 1;
+    let mut i = 0;
+    let mut depth = 0usize;
+    let mut paren_line = 0;
+    let mut current: Option<Entry> = None;
+    let err = |line: usize, reason: String| DnsError::Config {
+        source_name: format!("{source}:{line}"),
+        reason,
+    };
+    let mut at_line_start = true;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if at_line_start && depth == 0 {
+            if let Some(entry) = current.take()
+                && !entry.tokens.is_empty()
+            {
+                entries.push(entry);
+            }
+            current = Some(Entry {
+                line,
+                indented: b == b' ' || b == b'\t',
+                tokens: Vec::new(),
+            });
+        }
+        at_line_start = false;
+        match b {
+            b'\n' => {
+                line += 1;
+                at_line_start = true;
+                i += 1;
+            }
+            b' ' | b'\t' | b'\r' => i += 1,
+            b';' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'(' => {
+                if depth == 0 {
+                    paren_line = line;
+                }
+                depth += 1;
+                i += 1;
+            }
+            b')' => {
+                if depth == 0 {
+                    return Err(err(line, "\")\" without \"(\"".into()));
+                }
+                depth -= 1;
+                i += 1;
+            }
+            b'"' => {
+                let start_line = line;
+                i += 1;
+                let mut out = Vec::new();
+                loop {
+                    let Some(&c) = bytes.get(i) else {
+                        return Err(err(start_line, "unterminated quoted string".into()));
+                    };
+                    match c {
+                        b'"' => {
+                            i += 1;
+                            break;
+                        }
+                        b'\\' => {
+                            let (byte, used) = unescape(&bytes[i..]).map_err(|e| err(line, e))?;
+                            out.push(byte);
+                            i += used;
+                        }
+                        b'\n' => {
+                            return Err(err(
+                                start_line,
+                                "quoted string runs past the end of the line".into(),
+                            ));
+                        }
+                        _ => {
+                            out.push(c);
+                            i += 1;
+                        }
+                    }
+                }
+                if let Some(entry) = current.as_mut() {
+                    entry.tokens.push(Token {
+                        text: out,
+                        quoted: true,
+                    });
+                }
+            }
+            _ => {
+                let mut out = Vec::new();
+                while let Some(&c) = bytes.get(i) {
+                    match c {
+                        b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"' => break,
+                        b'\\' => {
+                            let (byte, used) = unescape(&bytes[i..]).map_err(|e| err(line, e))?;
+                            out.push(byte);
+                            i += used;
+                        }
+                        _ => {
+                            out.push(c);
+                            i += 1;
+                        }
+                    }
+                }
+                if let Some(entry) = current.as_mut() {
+                    entry.tokens.push(Token {
+                        text: out,
+                        quoted: false,
+                    });
+                }
+            }
+        }
+    }
+    if depth > 0 {
+        return Err(err(paren_line, "\"(\" is never closed".into()));
+    }
+    if let Some(entry) = current
+        && !entry.tokens.is_empty()
+    {
+        entries.push(entry);
+    }
+    Ok(entries)
+}
+
+/// `\X` or `\DDD` at the start of `bytes`; returns the byte and how many input bytes it used.
+fn unescape(bytes: &[u8]) -> Result<(u8, usize), String> {
+    match bytes.get(1) {
+        Some(d) if d.is_ascii_digit() => {
+            let digits = bytes.get(1..4).filter(|s| s.iter().all(u8::is_ascii_digit));
+            let Some(digits) = digits else {
+                return Err("\\DDD escape needs three digits".into());
+            };
+            let value = digits
+                .iter()
+                .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
+            let byte = u8::try_from(value).map_err(|_| format!("\\{value} is above 255"))?;
+            Ok((byte, 4))
+        }
+        Some(b'\n') | None => Err("backslash at the end of a line".into()),
+        Some(&c) => Ok((c, 2)),
+    }
+}
+
+fn reverse_name(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            format!("{}.{}.{}.{}.in-addr.arpa", o[3], o[2], o[1], o[0])
+        }
+        IpAddr::V6(v6) => {
+            let mut labels = Vec::with_capacity(34);
+            for byte in v6.octets().iter().rev() {
+                labels.push(format!("{:x}", byte & 0x0f));
+                labels.push(format!("{:x}", byte >> 4));
+            }
+            labels.push("ip6.arpa".into());
+            labels.join(".")
+        }
     }
 }
 
 #[async_trait]
 impl Resolver for ZoneResolver {
-    async fn txt(&self, _name: &str) -> Result<Vec<TxtRecord>, DnsError> {
-        unimplemented!("dns work")
+    async fn txt(&self, name: &str) -> Result<Vec<TxtRecord>, DnsError> {
+        Ok(self
+            .lookup(name, "TXT", |d| matches!(d, Data::Txt(_)))?
+            .into_iter()
+            .filter_map(|d| match d {
+                Data::Txt(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect())
     }
-    async fn a(&self, _name: &str) -> Result<Vec<Ipv4Addr>, DnsError> {
-        unimplemented!("dns work")
+    async fn a(&self, name: &str) -> Result<Vec<Ipv4Addr>, DnsError> {
+        Ok(self
+            .lookup(name, "A", |d| matches!(d, Data::A(_)))?
+            .into_iter()
+            .filter_map(|d| match d {
+                Data::A(a) => Some(*a),
+                _ => None,
+            })
+            .collect())
     }
-    async fn aaaa(&self, _name: &str) -> Result<Vec<Ipv6Addr>, DnsError> {
-        unimplemented!("dns work")
+    async fn aaaa(&self, name: &str) -> Result<Vec<Ipv6Addr>, DnsError> {
+        Ok(self
+            .lookup(name, "AAAA", |d| matches!(d, Data::Aaaa(_)))?
+            .into_iter()
+            .filter_map(|d| match d {
+                Data::Aaaa(a) => Some(*a),
+                _ => None,
+            })
+            .collect())
     }
-    async fn mx(&self, _name: &str) -> Result<Vec<MxRecord>, DnsError> {
-        unimplemented!("dns work")
+    async fn mx(&self, name: &str) -> Result<Vec<MxRecord>, DnsError> {
+        Ok(self
+            .lookup(name, "MX", |d| matches!(d, Data::Mx(_)))?
+            .into_iter()
+            .filter_map(|d| match d {
+                Data::Mx(mx) => Some(mx.clone()),
+                _ => None,
+            })
+            .collect())
     }
-    async fn ptr(&self, _ip: IpAddr) -> Result<Vec<String>, DnsError> {
-        unimplemented!("dns work")
+    async fn ptr(&self, ip: IpAddr) -> Result<Vec<String>, DnsError> {
+        Ok(self
+            .lookup(&reverse_name(ip), "PTR", |d| matches!(d, Data::Ptr(_)))?
+            .into_iter()
+            .filter_map(|d| match d {
+                Data::Ptr(p) => Some(p.clone()),
+                _ => None,
+            })
+            .collect())
     }
-    async fn ns(&self, _name: &str) -> Result<Vec<String>, DnsError> {
-        unimplemented!("dns work")
+    async fn ns(&self, name: &str) -> Result<Vec<String>, DnsError> {
+        Ok(self
+            .lookup(name, "NS", |d| matches!(d, Data::Ns(_)))?
+            .into_iter()
+            .filter_map(|d| match d {
+                Data::Ns(n) => Some(n.clone()),
+                _ => None,
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ZONE: &str = r#"
+$ORIGIN example.com.
+$TTL 1h
+@ IN SOA ns1 hostmaster ( 1 ; serial
+        3600 600 86400 300 )
+  IN NS ns1
+  3600 IN MX 10 mx1
+  IN TXT "v=spf1 mx -all"
+ns1 IN A 192.0.2.1
+mx1 A 192.0.2.2
+mx1 IN 300 AAAA 2001:db8::2
+long IN TXT ( "first part; "
+              "second \"quoted\" part\059" ) ; trailing comment
+bin TXT "\000\255" unquoted
+alias CNAME mx1
+loop1 CNAME loop2
+loop2 CNAME loop1.example.com.
+*.wild TXT "wildcard"
+exact.wild TXT "exact"
+a.b.c.deep A 192.0.2.9
+1.2.0.192.in-addr.arpa. PTR mx1
+"#;
+
+    fn zone() -> ZoneResolver {
+        ZoneResolver::parse_str(ZONE, "test.zone", None).unwrap()
+    }
+
+    fn block<T>(f: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn parses_directives_parentheses_and_strings() {
+        let z = zone();
+        block(async {
+            let txt = z.txt("LONG.example.com.").await.unwrap();
+            assert_eq!(
+                txt[0].strings,
+                vec![
+                    b"first part; ".to_vec(),
+                    b"second \"quoted\" part;".to_vec()
+                ]
+            );
+            let bin = z.txt("bin.example.com").await.unwrap();
+            assert_eq!(bin[0].strings, vec![vec![0u8, 255], b"unquoted".to_vec()]);
+            assert_eq!(
+                z.mx("example.com").await.unwrap(),
+                vec![MxRecord {
+                    preference: 10,
+                    exchange: "mx1.example.com".into()
+                }]
+            );
+            assert_eq!(
+                z.aaaa("mx1.example.com").await.unwrap(),
+                vec!["2001:db8::2".parse::<Ipv6Addr>().unwrap()]
+            );
+            assert_eq!(z.ns("example.com").await.unwrap(), vec!["ns1.example.com"]);
+            assert_eq!(
+                z.ptr("192.0.2.1".parse().unwrap()).await.unwrap(),
+                vec!["mx1.example.com"]
+            );
+        });
+    }
+
+    #[test]
+    fn nxdomain_nodata_empty_non_terminal_and_wildcards() {
+        let z = zone();
+        block(async {
+            assert!(matches!(
+                z.txt("nope.example.com").await,
+                Err(DnsError::NxDomain { .. })
+            ));
+            assert!(matches!(
+                z.txt("ns1.example.com").await,
+                Err(DnsError::NoData { .. })
+            ));
+            // c.deep.example.com exists only because a.b.c.deep does.
+            assert!(matches!(
+                z.a("c.deep.example.com").await,
+                Err(DnsError::NoData { .. })
+            ));
+            assert_eq!(
+                z.txt("x.wild.example.com").await.unwrap()[0].joined(),
+                b"wildcard"
+            );
+            assert_eq!(
+                z.txt("exact.wild.example.com").await.unwrap()[0].joined(),
+                b"exact"
+            );
+            // A wildcard does not match below an existing name (RFC 4592 §2.2.1).
+            assert!(matches!(
+                z.txt("x.exact.wild.example.com").await,
+                Err(DnsError::NxDomain { .. })
+            ));
+            assert_eq!(
+                z.a("alias.example.com").await.unwrap(),
+                vec![Ipv4Addr::new(192, 0, 2, 2)]
+            );
+            assert!(matches!(
+                z.a("loop1.example.com").await,
+                Err(DnsError::Invalid { .. })
+            ));
+        });
+    }
+
+    #[test]
+    fn temporary_failures_can_be_injected() {
+        let mut z = zone();
+        z.set_temporary_failure("ns1.example.com.");
+        assert!(block(z.a("ns1.example.com")).unwrap_err().is_temporary());
+    }
+
+    #[test]
+    fn errors_name_file_and_line() {
+        for (text, line, needle) in [
+            ("$ORIGIN example.com.\nfoo IN A 300.1.1.1\n", 2, "bad IPv4"),
+            ("foo IN A 192.0.2.1\n", 1, "no $ORIGIN"),
+            ("$ORIGIN x.\n\nfoo TXT \"abc\n", 3, "quoted string"),
+            ("$ORIGIN x.\nfoo TXT ( \"abc\"\n", 2, "never closed"),
+            (
+                "$ORIGIN x.\n$GENERATE 1-2 a A 1.2.3.4\n",
+                2,
+                "unsupported directive",
+            ),
+            ("$ORIGIN x.\nfoo TXT\n", 2, "no strings"),
+            ("$ORIGIN x.\nfoo MX ten mx\n", 2, "preference"),
+        ] {
+            let err = ZoneResolver::parse_str(text, "z.zone", None)
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with(&format!("z.zone:{line}: ")), "{err}");
+            assert!(err.contains(needle), "{err}");
+        }
+        let long = format!("$ORIGIN x.\nfoo TXT \"{}\"\n", "a".repeat(256));
+        let err = ZoneResolver::parse_str(&long, "z", None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("limit is 255"), "{err}");
+    }
+
+    #[test]
+    fn ttl_units() {
+        assert_eq!(parse_ttl("300"), Some(300));
+        assert_eq!(parse_ttl("1h30m"), Some(5400));
+        assert_eq!(parse_ttl("1W"), Some(604_800));
+        assert_eq!(parse_ttl("h"), None);
+        assert_eq!(parse_ttl("99999999999"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn lexer_never_panics(text in "[ -~\t\n\"();\\\\$]{0,200}") {
+            let _ = ZoneResolver::parse_str(&text, "fuzz", Some("example.com"));
+        }
+
+        #[test]
+        fn quoted_strings_round_trip(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..255)) {
+            let zone_text = format!("$ORIGIN x.\nt TXT {}\n", super::super::quote_string(&bytes));
+            let z = ZoneResolver::parse_str(&zone_text, "rt", None).unwrap();
+            let got = block(z.txt("t.x")).unwrap();
+            proptest::prop_assert_eq!(&got[0].strings[0], &bytes);
+        }
     }
 }

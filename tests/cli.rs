@@ -1,0 +1,329 @@
+//! The `mailauth` executable's contract for sign and verify: exit codes (0 pass, 1 no pass,
+//! 2 bad input, 3 temporary DNS failure), JSON shape, global options on either side of the
+//! command, and clear errors for bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::support::dns_server::TestDnsServer;
+use crate::support::testdata;
+
+const MESSAGE: &str = "From: Alice <alice@mailauth.test>\nTo: bob@example.net\nSubject: hello\n\
+Date: Tue, 24 Nov 2026 10:00:00 +0000\n\nHello Bob.\n";
+
+fn mailauth(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mailauth"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("mailauth runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn zone() -> String {
+    testdata()
+        .join("dns/dkim-checks.zone")
+        .display()
+        .to_string()
+}
+
+fn key(name: &str) -> String {
+    testdata().join("keys").join(name).display().to_string()
+}
+
+/// Write MESSAGE signed by the test RSA key with selector `rsa` into `dir`; returns its path.
+fn signed_message(dir: &Path) -> PathBuf {
+    let plain = dir.join("plain.eml");
+    std::fs::write(&plain, MESSAGE).unwrap();
+    let out = mailauth(
+        dir,
+        &[
+            "sign",
+            "plain.eml",
+            "--domain",
+            "mailauth.test",
+            "--selector",
+            "rsa",
+            "--key",
+            &key("rsa2048.pem"),
+        ],
+    );
+    assert!(out.status.success(), "sign failed: {}", stderr(&out));
+    let signed = dir.join("signed.eml");
+    std::fs::write(&signed, &out.stdout).unwrap();
+    signed
+}
+
+#[test]
+fn verify_pass_exits_0_with_rfc8601_header() {
+    let dir = tempfile::tempdir().unwrap();
+    signed_message(dir.path());
+    let out = mailauth(
+        dir.path(),
+        &[
+            "--zone",
+            &zone(),
+            "verify",
+            "signed.eml",
+            "--authserv-id",
+            "mx.test",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("Authentication-Results: mx.test;"),
+        "{text}"
+    );
+    assert!(text.contains("dkim=pass header.d=mailauth.test header.i=@mailauth.test header.s=rsa header.a=rsa-sha256"), "{text}");
+}
+
+#[test]
+fn verify_json_has_one_entry_per_signature_and_global_flags_after_command() {
+    let dir = tempfile::tempdir().unwrap();
+    signed_message(dir.path());
+    let out = mailauth(
+        dir.path(),
+        &[
+            "verify",
+            "signed.eml",
+            "--zone",
+            &zone(),
+            "--json",
+            "--authserv-id",
+            "mx",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let dkim = doc["dkim"].as_array().unwrap();
+    assert_eq!(dkim.len(), 1);
+    assert_eq!(dkim[0]["result"], "pass");
+    assert_eq!(dkim[0]["domain"], "mailauth.test");
+    assert_eq!(dkim[0]["selector"], "rsa");
+    assert_eq!(dkim[0]["algorithm"], "rsa-sha256");
+    assert!(dkim[0]["reason"].is_null());
+    assert!(
+        doc["authentication_results"]
+            .as_str()
+            .unwrap()
+            .contains("dkim=pass")
+    );
+}
+
+#[test]
+fn verify_fail_and_unsigned_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let signed = signed_message(dir.path());
+    let tampered = std::fs::read_to_string(&signed)
+        .unwrap()
+        .replace("Hello Bob.", "Hello Eve.");
+    std::fs::write(dir.path().join("tampered.eml"), tampered).unwrap();
+    let out = mailauth(
+        dir.path(),
+        &["--zone", &zone(), "--json", "verify", "tampered.eml"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["dkim"][0]["result"], "fail");
+    assert!(
+        doc["dkim"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("body hash mismatch")
+    );
+
+    std::fs::write(dir.path().join("plain.eml"), MESSAGE).unwrap();
+    let out = mailauth(dir.path(), &["--zone", &zone(), "verify", "plain.eml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("dkim=none"), "{}", stdout(&out));
+}
+
+#[test]
+fn verify_temporary_dns_failure_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    signed_message(dir.path());
+    // This server serves another zone only, so it refuses the key query: a temporary failure.
+    let server = TestDnsServer::start(&[testdata().join("dns/empty.test.zone")]);
+    let addr = server.udp_addr().to_string();
+    let out = mailauth(
+        dir.path(),
+        &["--resolver", &addr, "--json", "verify", "signed.eml"],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["dkim"][0]["result"], "temperror");
+}
+
+#[test]
+fn verify_stdin_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let signed = signed_message(dir.path());
+    let out = Command::new(env!("CARGO_BIN_EXE_mailauth"))
+        .args(["--zone", &zone(), "verify", "-"])
+        .stdin(std::fs::File::open(signed).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+/// Bad input: each case exits 2 and the error names what and where.
+#[test]
+fn bad_input_exits_2_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut huge = b"Subject: ".to_vec();
+    huge.resize(10 * 1024 * 1024, b'x');
+    huge.extend_from_slice(b"\r\n\r\nbody\r\n");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "picture.png",
+            b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0".to_vec(),
+            "line 1: not a header field",
+        ),
+        (
+            "nocolon.eml",
+            b"From: a@b.test\nthis line has no colon\n\nbody\n".to_vec(),
+            "line 2: not a header field",
+        ),
+        ("huge.eml", huge, "over 1048576 bytes"),
+        ("empty.eml", Vec::new(), "empty input"),
+        (
+            "indented.eml",
+            b" From: a@b.test\n\nbody\n".to_vec(),
+            "continuation line",
+        ),
+    ];
+    for (name, content, expected) in cases {
+        std::fs::write(dir.path().join(name), content).unwrap();
+        let out = mailauth(dir.path(), &["--zone", &zone(), "verify", name]);
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains(name) && err.contains(expected),
+            "{name}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let out = mailauth(dir.path(), &["--zone", &zone(), "verify", "missing.eml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("missing.eml"));
+    let out = mailauth(
+        dir.path(),
+        &[
+            "--now",
+            "yesterday",
+            "--zone",
+            &zone(),
+            "verify",
+            "empty.eml",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--now \"yesterday\""),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn sign_without_a_key_says_how_to_make_one() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plain.eml"), MESSAGE).unwrap();
+    let out = mailauth(
+        dir.path(),
+        &[
+            "sign",
+            "plain.eml",
+            "--domain",
+            "mailauth.test",
+            "--selector",
+            "s1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("keys/mailauth.test/s1.pem") && err.contains("mailauth keygen"),
+        "{err}"
+    );
+}
+
+#[test]
+fn sign_refuses_verify_only_1024_bit_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plain.eml"), MESSAGE).unwrap();
+    let out = mailauth(
+        dir.path(),
+        &[
+            "sign",
+            "plain.eml",
+            "-d",
+            "mailauth.test",
+            "-s",
+            "weak1024",
+            "--key",
+            &key("rsa1024.pem"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("1024"), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn sign_then_verify_with_dated_expiry_and_now() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plain.eml"), MESSAGE).unwrap();
+    let out = mailauth(
+        dir.path(),
+        &[
+            "--now",
+            "2026-11-25T00:00:00Z",
+            "sign",
+            "plain.eml",
+            "-d",
+            "mailauth.test",
+            "-s",
+            "ed",
+            "--key",
+            &key("ed25519.pem"),
+            "--expire-after",
+            "3600",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::write(dir.path().join("signed.eml"), &out.stdout).unwrap();
+    let fresh = mailauth(
+        dir.path(),
+        &[
+            "--zone",
+            &zone(),
+            "--now",
+            "2026-11-25T00:30:00Z",
+            "verify",
+            "signed.eml",
+        ],
+    );
+    assert_eq!(fresh.status.code(), Some(0), "{}", stdout(&fresh));
+    let late = mailauth(
+        dir.path(),
+        &[
+            "--zone",
+            &zone(),
+            "--now",
+            "1795572000",
+            "verify",
+            "signed.eml",
+        ],
+    );
+    assert_eq!(late.status.code(), Some(1));
+    assert!(stdout(&late).contains("expired"), "{}", stdout(&late));
+}
