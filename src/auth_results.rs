@@ -19,7 +19,12 @@ fn value(text: &str) -> String {
         if ch == '"' || ch == '\\' {
             out.push('\\');
         }
-        if ch.is_control() {
+        // The header must stay ASCII (RFC 5322 §2.2); reasons may quote hostile input.
+        if ch == '§' {
+            out.push_str("section ");
+        } else if !ch.is_ascii() {
+            out.push('?');
+        } else if ch.is_control() {
             out.push(' ');
         } else {
             out.push(ch);
@@ -78,6 +83,22 @@ mod tests {
             identity: "@example.com".into(),
             signature_prefix: "abcd/+12".into(),
         }
+    }
+
+    #[test]
+    fn header_stays_ascii() {
+        let text = header(
+            "mx",
+            &[outcome(
+                DkimResult::Pass,
+                Some("weak key (RFC 8301 §3.2) \u{7f}é\r\n"),
+            )],
+        );
+        assert!(text.is_ascii(), "{text}");
+        assert!(
+            text.contains("reason=\"weak key (RFC 8301 section 3.2)  ?  \""),
+            "{text}"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use mailauth::dkim::sign::{SignOptions, body_hash, sign, signed_message};
 use mailauth::dkim::verify::{VerifyOptions, verify};
 use mailauth::dkim::{Canonicalization, DkimOutcome, DkimResult, DkimSignature, SigningAlgorithm};
 use mailauth::dns::Resolver;
-use mailauth::dns::hickory::HickoryResolver;
+use mailauth::dns::hickory::{HickoryResolver, Transport};
 use mailauth::dns::zone::ZoneResolver;
 use mailauth::keys::PrivateKey;
 use mailauth::message::Message;
@@ -18,10 +18,10 @@ use mailauth::message::Message;
 use crate::support::dns_server::TestDnsServer;
 use crate::support::testdata;
 
-const DOMAIN: &str = "mailauth.test";
-const NOW: u64 = 1_764_000_000;
+pub(crate) const DOMAIN: &str = "mailauth.test";
+pub(crate) const NOW: u64 = 1_764_000_000;
 
-const MESSAGE: &[u8] = b"From: Alice <alice@mailauth.test>\r\n\
+pub(crate) const MESSAGE: &[u8] = b"From: Alice <alice@mailauth.test>\r\n\
 To: Bob <bob@example.net>\r\n\
 Subject: Lunch  on   Friday?\r\n\
 Date: Tue, 24 Nov 2026 10:00:00 +0000\r\n\
@@ -33,26 +33,32 @@ Are you free  for lunch on Friday?  \r\n\
 \r\n\
 Alice\r\n";
 
-fn zone_file() -> PathBuf {
+pub(crate) fn zone_file() -> PathBuf {
     testdata().join("dns/dkim-checks.zone")
 }
 
-fn server() -> &'static TestDnsServer {
+pub(crate) fn server() -> &'static TestDnsServer {
     static SERVER: OnceLock<TestDnsServer> = OnceLock::new();
     SERVER.get_or_init(|| TestDnsServer::start(&[zone_file()]))
 }
 
 /// The two DNS paths every check runs through.
-fn resolvers() -> Vec<(&'static str, Arc<dyn Resolver>)> {
+pub(crate) fn resolvers() -> Vec<(&'static str, Arc<dyn Resolver>)> {
     let zone = ZoneResolver::from_files(&[zone_file()]).expect("zone file loads");
     let udp = HickoryResolver::with_servers(&[server().udp_addr()]).expect("resolver");
+    let tcp = HickoryResolver::with_servers_over(&[server().tcp_addr()], Transport::Tcp)
+        .expect("resolver");
     vec![
         ("zone file", Arc::new(zone)),
-        ("in-process server (UDP)", Arc::new(udp)),
+        (
+            "in-process server (UDP, TCP after truncation)",
+            Arc::new(udp),
+        ),
+        ("in-process server (TCP only)", Arc::new(tcp)),
     ]
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -61,7 +67,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// Verify `message` through every DNS path and return the outcomes of the first path after
 /// asserting that all paths agree.
-fn verify_all(message: &[u8]) -> Vec<DkimOutcome> {
+pub(crate) fn verify_all(message: &[u8]) -> Vec<DkimOutcome> {
     let message = Message::parse(message).expect("message parses");
     let mut results: Vec<(&str, Vec<DkimOutcome>)> = Vec::new();
     for (name, resolver) in resolvers() {
@@ -79,20 +85,20 @@ fn verify_all(message: &[u8]) -> Vec<DkimOutcome> {
     results.swap_remove(0).1
 }
 
-fn key(file: &str) -> PrivateKey {
+pub(crate) fn key(file: &str) -> PrivateKey {
     let path = testdata().join("keys").join(file);
     PrivateKey::from_pem(&std::fs::read(&path).expect("test key"), file).expect("test key loads")
 }
 
-fn rsa() -> PrivateKey {
+pub(crate) fn rsa() -> PrivateKey {
     key("rsa2048.pem")
 }
 
-fn ed() -> PrivateKey {
+pub(crate) fn ed() -> PrivateKey {
     key("ed25519.pem")
 }
 
-fn sign_with(
+pub(crate) fn sign_with(
     message: &[u8],
     key: &PrivateKey,
     selector: &str,
@@ -121,7 +127,7 @@ fn assert_outcome(outcome: &DkimOutcome, result: DkimResult, reason_part: &str) 
     );
 }
 
-fn replace(haystack: &[u8], from: &str, to: &str) -> Vec<u8> {
+pub(crate) fn replace(haystack: &[u8], from: &str, to: &str) -> Vec<u8> {
     let text = String::from_utf8(haystack.to_vec()).expect("ascii");
     assert!(text.contains(from), "{from:?} not in message");
     text.replacen(from, to, 1).into_bytes()

@@ -6,4 +6,5 @@
 
 mod cli;
 mod dkim;
+mod interop;
 mod support;

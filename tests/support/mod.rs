@@ -25,3 +25,61 @@ pub fn skip_or_fail(why: &str) {
     }
     eprintln!("SKIPPED (not in CI): {why}");
 }
+
+/// The Python interpreter of the repository's venv (`.venv`, made by `.ci/install-deps`) if it
+/// can import dkimpy; `None` after reporting why (which fails the test in CI).
+pub fn dkimpy_python() -> Option<PathBuf> {
+    let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    let ok = std::process::Command::new(&python)
+        .args(["-c", "import dkim, nacl"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if ok {
+        Some(python)
+    } else {
+        skip_or_fail(&format!(
+            "dkimpy with Ed25519 support in {} (run `bash .ci/install-deps`)",
+            python.display()
+        ));
+        None
+    }
+}
+
+/// `tool` if it is on PATH; `None` after reporting why (which fails the test in CI).
+pub fn tool(tool: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(tool))
+            .find(|path| path.is_file())
+    });
+    if found.is_none() {
+        skip_or_fail(&format!(
+            "{tool} is not installed (run `bash .ci/install-deps`)"
+        ));
+    }
+    found
+}
+
+/// Run a command with `stdin`, panicking with its stderr if it fails.
+pub fn run(command: &mut std::process::Command, stdin: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    use std::process::Stdio;
+    let description = format!("{command:?}");
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {description}: {e}"));
+    let mut input = child.stdin.take().expect("stdin");
+    let stdin = stdin.to_vec();
+    let writer = std::thread::spawn(move || input.write_all(&stdin));
+    let out = child.wait_with_output().expect("wait");
+    let _ = writer.join();
+    assert!(
+        out.status.success(),
+        "{description} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
