@@ -7,4 +7,5 @@
 mod cli;
 mod dkim;
 mod interop;
+mod local_dns;
 mod support;

@@ -92,7 +92,7 @@ impl TxtRecord {
 }
 
 /// One MX record.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MxRecord {
     /// Lower value is preferred.
     pub preference: u16,

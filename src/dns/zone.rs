@@ -188,7 +188,8 @@ impl ZoneResolver {
         }
     }
 
-    /// Records of `rtype` at `name` (CNAMEs followed unless CNAME is asked for).
+    /// Records of `rtype` at `name` (CNAMEs followed unless CNAME is asked for). Errors name
+    /// the name asked for, as a resolver would, not the end of a CNAME chain.
     fn lookup(
         &self,
         name: &str,
@@ -204,7 +205,9 @@ impl ZoneResolver {
                 });
             }
             let Some(set) = self.owner_records(&current) else {
-                return Err(DnsError::NxDomain { name: current });
+                return Err(DnsError::NxDomain {
+                    name: normalize_name(name),
+                });
             };
             let found: Vec<&Data> = set.iter().filter(|d| pick(d)).collect();
             if !found.is_empty() {
@@ -217,7 +220,7 @@ impl ZoneResolver {
                 Some(target) => current = target,
                 None => {
                     return Err(DnsError::NoData {
-                        name: current,
+                        name: normalize_name(name),
                         rtype,
                     });
                 }

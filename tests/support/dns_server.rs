@@ -2,7 +2,8 @@
 //! ports, serving BIND zone files. hickory parses the zone files with its own parser, so tests
 //! that compare its answers with `ZoneResolver`'s also cross-check mailauth's zone-file reader.
 //! One limit of hickory 0.26's lexer: inside parentheses it takes a `;` within a quoted string
-//! for a comment, so zone files served here keep multi-string TXT records on one line; and it
+//! for a comment, and it keeps the quotes of strings split across lines inside parentheses, so
+//! zone files served here keep multi-string TXT records on one line; and it
 //! decodes `\DDD` escapes other than `\000` into other bytes, so test zones write non-ASCII
 //! bytes as literal UTF-8.
 //!
