@@ -1,4 +1,4 @@
-//! The `mailauth` executable's contract for sign and verify: exit codes (0 pass, 1 no pass,
+//! The `mailauth` executable's contract for keygen, sign and verify: exit codes (0 pass, 1 no pass,
 //! 2 bad input, 3 temporary DNS failure), JSON shape, global options on either side of the
 //! command, and clear errors for bad input.
 
@@ -326,4 +326,135 @@ fn sign_then_verify_with_dated_expiry_and_now() {
     );
     assert_eq!(late.status.code(), Some(1));
     assert!(stdout(&late).contains("expired"), "{}", stdout(&late));
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn keygen_writes_a_private_pkcs8_key_and_prints_its_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = mailauth(
+        dir.path(),
+        &["keygen", "Example.TEST", "--now", "2026-11-25T10:00:00Z"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let path = dir.path().join("keys/example.test/20261125-rsa.pem");
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(&dir.path().join("keys")), 0o700);
+    assert_eq!(mode(&dir.path().join("keys/example.test")), 0o700);
+    let pem = std::fs::read_to_string(&path).unwrap();
+    assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+    // The record is a zone-file line that mailauth's own zone reader takes back, with the value
+    // in strings of at most 255 bytes; the private key is never printed.
+    let line = stdout(&out);
+    assert!(
+        line.starts_with("20261125-rsa._domainkey.example.test. IN TXT ( \""),
+        "{line}"
+    );
+    assert!(!line.contains("PRIVATE") && !stderr(&out).contains("PRIVATE"));
+    let zone = mailauth::dns::zone::ZoneResolver::parse_str(&line, "stdout", None).unwrap();
+    let txt = crate::dkim::runtime()
+        .block_on(mailauth::dns::Resolver::txt(
+            &zone,
+            "20261125-rsa._domainkey.example.test",
+        ))
+        .unwrap();
+    assert!(txt[0].strings.len() >= 2 && txt[0].strings.iter().all(|s| s.len() <= 255));
+    let record = mailauth::dkim::parse::key_record(&txt[0].joined()).unwrap();
+    let key = mailauth::keys::PrivateKey::from_pem(pem.as_bytes(), "key").unwrap();
+    assert_eq!(record.public_key, key.public_key_bytes());
+    assert_eq!(record.hashes, Some(vec!["sha256".to_owned()]));
+    assert!(stderr(&out).contains("20261125-rsa.pem"));
+}
+
+#[test]
+fn keygen_json_and_ed25519() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = mailauth(
+        dir.path(),
+        &[
+            "keygen",
+            "example.test",
+            "--algorithm",
+            "ed25519",
+            "--key-dir",
+            "store",
+            "--now",
+            "1795600000",
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let selector = json["selector"].as_str().unwrap();
+    assert_eq!(selector, "20261125-ed25519");
+    assert_eq!(json["domain"], "example.test");
+    assert_eq!(json["algorithm"], "ed25519");
+    assert_eq!(
+        json["record_name"],
+        "20261125-ed25519._domainkey.example.test"
+    );
+    let value = json["record_value"].as_str().unwrap();
+    assert!(value.starts_with("v=DKIM1; k=ed25519; p="), "{value}");
+    // RFC 8463 §4.2: the raw 32-byte key, 44 base64 characters.
+    assert_eq!(value.len() - "v=DKIM1; k=ed25519; p=".len(), 44);
+    let path = PathBuf::from(json["private_key_path"].as_str().unwrap());
+    assert_eq!(path, Path::new("store/example.test/20261125-ed25519.pem"));
+    assert_eq!(mode(&dir.path().join(&path)), 0o600);
+    let object = json.as_object().unwrap();
+    assert_eq!(object.len(), 6, "{json}");
+}
+
+#[test]
+fn keygen_refuses_to_overwrite_and_to_escape_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["keygen", "example.test", "-a", "ed25519", "-s", "s1"];
+    assert!(mailauth(dir.path(), &args).status.success());
+    let path = dir.path().join("keys/example.test/s1.pem");
+    let before = std::fs::read(&path).unwrap();
+    let out = mailauth(dir.path(), &args);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("already exists; refusing to overwrite"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    for (domain, selector) in [("example.test", "../../etc/x"), ("../x", "s1")] {
+        let out = mailauth(dir.path(), &["keygen", domain, "-s", selector]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(stderr(&out).contains("invalid"), "{}", stderr(&out));
+    }
+    let out = mailauth(dir.path(), &["keygen", "example.test", "-a", "rsa-1024"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("rsa-2048"), "{}", stderr(&out));
+}
+
+#[test]
+fn keygen_rsa_4096_record_splits_into_strings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = mailauth(
+        dir.path(),
+        &[
+            "keygen",
+            "example.test",
+            "-a",
+            "rsa-4096",
+            "-s",
+            "big",
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let key = std::fs::read(dir.path().join("keys/example.test/big.pem")).unwrap();
+    let key = mailauth::keys::PrivateKey::from_pem(&key, "big.pem").unwrap();
+    assert_eq!(key.bits(), 4096);
+    let value = json["record_value"].as_str().unwrap();
+    assert!(value.len() > 700, "{}", value.len());
+    let line = mailauth::dns::zone_txt_line("big._domainkey.example.test", None, value.as_bytes());
+    assert_eq!(line.matches('"').count(), 2 * value.len().div_ceil(255));
 }

@@ -130,6 +130,7 @@ fn load_key(args: &SignArgs) -> Result<PrivateKey> {
 pub fn sign(global: &GlobalArgs, args: SignArgs) -> Result<Outcome> {
     let message = read_message(&args.file)?;
     let key = load_key(&args)?;
+    global.note(format_args!("signing with {key:?}"));
     let now = global.now()?;
     let (header_canon, body_canon) = canonicalizations(&args.canonicalization)?;
     let mut options = SignOptions::new(&args.domain, &args.selector, now);
@@ -172,6 +173,20 @@ pub async fn verify(global: &GlobalArgs, args: VerifyArgs) -> Result<Outcome> {
     let now = global.now()?;
     let resolver = global.resolver()?;
     let outcomes = verify_message(&message, resolver.as_ref(), &VerifyOptions::new(now)).await;
+    for (i, o) in outcomes.iter().enumerate() {
+        global.note(format_args!(
+            "signature {}: d={} s={} a={}: {}{}",
+            i + 1,
+            o.domain,
+            o.selector,
+            o.algorithm,
+            o.result.as_str(),
+            o.reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        ));
+    }
     let authserv_id = args.authserv_id.unwrap_or_else(default_authserv_id);
     let header = crate::auth_results::header(&authserv_id, &outcomes);
     if global.json {

@@ -20,6 +20,11 @@ use crate::dns::{self, Resolver};
 /// Global options may be given before or after the command.
 #[derive(Debug, Parser)]
 #[command(
+    after_help = "Examples:
+  mailauth keygen example.com                          # RSA-2048 key, prints the TXT record
+  mailauth sign msg.eml -d example.com -s 20261125-rsa > signed.eml
+  mailauth verify signed.eml                           # Authentication-Results via system DNS
+  mailauth --zone example.com.zone --json verify signed.eml",
     name = "mailauth",
     version,
     propagate_version = true,
@@ -128,6 +133,11 @@ impl GlobalArgs {
         }
         if !self.zones.is_empty() {
             let zones = dns::zone::ZoneResolver::from_files(&self.zones)?;
+            self.note(format_args!(
+                "DNS answers come from zone files {:?} ({} records)",
+                self.zones,
+                zones.len()
+            ));
             return Ok(Arc::new(zones));
         }
         if !self.resolvers.is_empty() {
@@ -136,14 +146,21 @@ impl GlobalArgs {
                 .iter()
                 .map(|s| dns::hickory::parse_server_addr(s))
                 .collect::<Result<Vec<_>, _>>()?;
-            return Ok(Arc::new(dns::hickory::HickoryResolver::with_servers(
-                &addrs,
-            )?));
+            let resolver = dns::hickory::HickoryResolver::with_servers(&addrs)?;
+            self.note(format_args!("DNS queries go to {resolver:?}"));
+            return Ok(Arc::new(resolver));
         }
-        Ok(Arc::new(
-            dns::hickory::HickoryResolver::system()
-                .context("reading the system DNS configuration")?,
-        ))
+        let resolver = dns::hickory::HickoryResolver::system()
+            .context("reading the system DNS configuration")?;
+        self.note(format_args!("DNS queries go to {resolver:?}"));
+        Ok(Arc::new(resolver))
+    }
+
+    /// Print a progress note on stderr when `-v` was given.
+    pub fn note(&self, message: std::fmt::Arguments<'_>) {
+        if self.verbose > 0 {
+            eprintln!("mailauth: {message}");
+        }
     }
 
     /// The current time in UNIX seconds: `--now` or the clock.
