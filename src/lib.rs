@@ -11,6 +11,7 @@ pub mod dns;
 pub mod error;
 pub mod keys;
 pub mod message;
+pub mod spf;
 
 #[doc(hidden)]
 pub mod cli;

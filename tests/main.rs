@@ -8,4 +8,5 @@ mod cli;
 mod dkim;
 mod interop;
 mod local_dns;
+mod rfc7208;
 mod support;

@@ -23,22 +23,32 @@ pub const MAX_INCLUDE_DEPTH: usize = 8;
 /// How many CNAME links a lookup follows.
 pub const MAX_CNAME_CHAIN: usize = 8;
 
+/// One record held by a [`ZoneResolver`]; names are absolute, without the trailing dot.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Data {
+#[non_exhaustive]
+pub enum ZoneData {
+    /// An IPv4 address.
     A(Ipv4Addr),
+    /// An IPv6 address.
     Aaaa(Ipv6Addr),
+    /// A mail exchanger.
     Mx(MxRecord),
+    /// A TXT record's strings.
     Txt(TxtRecord),
+    /// An alias.
     Cname(String),
+    /// A name server.
     Ns(String),
+    /// A reverse pointer.
     Ptr(String),
+    /// A record of a type mailauth does not query; it makes its name exist.
     Other,
 }
 
 /// Answers from BIND master files.
 #[derive(Debug, Default, Clone)]
 pub struct ZoneResolver {
-    records: BTreeMap<String, Vec<Data>>,
+    records: BTreeMap<String, Vec<ZoneData>>,
     /// Every owner name and all its ancestors (so empty non-terminals exist).
     existing: HashSet<String>,
     temporary: HashSet<String>,
@@ -171,7 +181,12 @@ impl ZoneResolver {
         }
     }
 
-    fn add(&mut self, owner: String, data: Data) {
+    /// Add a record at `name` (absolute; a trailing dot and case do not matter).
+    pub fn insert(&mut self, name: &str, data: ZoneData) {
+        self.add(normalize_name(name), data);
+    }
+
+    fn add(&mut self, owner: String, data: ZoneData) {
         let mut name = owner.as_str();
         loop {
             if !self.existing.insert(name.to_string()) {
@@ -194,8 +209,8 @@ impl ZoneResolver {
         &self,
         name: &str,
         rtype: &'static str,
-        pick: impl Fn(&Data) -> bool,
-    ) -> Result<Vec<&Data>, DnsError> {
+        pick: impl Fn(&ZoneData) -> bool,
+    ) -> Result<Vec<&ZoneData>, DnsError> {
         let mut current = normalize_name(name);
         for _ in 0..=MAX_CNAME_CHAIN {
             if self.temporary.contains(&current) {
@@ -209,12 +224,12 @@ impl ZoneResolver {
                     name: normalize_name(name),
                 });
             };
-            let found: Vec<&Data> = set.iter().filter(|d| pick(d)).collect();
+            let found: Vec<&ZoneData> = set.iter().filter(|d| pick(d)).collect();
             if !found.is_empty() {
                 return Ok(found);
             }
             match set.iter().find_map(|d| match d {
-                Data::Cname(target) if rtype != "CNAME" => Some(target.clone()),
+                ZoneData::Cname(target) if rtype != "CNAME" => Some(target.clone()),
                 _ => None,
             }) {
                 Some(target) => current = target,
@@ -234,8 +249,8 @@ impl ZoneResolver {
 
     /// The records owned by `name`: its own, none for an empty non-terminal, or a wildcard's
     /// at the closest encloser. `None` means NXDOMAIN.
-    fn owner_records(&self, name: &str) -> Option<&[Data]> {
-        static EMPTY: Vec<Data> = Vec::new();
+    fn owner_records(&self, name: &str) -> Option<&[ZoneData]> {
+        static EMPTY: Vec<ZoneData> = Vec::new();
         if let Some(set) = self.records.get(name) {
             return Some(set);
         }
@@ -363,7 +378,7 @@ fn is_class(text: &str) -> bool {
     )
 }
 
-fn parse_record(entry: &Entry, state: &mut State) -> Result<(String, Data), String> {
+fn parse_record(entry: &Entry, state: &mut State) -> Result<(String, ZoneData), String> {
     let mut tokens = entry.tokens.iter().peekable();
     let owner = if entry.indented {
         state
@@ -405,14 +420,14 @@ fn parse_record(entry: &Entry, state: &mut State) -> Result<(String, Data), Stri
     let data = match rtype.as_str() {
         "A" => {
             let text = one("IPv4 address")?.as_str()?;
-            Data::A(
+            ZoneData::A(
                 text.parse()
                     .map_err(|_| format!("bad IPv4 address {text:?}"))?,
             )
         }
         "AAAA" => {
             let text = one("IPv6 address")?.as_str()?;
-            Data::Aaaa(
+            ZoneData::Aaaa(
                 text.parse()
                     .map_err(|_| format!("bad IPv6 address {text:?}"))?,
             )
@@ -425,7 +440,7 @@ fn parse_record(entry: &Entry, state: &mut State) -> Result<(String, Data), Stri
                 ));
             };
             let pref_text = pref.as_str()?;
-            Data::Mx(MxRecord {
+            ZoneData::Mx(MxRecord {
                 preference: pref_text
                     .parse()
                     .map_err(|_| format!("bad MX preference {pref_text:?}"))?,
@@ -447,19 +462,19 @@ fn parse_record(entry: &Entry, state: &mut State) -> Result<(String, Data), Stri
                 strings.push(token.text.clone());
             }
             if rtype == "SPF" {
-                Data::Other
+                ZoneData::Other
             } else {
-                Data::Txt(TxtRecord::new(strings))
+                ZoneData::Txt(TxtRecord::new(strings))
             }
         }
-        "CNAME" => Data::Cname(state.name(one("target name")?)?),
-        "NS" => Data::Ns(state.name(one("server name")?)?),
-        "PTR" => Data::Ptr(state.name(one("target name")?)?),
+        "CNAME" => ZoneData::Cname(state.name(one("target name")?)?),
+        "NS" => ZoneData::Ns(state.name(one("server name")?)?),
+        "PTR" => ZoneData::Ptr(state.name(one("target name")?)?),
         other => {
             if !other.bytes().all(|b| b.is_ascii_alphanumeric()) {
                 return Err(format!("unknown record type {other:?}"));
             }
-            Data::Other
+            ZoneData::Other
         }
     };
     Ok((owner, data))
@@ -656,60 +671,60 @@ fn reverse_name(ip: IpAddr) -> String {
 impl Resolver for ZoneResolver {
     async fn txt(&self, name: &str) -> Result<Vec<TxtRecord>, DnsError> {
         Ok(self
-            .lookup(name, "TXT", |d| matches!(d, Data::Txt(_)))?
+            .lookup(name, "TXT", |d| matches!(d, ZoneData::Txt(_)))?
             .into_iter()
             .filter_map(|d| match d {
-                Data::Txt(t) => Some(t.clone()),
+                ZoneData::Txt(t) => Some(t.clone()),
                 _ => None,
             })
             .collect())
     }
     async fn a(&self, name: &str) -> Result<Vec<Ipv4Addr>, DnsError> {
         Ok(self
-            .lookup(name, "A", |d| matches!(d, Data::A(_)))?
+            .lookup(name, "A", |d| matches!(d, ZoneData::A(_)))?
             .into_iter()
             .filter_map(|d| match d {
-                Data::A(a) => Some(*a),
+                ZoneData::A(a) => Some(*a),
                 _ => None,
             })
             .collect())
     }
     async fn aaaa(&self, name: &str) -> Result<Vec<Ipv6Addr>, DnsError> {
         Ok(self
-            .lookup(name, "AAAA", |d| matches!(d, Data::Aaaa(_)))?
+            .lookup(name, "AAAA", |d| matches!(d, ZoneData::Aaaa(_)))?
             .into_iter()
             .filter_map(|d| match d {
-                Data::Aaaa(a) => Some(*a),
+                ZoneData::Aaaa(a) => Some(*a),
                 _ => None,
             })
             .collect())
     }
     async fn mx(&self, name: &str) -> Result<Vec<MxRecord>, DnsError> {
         Ok(self
-            .lookup(name, "MX", |d| matches!(d, Data::Mx(_)))?
+            .lookup(name, "MX", |d| matches!(d, ZoneData::Mx(_)))?
             .into_iter()
             .filter_map(|d| match d {
-                Data::Mx(mx) => Some(mx.clone()),
+                ZoneData::Mx(mx) => Some(mx.clone()),
                 _ => None,
             })
             .collect())
     }
     async fn ptr(&self, ip: IpAddr) -> Result<Vec<String>, DnsError> {
         Ok(self
-            .lookup(&reverse_name(ip), "PTR", |d| matches!(d, Data::Ptr(_)))?
+            .lookup(&reverse_name(ip), "PTR", |d| matches!(d, ZoneData::Ptr(_)))?
             .into_iter()
             .filter_map(|d| match d {
-                Data::Ptr(p) => Some(p.clone()),
+                ZoneData::Ptr(p) => Some(p.clone()),
                 _ => None,
             })
             .collect())
     }
     async fn ns(&self, name: &str) -> Result<Vec<String>, DnsError> {
         Ok(self
-            .lookup(name, "NS", |d| matches!(d, Data::Ns(_)))?
+            .lookup(name, "NS", |d| matches!(d, ZoneData::Ns(_)))?
             .into_iter()
             .filter_map(|d| match d {
-                Data::Ns(n) => Some(n.clone()),
+                ZoneData::Ns(n) => Some(n.clone()),
                 _ => None,
             })
             .collect())
