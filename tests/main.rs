@@ -9,4 +9,5 @@ mod dkim;
 mod interop;
 mod local_dns;
 mod rfc7208;
+mod spf;
 mod support;

@@ -4,6 +4,7 @@
 
 mod dkim;
 mod keygen;
+mod spf;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -66,6 +67,18 @@ pub enum Command {
     Sign(dkim::SignArgs),
     /// Verify a message's DKIM signatures and print an Authentication-Results header.
     Verify(dkim::VerifyArgs),
+    /// Evaluate a domain's SPF record for a client IP (RFC 7208 check_host) with a full trace.
+    Spf(spf::SpfArgs),
+    /// Build a DNS record to publish.
+    #[command(subcommand)]
+    Record(RecordCommand),
+}
+
+/// `mailauth record ...`.
+#[derive(Debug, Subcommand)]
+pub enum RecordCommand {
+    /// Build an SPF record, split into 255-byte strings, with its DNS-lookup cost.
+    Spf(spf::RecordSpfArgs),
 }
 
 /// What a command ended with, mapped to the documented exit codes.
@@ -112,6 +125,8 @@ async fn run(cli: Cli) -> Result<Outcome> {
         Command::Keygen(args) => keygen::run(&cli.global, args),
         Command::Sign(args) => dkim::sign(&cli.global, args),
         Command::Verify(args) => dkim::verify(&cli.global, args).await,
+        Command::Spf(args) => spf::spf(&cli.global, args).await,
+        Command::Record(RecordCommand::Spf(args)) => spf::record_spf(&cli.global, args).await,
     }
 }
 

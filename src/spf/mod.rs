@@ -7,6 +7,7 @@
 
 pub mod build;
 pub mod eval;
+pub mod lint;
 pub mod macros;
 pub mod parse;
 
