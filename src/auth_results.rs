@@ -4,6 +4,17 @@
 //! quoting and layout. This module does not decide results.
 
 use crate::dkim::{DkimOutcome, DkimResult};
+use crate::dmarc::eval::DmarcOutput;
+use crate::spf::eval::SpfOutput;
+
+/// The SPF result with the identity it was for.
+#[derive(Debug, Clone, Copy)]
+pub struct SpfResinfo<'a> {
+    /// The evaluation.
+    pub output: &'a SpfOutput,
+    /// True when the HELO identity was checked (MAIL FROM was empty).
+    pub helo: bool,
+}
 
 /// Quote a value as an RFC 2045 quoted-string when it is not a plain token.
 fn value(text: &str) -> String {
@@ -58,15 +69,70 @@ fn dkim_resinfo(outcome: &DkimOutcome) -> String {
 /// The whole field, `Authentication-Results: ID; dkim=... ; dkim=...`, folded one result per
 /// line. Without signatures the result is `dkim=none`.
 pub fn header(authserv_id: &str, dkim: &[DkimOutcome]) -> String {
-    let mut results: Vec<String> = dkim.iter().map(dkim_resinfo).collect();
-    if results.is_empty() {
+    full_header(authserv_id, None, dkim, None)
+}
+
+/// The field with SPF, DKIM and DMARC results, in that order (RFC 8601 §2.7, RFC 7489 §11.2).
+pub fn full_header(
+    authserv_id: &str,
+    spf: Option<SpfResinfo<'_>>,
+    dkim: &[DkimOutcome],
+    dmarc: Option<&DmarcOutput>,
+) -> String {
+    let mut results: Vec<String> = Vec::new();
+    if let Some(spf) = spf {
+        results.push(spf_resinfo(spf));
+    }
+    results.extend(dkim.iter().map(dkim_resinfo));
+    if dkim.is_empty() {
         results.push(format!("dkim={}", DkimResult::None.as_str()));
+    }
+    if let Some(dmarc) = dmarc {
+        results.push(dmarc_resinfo(dmarc));
     }
     format!(
         "Authentication-Results: {};\r\n\t{}",
         value(authserv_id),
         results.join(";\r\n\t")
     )
+}
+
+fn spf_resinfo(spf: SpfResinfo<'_>) -> String {
+    let out = spf.output;
+    let mut text = format!("spf={}", out.result);
+    if let Some(reason) = &out.reason
+        && matches!(
+            out.result,
+            crate::spf::SpfResult::PermError | crate::spf::SpfResult::TempError
+        )
+    {
+        text.push_str(&format!(" reason={}", value(reason)));
+    }
+    let ptype = if spf.helo {
+        "smtp.helo"
+    } else {
+        "smtp.mailfrom"
+    };
+    text.push_str(&format!(" {ptype}={}", value(&out.domain)));
+    text
+}
+
+fn dmarc_resinfo(dmarc: &DmarcOutput) -> String {
+    let mut text = format!("dmarc={}", dmarc.result.as_str());
+    if let Some(policy) = dmarc.policy {
+        text.push_str(&format!(
+            " (p={} dis={})",
+            policy.as_str(),
+            dmarc.disposition.as_str()
+        ));
+    }
+    if let Some(reason) = &dmarc.reason
+        && dmarc.result != crate::dmarc::DmarcResult::None
+    {
+        text.push_str(&format!(" reason={}", value(reason)));
+    }
+    text.push_str(&format!(" header.from={}", value(&dmarc.domain)));
+    text
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 pub mod auth_results;
 pub mod dkim;
+pub mod dmarc;
 pub mod dns;
 pub mod error;
 pub mod keys;

@@ -7,12 +7,19 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use super::{GlobalArgs, Outcome, print_json};
+use crate::auth_results::{SpfResinfo, full_header};
 use crate::dkim::sign::{SignOptions, sign as sign_message, signed_message};
 use crate::dkim::verify::{VerifyOptions, verify as verify_message};
 use crate::dkim::{Canonicalization, DkimOutcome, DkimResult, SigningAlgorithm};
+use crate::dmarc::DmarcResult;
+use crate::dmarc::eval::{
+    DmarcInput, DmarcOptions, DmarcOutput, evaluate as evaluate_dmarc, from_domain,
+};
 use crate::keys::store::load_file;
 use crate::keys::{KeyStore, PrivateKey};
 use crate::message::Message;
+use crate::spf::SpfResult;
+use crate::spf::eval::{SpfOptions, SpfOutput, SpfQuery, check_host};
 
 /// Arguments of `mailauth sign`.
 #[derive(Debug, Args)]
@@ -62,17 +69,38 @@ pub struct SignArgs {
 
 /// Arguments of `mailauth verify`.
 #[derive(Debug, Args)]
-#[command(
-    after_help = "Exit status: 0 when a signature passes, 1 when none does (or there is \
-none), 2 on bad input, 3 when a temporary DNS failure left no signature passing. Use --zone \
-FILE to answer key lookups from a zone file instead of DNS."
-)]
+#[command(after_help = "\
+Checks every DKIM signature, SPF when --ip is given (MAIL FROM's domain, or the HELO name when \
+MAIL FROM is empty or absent), and DMARC for the From domain, and prints one \
+Authentication-Results field (spf, dkim, dmarc). Without --ip, SPF is none and DMARC rests on \
+DKIM alone.
+
+Exit status: 0 when DMARC passes (with no DMARC record: when SPF or DKIM passes), 1 otherwise, \
+2 on bad input (including a message without exactly one From address), 3 when a temporary DNS \
+failure decided the outcome.
+
+Examples:
+  mailauth verify msg.eml
+  mailauth verify msg.eml --ip 192.0.2.1 --helo mx.example.net --mail-from bounce@example.com
+  mailauth --zone example.com.zone --json verify msg.eml --ip 192.0.2.1 --mail-from a@example.com")]
 pub struct VerifyArgs {
     /// The message to verify (`-` for stdin).
     pub file: PathBuf,
     /// The authserv-id naming this verifier in Authentication-Results (default: the host name).
     #[arg(long, value_name = "ID")]
     pub authserv_id: Option<String>,
+    /// The SMTP client's IP address: enables the SPF check.
+    #[arg(long)]
+    pub ip: Option<std::net::IpAddr>,
+    /// The HELO/EHLO name the client gave.
+    #[arg(long, value_name = "HOST")]
+    pub helo: Option<String>,
+    /// The envelope sender (MAIL FROM); empty or absent means a bounce, checked by HELO.
+    #[arg(long, value_name = "ADDR")]
+    pub mail_from: Option<String>,
+    /// The pct= sampling draw, 0-99 (default: random). For reproducible dispositions.
+    #[arg(long, value_name = "N", hide = true, value_parser = clap::value_parser!(u8).range(0..100))]
+    pub dmarc_sample: Option<u8>,
 }
 
 fn read_input(path: &Path) -> Result<Vec<u8>> {
@@ -157,19 +185,31 @@ fn default_authserv_id() -> String {
     gethostname::gethostname().to_string_lossy().into_owned()
 }
 
-/// 0 when a signature passes, 3 when none passes and one met a temporary failure, else 1.
-fn verify_outcome(outcomes: &[DkimOutcome]) -> Outcome {
-    if outcomes.iter().any(|o| o.result == DkimResult::Pass) {
-        Outcome::Success
-    } else if outcomes.iter().any(|o| o.result == DkimResult::TempError) {
-        Outcome::TempFail
-    } else {
-        Outcome::Failed
+/// The exit outcome: DMARC pass → 0; no DMARC record → 0 when SPF or DKIM passes; a temporary
+/// failure that left nothing passing → 3; else 1.
+fn verify_outcome(
+    outcomes: &[DkimOutcome],
+    spf: Option<&SpfOutput>,
+    dmarc: &DmarcOutput,
+) -> Outcome {
+    let dkim_pass = outcomes.iter().any(|o| o.result == DkimResult::Pass);
+    let spf_pass = spf.is_some_and(|s| s.result == SpfResult::Pass);
+    let temporary = dmarc.result == DmarcResult::TempError
+        || outcomes.iter().any(|o| o.result == DkimResult::TempError)
+        || spf.is_some_and(|s| s.result == SpfResult::TempError);
+    match dmarc.result {
+        DmarcResult::Pass => Outcome::Success,
+        DmarcResult::None if dkim_pass || spf_pass => Outcome::Success,
+        DmarcResult::TempError => Outcome::TempFail,
+        DmarcResult::None if temporary => Outcome::TempFail,
+        _ => Outcome::Failed,
     }
 }
 
 pub async fn verify(global: &GlobalArgs, args: VerifyArgs) -> Result<Outcome> {
     let message = read_message(&args.file)?;
+    let from_domain = from_domain(&message)
+        .with_context(|| format!("{}: cannot evaluate DMARC", args.file.display()))?;
     let now = global.now()?;
     let resolver = global.resolver()?;
     let outcomes = verify_message(&message, resolver.as_ref(), &VerifyOptions::new(now)).await;
@@ -187,16 +227,59 @@ pub async fn verify(global: &GlobalArgs, args: VerifyArgs) -> Result<Outcome> {
                 .unwrap_or_default()
         ));
     }
+    let mail_from = args.mail_from.clone().unwrap_or_default();
+    let helo = args.helo.clone().unwrap_or_default();
+    let spf = match args.ip {
+        Some(ip) => {
+            let query = SpfQuery::for_mail(ip, &helo, &mail_from);
+            Some(check_host(resolver.as_ref(), &query, &SpfOptions::new(now)).await)
+        }
+        None => None,
+    };
+    let sample = args
+        .dmarc_sample
+        .unwrap_or_else(|| (rand_u32() % 100) as u8);
+    let dmarc_input = DmarcInput {
+        from_domain: &from_domain,
+        spf: spf.as_ref().map(|s| (s.result, s.domain.as_str())),
+        dkim: &outcomes,
+    };
+    let dmarc = evaluate_dmarc(resolver.as_ref(), &dmarc_input, DmarcOptions { sample }).await;
     let authserv_id = args.authserv_id.unwrap_or_else(default_authserv_id);
-    let header = crate::auth_results::header(&authserv_id, &outcomes);
+    let spf_info = spf.as_ref().map(|output| SpfResinfo {
+        output,
+        helo: mail_from.trim().trim_matches(['<', '>']).is_empty(),
+    });
+    let header = full_header(&authserv_id, spf_info, &outcomes, Some(&dmarc));
     if global.json {
+        let spf_json = match &spf {
+            Some(s) => serde_json::json!({
+                "result": s.result,
+                "domain": s.domain,
+                "explanation": s.explanation,
+                "reason": s.reason,
+            }),
+            None => serde_json::json!({"result": "none", "domain": null, "explanation": null}),
+        };
         print_json(&serde_json::json!({
+            "spf": spf_json,
             "dkim": outcomes,
+            "dmarc": dmarc,
             "authentication_results": header,
         }))?;
     } else {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{}", header.replace("\r\n", "\n"))?;
     }
-    Ok(verify_outcome(&outcomes))
+    Ok(verify_outcome(&outcomes, spf.as_ref(), &dmarc))
+}
+
+/// A random number for pct= sampling.
+fn rand_u32() -> u32 {
+    let mut bytes = [0u8; 4];
+    // Sampling only needs to be unpredictable enough to spread load; on failure apply the policy.
+    if getrandom::fill(&mut bytes).is_err() {
+        return 0;
+    }
+    u32::from_le_bytes(bytes)
 }

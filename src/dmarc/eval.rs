@@ -1,0 +1,352 @@
+//! DMARC evaluation (RFC 7489 §6.6): policy discovery at the From domain and then its
+//! organizational domain, identifier alignment of the SPF and DKIM results, the policy in force
+//! (`sp=` for subdomains), and `pct=` sampling into a disposition.
+
+use serde::Serialize;
+
+use super::orgdomain::{organizational_domain, relaxed_match, strict_match};
+use super::{AlignmentMode, DmarcRecord, DmarcResult, Policy, build, parse};
+use crate::dkim::{DkimOutcome, DkimResult};
+use crate::dns::Resolver;
+use crate::spf::SpfResult;
+
+/// What DMARC is asked about one message.
+#[derive(Debug, Clone)]
+pub struct DmarcInput<'a> {
+    /// The RFC 5322 From domain.
+    pub from_domain: &'a str,
+    /// The SPF result and the domain it was for (MAIL FROM's, or HELO's).
+    pub spf: Option<(SpfResult, &'a str)>,
+    /// The DKIM results.
+    pub dkim: &'a [DkimOutcome],
+}
+
+/// Evaluation settings.
+#[derive(Debug, Clone, Copy)]
+pub struct DmarcOptions {
+    /// A number in 0..100 drawn per message: the policy applies when it is below `pct`
+    /// (RFC 7489 §6.6.4). Tests fix it; callers draw it at random.
+    pub sample: u8,
+}
+
+/// Which identifiers aligned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Alignment {
+    /// An SPF pass for a domain aligned with From.
+    pub spf: bool,
+    /// A DKIM pass for a domain aligned with From.
+    pub dkim: bool,
+}
+
+/// The DMARC verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DmarcOutput {
+    /// pass, fail, none, temperror or permerror.
+    pub result: DmarcResult,
+    /// The policy in force (`p`, or `sp` for a subdomain), when a record was found.
+    pub policy: Option<Policy>,
+    /// What the receiver should do: the policy for a fail after `pct` sampling, else none.
+    pub disposition: Policy,
+    /// The From domain.
+    pub domain: String,
+    /// Where the record was found (`_dmarc.` + this).
+    pub policy_domain: Option<String>,
+    /// Which identifiers aligned.
+    pub alignment: Alignment,
+    /// The record as found, rebuilt.
+    pub record: Option<String>,
+    /// For permerror, temperror and none: why.
+    pub reason: Option<String>,
+}
+
+/// The outcome of policy discovery (RFC 7489 §6.6.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Discovery {
+    /// A usable record at `_dmarc.{domain}`.
+    Found {
+        /// The record.
+        record: DmarcRecord,
+        /// The domain it was found at.
+        domain: String,
+    },
+    /// No record (or several): no DMARC processing.
+    None(String),
+    /// DNS failed temporarily.
+    TempError(String),
+    /// The one record there is cannot be used.
+    PermError(String),
+}
+
+/// Find the policy for `from_domain`: at `_dmarc.FROM`, else at `_dmarc.ORG`.
+pub async fn discover(resolver: &dyn Resolver, from_domain: &str) -> Discovery {
+    let from = from_domain.trim_end_matches('.').to_ascii_lowercase();
+    let at_from = lookup(resolver, &from).await;
+    if !matches!(at_from, Discovery::None(_)) {
+        return at_from;
+    }
+    let org = organizational_domain(&from);
+    if org == from {
+        return at_from;
+    }
+    lookup(resolver, &org).await
+}
+
+async fn lookup(resolver: &dyn Resolver, domain: &str) -> Discovery {
+    let name = format!("_dmarc.{domain}");
+    let records = match resolver.txt(&name).await {
+        Ok(records) => records,
+        Err(e) if e.is_temporary() => return Discovery::TempError(e.to_string()),
+        Err(e) => return Discovery::None(e.to_string()),
+    };
+    let dmarc: Vec<Vec<u8>> = records
+        .iter()
+        .map(|r| r.joined())
+        .filter(|v| parse::is_dmarc_record(v))
+        .collect();
+    match dmarc.as_slice() {
+        [] => Discovery::None(format!("{name} has no v=DMARC1 record")),
+        [one] => match parse::record(one) {
+            Ok(record) => Discovery::Found {
+                record,
+                domain: domain.to_owned(),
+            },
+            Err(e) => Discovery::PermError(format!("{name}: {e}")),
+        },
+        many => Discovery::None(format!(
+            "{name} has {} DMARC records; with more than one none applies (RFC 7489 §6.6.3)",
+            many.len()
+        )),
+    }
+}
+
+fn aligned(mode: Option<AlignmentMode>, a: &str, b: &str) -> bool {
+    match mode.unwrap_or(AlignmentMode::Relaxed) {
+        AlignmentMode::Relaxed => relaxed_match(a, b),
+        AlignmentMode::Strict => strict_match(a, b),
+    }
+}
+
+/// Alignment of the SPF and DKIM results with `from` under `record`'s modes.
+pub fn alignment(record: &DmarcRecord, input: &DmarcInput<'_>) -> Alignment {
+    let from = input.from_domain;
+    Alignment {
+        spf: input
+            .spf
+            .is_some_and(|(r, d)| r == SpfResult::Pass && aligned(record.aspf, d, from)),
+        dkim: input
+            .dkim
+            .iter()
+            .any(|o| o.result == DkimResult::Pass && aligned(record.adkim, &o.domain, from)),
+    }
+}
+
+/// The DMARC verdict for one message.
+pub async fn evaluate(
+    resolver: &dyn Resolver,
+    input: &DmarcInput<'_>,
+    options: DmarcOptions,
+) -> DmarcOutput {
+    let domain = input.from_domain.trim_end_matches('.').to_ascii_lowercase();
+    let mut output = DmarcOutput {
+        result: DmarcResult::None,
+        policy: None,
+        disposition: Policy::None,
+        domain: domain.clone(),
+        policy_domain: None,
+        alignment: Alignment {
+            spf: false,
+            dkim: false,
+        },
+        record: None,
+        reason: None,
+    };
+    let (record, policy_domain) = match discover(resolver, &domain).await {
+        Discovery::Found { record, domain } => (record, domain),
+        Discovery::None(why) => {
+            output.reason = Some(why);
+            return output;
+        }
+        Discovery::TempError(why) => {
+            output.result = DmarcResult::TempError;
+            output.reason = Some(why);
+            return output;
+        }
+        Discovery::PermError(why) => {
+            output.result = DmarcResult::PermError;
+            output.reason = Some(why);
+            return output;
+        }
+    };
+    let p = record.policy.unwrap_or(Policy::None);
+    let policy = if policy_domain != domain {
+        record.subdomain_policy.unwrap_or(p)
+    } else {
+        p
+    };
+    output.alignment = alignment(&record, input);
+    output.result = if output.alignment.spf || output.alignment.dkim {
+        DmarcResult::Pass
+    } else {
+        DmarcResult::Fail
+    };
+    output.policy = Some(policy);
+    output.disposition = match output.result {
+        DmarcResult::Fail if options.sample < record.pct.unwrap_or(100) => policy,
+        // Not sampled: the next less strict policy (RFC 7489 §6.6.4).
+        DmarcResult::Fail => match policy {
+            Policy::Reject => Policy::Quarantine,
+            _ => Policy::None,
+        },
+        _ => Policy::None,
+    };
+    output.record = Some(build::record(&record));
+    output.policy_domain = Some(policy_domain);
+    output
+}
+
+/// The RFC 5322 From domain DMARC evaluates (RFC 7489 §6.6.1): exactly one From field with
+/// exactly one address that has a domain. Anything else is an error naming the problem.
+pub fn from_domain(message: &crate::message::Message) -> Result<String, super::DmarcSyntaxError> {
+    let err = |reason: String| super::DmarcSyntaxError(reason);
+    let fields: Vec<_> = message.fields("from").collect();
+    let field = match fields.as_slice() {
+        [one] => one,
+        [] => return Err(err("the message has no From field".into())),
+        many => {
+            return Err(err(format!(
+                "the message has {} From fields; DMARC needs exactly one (RFC 7489 §6.6.1)",
+                many.len()
+            )));
+        }
+    };
+    let value = String::from_utf8_lossy(field.value()).replace(['\r', '\n'], "");
+    let addresses = split_addresses(&strip_comments(&value));
+    let address = match addresses.as_slice() {
+        [one] => one.trim(),
+        [] => return Err(err("the From field holds no address".into())),
+        many => {
+            return Err(err(format!(
+                "the From field holds {} addresses; DMARC needs exactly one author (RFC 7489 §6.6.1)",
+                many.len()
+            )));
+        }
+    };
+    let spec = match (address.rfind('<'), address.rfind('>')) {
+        (Some(open), Some(close)) if open < close => &address[open + 1..close],
+        _ => address,
+    };
+    let domain = spec
+        .rsplit_once('@')
+        .map(|(_, d)| d.trim().trim_end_matches('.'))
+        .unwrap_or("");
+    let valid = domain.contains('.')
+        && domain.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    if !valid {
+        return Err(err(format!(
+            "the From address {spec:?} has no usable domain (RFC 7489 §6.6.1)"
+        )));
+    }
+    Ok(domain.to_ascii_lowercase())
+}
+
+/// Remove RFC 5322 comments (nested parentheses outside quoted strings).
+fn strip_comments(text: &str) -> String {
+    let (mut out, mut depth, mut quoted, mut escaped) = (String::new(), 0usize, false, false);
+    for c in text.chars() {
+        if escaped {
+            escaped = false;
+            if depth == 0 {
+                out.push(c);
+            }
+            continue;
+        }
+        match c {
+            '\\' => {
+                escaped = true;
+                if depth == 0 {
+                    out.push(c);
+                }
+            }
+            '"' if depth == 0 => {
+                quoted = !quoted;
+                out.push(c);
+            }
+            '(' if !quoted => depth += 1,
+            ')' if !quoted && depth > 0 => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Split a mailbox list at commas outside quoted strings and angle brackets.
+fn split_addresses(text: &str) -> Vec<String> {
+    let (mut parts, mut current, mut quoted, mut angle) = (Vec::new(), String::new(), false, false);
+    for c in text.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '<' if !quoted => angle = true,
+            '>' if !quoted => angle = false,
+            ',' if !quoted && !angle => {
+                parts.push(std::mem::take(&mut current));
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    parts.push(current);
+    parts.into_iter().filter(|p| !p.trim().is_empty()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::Message;
+
+    fn from(header: &str) -> Result<String, crate::dmarc::DmarcSyntaxError> {
+        from_domain(
+            &Message::parse(format!("{header}\r\nTo: x@y.test\r\n\r\nbody\r\n").as_bytes())
+                .unwrap(),
+        )
+    }
+
+    #[test]
+    fn rfc7489_6_6_1_author_domain() {
+        assert_eq!(from("From: Joe <joe@Example.COM>").unwrap(), "example.com");
+        assert_eq!(
+            from("From: joe@example.com (Joe, the \"boss\")").unwrap(),
+            "example.com"
+        );
+        assert_eq!(
+            from("From: \"Smith, Joe\" <joe@mail.example.com>").unwrap(),
+            "mail.example.com"
+        );
+        assert_eq!(
+            from("From: Joe\r\n <joe@example.com>").unwrap(),
+            "example.com"
+        );
+        let two = from("From: a@example.com, b@example.org")
+            .unwrap_err()
+            .to_string();
+        assert!(two.contains("2 addresses"), "{two}");
+        let fields = from("From: a@example.com\r\nFrom: b@example.com")
+            .unwrap_err()
+            .to_string();
+        assert!(fields.contains("2 From fields"), "{fields}");
+        assert!(from("From: undisclosed").is_err());
+        assert!(from("From: joe@[192.0.2.1]").is_err());
+        assert!(
+            from("Sender: a@example.com")
+                .unwrap_err()
+                .to_string()
+                .contains("no From")
+        );
+    }
+}
