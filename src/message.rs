@@ -134,14 +134,15 @@ impl Message {
 /// Convert bare LF to CRLF, leaving existing CRLF alone.
 fn to_crlf(input: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len() + input.len() / 32);
-    let mut prev = 0u8;
-    for &byte in input {
-        if byte == b'\n' && prev != b'\r' {
-            out.push(b'\r');
+    let mut start = 0;
+    for newline in memchr::memchr_iter(b'\n', input) {
+        if newline == 0 || input[newline - 1] != b'\r' {
+            out.extend_from_slice(&input[start..newline]);
+            out.extend_from_slice(b"\r\n");
+            start = newline + 1;
         }
-        out.push(byte);
-        prev = byte;
     }
+    out.extend_from_slice(&input[start..]);
     out
 }
 
@@ -155,7 +156,7 @@ trait FindCrlf {
 
 impl FindCrlf for [u8] {
     fn find_crlf(&self) -> Option<usize> {
-        self.windows(2).position(|w| w == b"\r\n")
+        memchr::memmem::find(self, b"\r\n")
     }
 }
 
@@ -165,7 +166,7 @@ fn split_head_body(data: &[u8]) -> (&[u8], &[u8]) {
     if data.starts_with(b"\r\n") {
         return (&[], &data[2..]);
     }
-    match data.windows(4).position(|w| w == b"\r\n\r\n") {
+    match memchr::memmem::find(data, b"\r\n\r\n") {
         Some(pos) => (&data[..pos + 2], &data[pos + 4..]),
         None => (data, &[]),
     }

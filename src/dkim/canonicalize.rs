@@ -49,73 +49,84 @@ fn relaxed_header(raw: &[u8], out: &mut Vec<u8>) {
 
 /// The canonicalized body (RFC 6376 §3.4.3 and §3.4.4).
 pub fn body(canon: Canonicalization, body: &[u8]) -> Cow<'_, [u8]> {
+    if canon == Canonicalization::Simple {
+        let (trimmed, add_crlf) = simple_body(body);
+        if !add_crlf {
+            return Cow::Borrowed(trimmed);
+        }
+    }
+    let mut out = Vec::with_capacity(body.len() + 2);
+    body_into(canon, body, &mut |piece| out.extend_from_slice(piece));
+    Cow::Owned(out)
+}
+
+/// Feed the canonicalized body to `sink` in pieces, without building it in memory: what body
+/// hashing uses.
+pub fn body_into(canon: Canonicalization, body: &[u8], sink: &mut dyn FnMut(&[u8])) {
     match canon {
-        Canonicalization::Simple => simple_body(body),
-        Canonicalization::Relaxed => Cow::Owned(relaxed_body(body)),
+        Canonicalization::Simple => {
+            let (trimmed, add_crlf) = simple_body(body);
+            sink(trimmed);
+            if add_crlf {
+                sink(b"\r\n");
+            }
+        }
+        Canonicalization::Relaxed => relaxed_body(body, sink),
     }
 }
 
 /// §3.4.3: remove empty lines at the end; an empty body becomes a single CRLF; a last line
-/// without CRLF gets one.
-fn simple_body(body: &[u8]) -> Cow<'_, [u8]> {
+/// without CRLF gets one. Returns the kept bytes and whether a CRLF must follow them.
+fn simple_body(body: &[u8]) -> (&[u8], bool) {
     let mut end = body.len();
     while body[..end].ends_with(b"\r\n\r\n") {
         end -= 2;
     }
     let trimmed = &body[..end];
     if trimmed == b"\r\n" || trimmed.is_empty() {
-        return Cow::Borrowed(b"\r\n");
+        return (b"\r\n", false);
     }
-    if trimmed.ends_with(b"\r\n") {
-        Cow::Borrowed(trimmed)
-    } else {
-        let mut owned = trimmed.to_vec();
-        owned.extend_from_slice(b"\r\n");
-        Cow::Owned(owned)
-    }
+    (trimmed, !trimmed.ends_with(b"\r\n"))
 }
 
 /// §3.4.4: compress WSP runs to one SP, delete WSP at line ends, remove empty lines at the end;
 /// an empty body stays empty; a non-empty last line without CRLF gets one.
-fn relaxed_body(body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len());
-    // Length of `out` after the last line that had content; trailing empty lines are cut to it.
-    let mut content_end = 0;
+fn relaxed_body(body: &[u8], sink: &mut dyn FnMut(&[u8])) {
+    // Empty lines are held back until a line with content shows they are not trailing.
+    let mut held_empty_lines = 0usize;
     for line in body_lines(body) {
-        let mut pending_space = false;
-        for &byte in line {
-            if is_wsp(byte) {
-                pending_space = true;
-            } else {
-                if pending_space {
-                    out.push(b' ');
-                    pending_space = false;
-                }
-                out.push(byte);
-            }
+        let end = line.iter().rposition(|b| !is_wsp(*b)).map_or(0, |p| p + 1);
+        let mut rest = &line[..end];
+        if rest.is_empty() {
+            held_empty_lines += 1;
+            continue;
         }
-        out.extend_from_slice(b"\r\n");
-        if line_has_content(line) {
-            content_end = out.len();
+        for _ in 0..held_empty_lines {
+            sink(b"\r\n");
         }
+        held_empty_lines = 0;
+        while let Some(space) = rest.iter().position(|b| is_wsp(*b)) {
+            sink(&rest[..space]);
+            sink(b" ");
+            // The line has no trailing WSP, so a non-WSP byte follows every run.
+            let run = rest[space..].iter().position(|b| !is_wsp(*b)).unwrap_or(0);
+            rest = &rest[space + run..];
+        }
+        sink(rest);
+        sink(b"\r\n");
     }
-    out.truncate(content_end);
-    out
-}
-
-fn line_has_content(line: &[u8]) -> bool {
-    line.iter().any(|b| !is_wsp(*b))
 }
 
 /// Lines of the body without their CRLF; a final line without CRLF is included, a final empty
 /// piece after the last CRLF is not.
 fn body_lines(body: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let finder = memchr::memmem::Finder::new(b"\r\n");
     let mut rest = body;
     std::iter::from_fn(move || {
         if rest.is_empty() {
             return None;
         }
-        match rest.windows(2).position(|w| w == b"\r\n") {
+        match finder.find(rest) {
             Some(end) => {
                 let line = &rest[..end];
                 rest = &rest[end + 2..];

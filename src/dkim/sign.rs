@@ -1,8 +1,6 @@
 //! DKIM signing (RFC 6376 §5, RFC 8463): a message and a private key in, a DKIM-Signature field
 //! out. The caller prepends the field to the message.
 
-use sha2::Digest;
-
 use super::canonicalize::{self, HeaderIndex};
 use super::{Canonicalization, DkimError, DkimSignature, SigningAlgorithm, build};
 use crate::keys::PrivateKey;
@@ -114,29 +112,70 @@ fn signed_header_names(message: &Message, options: &SignOptions) -> Vec<String> 
 }
 
 /// The body hash for `algorithm` over the canonicalized body, cut to `limit` bytes if given.
+/// The canonical body is streamed into the digest, never built whole.
 pub fn body_hash(
     algorithm: SigningAlgorithm,
     canon: Canonicalization,
     body: &[u8],
     limit: Option<u64>,
 ) -> Vec<u8> {
-    let canonical = canonicalize::body(canon, body);
-    let len = limit.map_or(canonical.len(), |l| {
-        canonical
-            .len()
-            .min(usize::try_from(l).unwrap_or(usize::MAX))
-    });
-    digest(algorithm, &canonical[..len])
+    let mut hasher = BufferedDigest::new(algorithm, limit);
+    canonicalize::body_into(canon, body, &mut |piece| hasher.feed(piece));
+    hasher.finish()
+}
+
+fn digest_algorithm(algorithm: SigningAlgorithm) -> &'static aws_lc_rs::digest::Algorithm {
+    match algorithm {
+        SigningAlgorithm::RsaSha1 => &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+        SigningAlgorithm::RsaSha256 | SigningAlgorithm::Ed25519Sha256 => &aws_lc_rs::digest::SHA256,
+    }
+}
+
+/// A digest fed in small pieces through a buffer (each update crosses into aws-lc), stopping
+/// after `limit` bytes (`l=`).
+struct BufferedDigest {
+    context: aws_lc_rs::digest::Context,
+    buffer: Vec<u8>,
+    remaining: u64,
+}
+
+impl BufferedDigest {
+    const BUFFER: usize = 16 * 1024;
+
+    fn new(algorithm: SigningAlgorithm, limit: Option<u64>) -> Self {
+        BufferedDigest {
+            context: aws_lc_rs::digest::Context::new(digest_algorithm(algorithm)),
+            buffer: Vec::with_capacity(Self::BUFFER),
+            remaining: limit.unwrap_or(u64::MAX),
+        }
+    }
+
+    fn feed(&mut self, piece: &[u8]) {
+        let take = usize::try_from(self.remaining).map_or(piece.len(), |r| r.min(piece.len()));
+        let piece = &piece[..take];
+        self.remaining -= take as u64;
+        if self.buffer.len() + piece.len() > Self::BUFFER {
+            self.context.update(&self.buffer);
+            self.buffer.clear();
+        }
+        if piece.len() >= Self::BUFFER {
+            self.context.update(piece);
+        } else {
+            self.buffer.extend_from_slice(piece);
+        }
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.context.update(&self.buffer);
+        self.context.finish().as_ref().to_vec()
+    }
 }
 
 /// The hash named by `algorithm`'s hash part.
 pub fn digest(algorithm: SigningAlgorithm, data: &[u8]) -> Vec<u8> {
-    match algorithm {
-        SigningAlgorithm::RsaSha1 => sha1::Sha1::digest(data).to_vec(),
-        SigningAlgorithm::RsaSha256 | SigningAlgorithm::Ed25519Sha256 => {
-            sha2::Sha256::digest(data).to_vec()
-        }
-    }
+    aws_lc_rs::digest::digest(digest_algorithm(algorithm), data)
+        .as_ref()
+        .to_vec()
 }
 
 fn check_options(

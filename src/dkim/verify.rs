@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 
 use aws_lc_rs::signature::{self as lc, UnparsedPublicKey};
-use sha2::Digest;
 
 use super::canonicalize::HeaderIndex;
 use super::sign::body_hash;
@@ -330,19 +329,17 @@ impl PublicKey {
     fn verify(&self, algorithm: SigningAlgorithm, data: &[u8], signature: &[u8]) -> bool {
         match (self, algorithm) {
             (PublicKey::Rsa { pkcs1, .. }, SigningAlgorithm::RsaSha256) => {
-                UnparsedPublicKey::new(&lc::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY, pkcs1)
-                    .verify(data, signature)
-                    .is_ok()
+                lc::ParsedPublicKey::new(&lc::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY, pkcs1)
+                    .is_ok_and(|key| key.verify_sig(data, signature).is_ok())
             }
             (PublicKey::Rsa { pkcs1, .. }, SigningAlgorithm::RsaSha1) => {
-                UnparsedPublicKey::new(&lc::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY, pkcs1)
-                    .verify(data, signature)
-                    .is_ok()
+                lc::ParsedPublicKey::new(&lc::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY, pkcs1)
+                    .is_ok_and(|key| key.verify_sig(data, signature).is_ok())
             }
             (PublicKey::Ed25519(key), SigningAlgorithm::Ed25519Sha256) => {
-                let hash = sha2::Sha256::digest(data);
+                let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
                 UnparsedPublicKey::new(&lc::ED25519, key)
-                    .verify(&hash, signature)
+                    .verify(hash.as_ref(), signature)
                     .is_ok()
             }
             _ => false,
@@ -421,8 +418,7 @@ fn decode_public_key(algorithm: SigningAlgorithm, bytes: &[u8]) -> Result<Public
     }
     let pkcs1 =
         rsa_pkcs1(bytes).ok_or("p= is not an RSA public key (SubjectPublicKeyInfo or PKCS#1)")?;
-    let bits = lc::RsaParameters::public_modulus_len(&pkcs1)
-        .map_err(|_| "p= is not a valid RSA public key".to_owned())? as usize;
+    let bits = rsa_modulus_bits(&pkcs1).ok_or("p= is not a valid RSA public key")?;
     if bits < MIN_RSA_BITS {
         return Err(format!(
             "RSA key of {bits} bits is too short (RFC 8301 §3.2 requires at least {MIN_RSA_BITS})"
@@ -442,9 +438,16 @@ fn rsa_pkcs1(bytes: &[u8]) -> Option<Vec<u8>> {
         }
         return info.subject_public_key.as_bytes().map(<[u8]>::to_vec);
     }
-    lc::RsaParameters::public_modulus_len(bytes)
-        .ok()
-        .map(|_| bytes.to_vec())
+    rsa_modulus_bits(bytes).map(|_| bytes.to_vec())
+}
+
+/// The modulus size of a PKCS#1 RSAPublicKey, read from its DER (no key setup).
+fn rsa_modulus_bits(pkcs1: &[u8]) -> Option<usize> {
+    use pkcs1::der::Decode as _;
+    let key = pkcs1::RsaPublicKey::<pkcs1::UintRef<'_>>::from_der(pkcs1).ok()?;
+    let modulus = key.modulus.as_bytes();
+    let first = *modulus.first()?;
+    Some((modulus.len() - 1) * 8 + (8 - first.leading_zeros() as usize))
 }
 
 /// Compare the body hash; `Err` when `l=` is longer than the body.

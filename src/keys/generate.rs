@@ -14,9 +14,7 @@ pub fn generate(spec: KeySpec) -> Result<PrivateKey, KeyError> {
             getrandom::fill(&mut seed).map_err(|e| {
                 KeyError::Unsupported(format!("the system random source failed: {e}"))
             })?;
-            return Ok(PrivateKey::from_parts_ed25519(
-                ed25519_dalek::SigningKey::from_bytes(&seed),
-            ));
+            return PrivateKey::from_parts_ed25519(ed25519_dalek::SigningKey::from_bytes(&seed));
         }
     };
     let key = rsa::PrivateKey::new(&mut getrandom::SysRng, bits)

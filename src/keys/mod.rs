@@ -12,7 +12,6 @@ pub mod store;
 
 use aws_lc_rs::encoding::AsDer;
 use base64::Engine as _;
-use sha2::Digest as _;
 
 use crate::dkim::{KeyType, SigningAlgorithm};
 
@@ -121,7 +120,17 @@ enum Inner {
         spki: Vec<u8>,
         bits: usize,
     },
-    Ed25519(ed25519_dalek::SigningKey),
+    /// The key for encoding and the same key in aws-lc for signing.
+    Ed25519(
+        ed25519_dalek::SigningKey,
+        aws_lc_rs::signature::Ed25519KeyPair,
+    ),
+}
+
+fn ed25519(key: ed25519_dalek::SigningKey) -> Result<Inner, String> {
+    let signer = aws_lc_rs::signature::Ed25519KeyPair::from_seed_unchecked(key.as_bytes())
+        .map_err(|e| format!("Ed25519 key rejected: {e}"))?;
+    Ok(Inner::Ed25519(key, signer))
 }
 
 /// A DKIM private key. `Debug` never shows key material.
@@ -196,7 +205,7 @@ impl PrivateKey {
             let key = ed25519_dalek::SigningKey::from_pkcs8_der(der)
                 .map_err(|e| format!("malformed PKCS#8 Ed25519 key: {e}"))?;
             Ok(PrivateKey {
-                inner: Inner::Ed25519(key),
+                inner: ed25519(key)?,
             })
         } else {
             Err(format!(
@@ -241,22 +250,24 @@ impl PrivateKey {
             .ok()?;
         let seed: [u8; 32] = seed.try_into().ok()?;
         Some(PrivateKey {
-            inner: Inner::Ed25519(ed25519_dalek::SigningKey::from_bytes(&seed)),
+            inner: ed25519(ed25519_dalek::SigningKey::from_bytes(&seed)).ok()?,
         })
     }
 
     /// Wrap a generated Ed25519 key.
-    pub(crate) fn from_parts_ed25519(key: ed25519_dalek::SigningKey) -> PrivateKey {
-        PrivateKey {
-            inner: Inner::Ed25519(key),
-        }
+    pub(crate) fn from_parts_ed25519(
+        key: ed25519_dalek::SigningKey,
+    ) -> Result<PrivateKey, KeyError> {
+        Ok(PrivateKey {
+            inner: ed25519(key).map_err(KeyError::Unsupported)?,
+        })
     }
 
     /// The key type (`k=`).
     pub fn key_type(&self) -> KeyType {
         match self.inner {
             Inner::Rsa { .. } => KeyType::Rsa,
-            Inner::Ed25519(_) => KeyType::Ed25519,
+            Inner::Ed25519(..) => KeyType::Ed25519,
         }
     }
 
@@ -264,7 +275,7 @@ impl PrivateKey {
     pub fn bits(&self) -> usize {
         match self.inner {
             Inner::Rsa { bits, .. } => bits,
-            Inner::Ed25519(_) => 256,
+            Inner::Ed25519(..) => 256,
         }
     }
 
@@ -272,7 +283,7 @@ impl PrivateKey {
     pub fn public_key_bytes(&self) -> Vec<u8> {
         match &self.inner {
             Inner::Rsa { spki, .. } => spki.clone(),
-            Inner::Ed25519(key) => key.verifying_key().as_bytes().to_vec(),
+            Inner::Ed25519(key, _) => key.verifying_key().as_bytes().to_vec(),
         }
     }
 
@@ -301,10 +312,9 @@ impl PrivateKey {
                     .map_err(|_| KeyError::Unsupported("RSA signing failed".into()))?;
                 Ok(out)
             }
-            (Inner::Ed25519(key), SigningAlgorithm::Ed25519Sha256) => {
-                use ed25519_dalek::Signer as _;
-                let digest = sha2::Sha256::digest(data);
-                Ok(key.sign(&digest).to_bytes().to_vec())
+            (Inner::Ed25519(_, signer), SigningAlgorithm::Ed25519Sha256) => {
+                let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+                Ok(signer.sign(digest.as_ref()).as_ref().to_vec())
             }
             (_, algorithm) => Err(KeyError::Unsupported(format!(
                 "{algorithm} needs a {} key, but the key is {}",
@@ -330,7 +340,7 @@ impl PrivateKey {
                     "refusing to store a {bits}-bit RSA key (at least {MIN_SIGNING_RSA_BITS} bits)"
                 )));
             }
-            Inner::Ed25519(key) => {
+            Inner::Ed25519(key, _) => {
                 use pkcs8::EncodePrivateKey as _;
                 key.to_pkcs8_der()
                     .map_err(|e| KeyError::Unsupported(format!("cannot encode the key: {e}")))?
@@ -384,7 +394,8 @@ mod tests {
 
     #[test]
     fn debug_hides_key_material() {
-        let key = PrivateKey::from_parts_ed25519(ed25519_dalek::SigningKey::from_bytes(&[9; 32]));
+        let key = PrivateKey::from_parts_ed25519(ed25519_dalek::SigningKey::from_bytes(&[9; 32]))
+            .unwrap();
         assert_eq!(
             format!("{key:?}"),
             "PrivateKey { type: ed25519, bits: 256 }"
@@ -393,7 +404,8 @@ mod tests {
 
     #[test]
     fn sign_refuses_sha1_and_mismatched_type() {
-        let key = PrivateKey::from_parts_ed25519(ed25519_dalek::SigningKey::from_bytes(&[9; 32]));
+        let key = PrivateKey::from_parts_ed25519(ed25519_dalek::SigningKey::from_bytes(&[9; 32]))
+            .unwrap();
         assert!(key.sign(SigningAlgorithm::RsaSha1, b"x").is_err());
         assert!(key.sign(SigningAlgorithm::RsaSha256, b"x").is_err());
         assert_eq!(
