@@ -6,6 +6,7 @@
 
 mod cli;
 mod dkim;
+mod dmarc;
 mod interop;
 mod local_dns;
 mod rfc7208;

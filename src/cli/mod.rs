@@ -3,6 +3,7 @@
 //! structs.
 
 mod dkim;
+mod dmarc;
 mod keygen;
 mod spf;
 
@@ -79,6 +80,8 @@ pub enum Command {
 pub enum RecordCommand {
     /// Build an SPF record, split into 255-byte strings, with its DNS-lookup cost.
     Spf(spf::RecordSpfArgs),
+    /// Build a DMARC policy record (RFC 7489).
+    Dmarc(dmarc::RecordDmarcArgs),
 }
 
 /// What a command ended with, mapped to the documented exit codes.
@@ -127,6 +130,7 @@ async fn run(cli: Cli) -> Result<Outcome> {
         Command::Verify(args) => dkim::verify(&cli.global, args).await,
         Command::Spf(args) => spf::spf(&cli.global, args).await,
         Command::Record(RecordCommand::Spf(args)) => spf::record_spf(&cli.global, args).await,
+        Command::Record(RecordCommand::Dmarc(args)) => dmarc::record_dmarc(&cli.global, args),
     }
 }
 
