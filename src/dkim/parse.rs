@@ -98,12 +98,17 @@ fn strip_fws(value: &str) -> String {
 
 /// Decode base64 that may contain folding whitespace.
 pub fn base64_value(what: &'static str, tag: &str, value: &str) -> Result<Vec<u8>, DkimError> {
-    base64::engine::general_purpose::STANDARD
-        .decode(strip_fws(value))
-        .map_err(|e| DkimError::Syntax {
-            what,
-            reason: format!("tag {tag}= is not valid base64 ({e})"),
-        })
+    let engine = &base64::engine::general_purpose::STANDARD;
+    let decoded = if value.bytes().any(|b| is_fws(char::from(b))) {
+        let compact: Vec<u8> = value.bytes().filter(|b| !is_fws(char::from(*b))).collect();
+        engine.decode(compact)
+    } else {
+        engine.decode(value)
+    };
+    decoded.map_err(|e| DkimError::Syntax {
+        what,
+        reason: format!("tag {tag}= is not valid base64 ({e})"),
+    })
 }
 
 const SIGNATURE: &str = "DKIM-Signature";

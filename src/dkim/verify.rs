@@ -108,13 +108,19 @@ impl Identifiers {
             let Some((name, value)) = element.split_once('=') else {
                 continue;
             };
-            let value: String = value.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+            let compact = |limit: usize| -> String {
+                value
+                    .chars()
+                    .filter(|c| !c.is_ascii_whitespace())
+                    .take(limit)
+                    .collect()
+            };
             match name.trim() {
-                "d" => ids.domain = value,
-                "s" => ids.selector = value,
-                "a" => ids.algorithm = value,
-                "i" => ids.identity = Some(value),
-                "b" => ids.signature_prefix = value.chars().take(8).collect(),
+                "d" => ids.domain = compact(usize::MAX),
+                "s" => ids.selector = compact(usize::MAX),
+                "a" => ids.algorithm = compact(usize::MAX),
+                "i" => ids.identity = Some(compact(usize::MAX)),
+                "b" => ids.signature_prefix = compact(8),
                 _ => {}
             }
         }
