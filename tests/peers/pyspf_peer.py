@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""pyspf as a peer oracle for mailauth's SPF differential test (tests/spf.rs).
+"""pyspf as a peer oracle for mailauth's SPF differential test (tests/spf.rs) and benchmark.
 
     pyspf_peer.py ZONEFILE < queries.json   -> JSON list of [result, explanation]
+    pyspf_peer.py ZONEFILE --serve          -> reads "N IP SENDER HELO" lines, runs check2 N
+                                               times, prints "RESULT NANOSECONDS" (benches)
 
 queries.json is a list of {"ip", "sender", "helo"}. pyspf's DNS is replaced by answers from
 ZONEFILE, parsed with dnspython, so pyspf sees exactly the zone data mailauth reads.
@@ -50,8 +52,23 @@ def lookup(name, qtype, tcpfallback=True, timeout=30):
 
 spf.DNSLookup = lookup
 
-results = []
-for q in json.load(sys.stdin):
-    result, explanation = spf.check2(i=q["ip"], s=q["sender"], h=q["helo"])
-    results.append([result, explanation])
-print(json.dumps(results))
+
+def serve():
+    import time
+
+    for line in sys.stdin:
+        n, ip, sender, helo = line.split()
+        start = time.perf_counter_ns()
+        for _ in range(int(n)):
+            result, _explanation = spf.check2(i=ip, s=sender, h=helo)
+        print(result, time.perf_counter_ns() - start, flush=True)
+
+
+if len(sys.argv) > 2 and sys.argv[2] == "--serve":
+    serve()
+else:
+    results = []
+    for q in json.load(sys.stdin):
+        result, explanation = spf.check2(i=q["ip"], s=q["sender"], h=q["helo"])
+        results.append([result, explanation])
+    print(json.dumps(results))
