@@ -26,7 +26,7 @@ fn evaluate(resolver: &dyn Resolver, ip: &str, mail_from: &str) -> mailauth::spf
     runtime().block_on(check_host(resolver, &query, &SpfOptions::new(0)))
 }
 
-const FIXTURE_CASES: [(&str, &str, SpfResult); 12] = [
+const FIXTURE_CASES: [(&str, &str, SpfResult); 13] = [
     ("192.0.2.25", "joe@spf.test", SpfResult::Pass),
     ("2001:db8:25::1", "joe@spf.test", SpfResult::Pass),
     ("203.0.113.200", "joe@spf.test", SpfResult::Pass),
@@ -39,6 +39,8 @@ const FIXTURE_CASES: [(&str, &str, SpfResult); 12] = [
     ("192.0.2.1", "x@toomany.spf.test", SpfResult::PermError),
     ("192.0.2.1", "x@broken.spf.test", SpfResult::PermError),
     ("192.0.2.1", "x@two.spf.test", SpfResult::PermError),
+    // An include loop ends at the limit of 10 DNS-querying terms.
+    ("192.0.2.1", "x@loop1.spf.test", SpfResult::PermError),
 ];
 
 #[test]
@@ -304,6 +306,9 @@ fn record_spf_builds_splits_and_counts_lookups() {
         "spf.test. IN TXT \"v=spf1 mx ip4:198.51.100.0/24 ip6:2001:db8::/32 include:_spf.mailer.spf.test -all\"\n"
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("DNS lookups: 4 of 10"));
+    // A loop is named as one.
+    let out = mailauth(&["--zone", &zone, "record", "spf", "--include", "loop1.spf.test"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("includes itself"), "{}", String::from_utf8_lossy(&out.stderr));
     // Over the budget: exit 1 and say so.
     let out = mailauth(&[
         "--zone",
