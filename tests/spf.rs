@@ -307,8 +307,19 @@ fn record_spf_builds_splits_and_counts_lookups() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("DNS lookups: 4 of 10"));
     // A loop is named as one.
-    let out = mailauth(&["--zone", &zone, "record", "spf", "--include", "loop1.spf.test"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("includes itself"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = mailauth(&[
+        "--zone",
+        &zone,
+        "record",
+        "spf",
+        "--include",
+        "loop1.spf.test",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("includes itself"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Over the budget: exit 1 and say so.
     let out = mailauth(&[
         "--zone",

@@ -45,6 +45,21 @@ pub enum ZoneData {
     Other,
 }
 
+impl ZoneData {
+    fn rtype(&self) -> &'static str {
+        match self {
+            ZoneData::A(_) => "A",
+            ZoneData::Aaaa(_) => "AAAA",
+            ZoneData::Mx(_) => "MX",
+            ZoneData::Txt(_) => "TXT",
+            ZoneData::Cname(_) => "CNAME",
+            ZoneData::Ns(_) => "NS",
+            ZoneData::Ptr(_) => "PTR",
+            ZoneData::Other => "other",
+        }
+    }
+}
+
 /// Answers from BIND master files.
 #[derive(Debug, Default, Clone)]
 pub struct ZoneResolver {
@@ -667,67 +682,59 @@ fn reverse_name(ip: IpAddr) -> String {
     }
 }
 
+impl ZoneResolver {
+    /// The records at `name` that `extract` takes, CNAMEs followed.
+    fn answers<T>(
+        &self,
+        name: &str,
+        rtype: &'static str,
+        extract: impl Fn(&ZoneData) -> Option<T>,
+    ) -> Result<Vec<T>, DnsError> {
+        Ok(self
+            .lookup(name, rtype, |d| d.rtype() == rtype)?
+            .into_iter()
+            .filter_map(extract)
+            .collect())
+    }
+}
+
 #[async_trait]
 impl Resolver for ZoneResolver {
     async fn txt(&self, name: &str) -> Result<Vec<TxtRecord>, DnsError> {
-        Ok(self
-            .lookup(name, "TXT", |d| matches!(d, ZoneData::Txt(_)))?
-            .into_iter()
-            .filter_map(|d| match d {
-                ZoneData::Txt(t) => Some(t.clone()),
-                _ => None,
-            })
-            .collect())
+        self.answers(name, "TXT", |d| match d {
+            ZoneData::Txt(t) => Some(t.clone()),
+            _ => None,
+        })
     }
     async fn a(&self, name: &str) -> Result<Vec<Ipv4Addr>, DnsError> {
-        Ok(self
-            .lookup(name, "A", |d| matches!(d, ZoneData::A(_)))?
-            .into_iter()
-            .filter_map(|d| match d {
-                ZoneData::A(a) => Some(*a),
-                _ => None,
-            })
-            .collect())
+        self.answers(name, "A", |d| match d {
+            ZoneData::A(a) => Some(*a),
+            _ => None,
+        })
     }
     async fn aaaa(&self, name: &str) -> Result<Vec<Ipv6Addr>, DnsError> {
-        Ok(self
-            .lookup(name, "AAAA", |d| matches!(d, ZoneData::Aaaa(_)))?
-            .into_iter()
-            .filter_map(|d| match d {
-                ZoneData::Aaaa(a) => Some(*a),
-                _ => None,
-            })
-            .collect())
+        self.answers(name, "AAAA", |d| match d {
+            ZoneData::Aaaa(a) => Some(*a),
+            _ => None,
+        })
     }
     async fn mx(&self, name: &str) -> Result<Vec<MxRecord>, DnsError> {
-        Ok(self
-            .lookup(name, "MX", |d| matches!(d, ZoneData::Mx(_)))?
-            .into_iter()
-            .filter_map(|d| match d {
-                ZoneData::Mx(mx) => Some(mx.clone()),
-                _ => None,
-            })
-            .collect())
+        self.answers(name, "MX", |d| match d {
+            ZoneData::Mx(mx) => Some(mx.clone()),
+            _ => None,
+        })
     }
     async fn ptr(&self, ip: IpAddr) -> Result<Vec<String>, DnsError> {
-        Ok(self
-            .lookup(&reverse_name(ip), "PTR", |d| matches!(d, ZoneData::Ptr(_)))?
-            .into_iter()
-            .filter_map(|d| match d {
-                ZoneData::Ptr(p) => Some(p.clone()),
-                _ => None,
-            })
-            .collect())
+        self.answers(&reverse_name(ip), "PTR", |d| match d {
+            ZoneData::Ptr(p) => Some(p.clone()),
+            _ => None,
+        })
     }
     async fn ns(&self, name: &str) -> Result<Vec<String>, DnsError> {
-        Ok(self
-            .lookup(name, "NS", |d| matches!(d, ZoneData::Ns(_)))?
-            .into_iter()
-            .filter_map(|d| match d {
-                ZoneData::Ns(n) => Some(n.clone()),
-                _ => None,
-            })
-            .collect())
+        self.answers(name, "NS", |d| match d {
+            ZoneData::Ns(n) => Some(n.clone()),
+            _ => None,
+        })
     }
 }
 

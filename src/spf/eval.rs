@@ -322,12 +322,7 @@ impl<'a> Evaluator<'a> {
             }
             Err(e) => return Err(Outcome::error(SpfResult::None, e.to_string())),
         };
-        let spf: Vec<Vec<u8>> = records
-            .iter()
-            .map(|r| r.joined())
-            .filter(|v| parse::is_spf_record(v))
-            .collect();
-        match spf.as_slice() {
+        match parse::select(&records).as_slice() {
             [] => Err(Outcome::error(
                 SpfResult::None,
                 format!("{domain} has no TXT record starting with v=spf1"),

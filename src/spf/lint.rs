@@ -122,12 +122,7 @@ fn walk<'a>(
 
 async fn fetch(resolver: &dyn Resolver, name: &str) -> Result<SpfRecord, String> {
     let records = resolver.txt(name).await.map_err(|e| e.to_string())?;
-    let spf: Vec<Vec<u8>> = records
-        .iter()
-        .map(|r| r.joined())
-        .filter(|v| parse::is_spf_record(v))
-        .collect();
-    match spf.as_slice() {
+    match parse::select(&records).as_slice() {
         [one] => parse::record(one).map_err(|e| e.to_string()),
         [] => Err("no SPF record".into()),
         _ => Err("several SPF records (permerror)".into()),

@@ -13,6 +13,16 @@ pub fn is_spf_record(value: &[u8]) -> bool {
         && (value.len() == 6 || value[6] == b' ')
 }
 
+/// The SPF records among a name's TXT records (RFC 7208 §4.5), each joined from its strings.
+/// More than one is a permerror for the caller to report.
+pub fn select(records: &[crate::dns::TxtRecord]) -> Vec<Vec<u8>> {
+    records
+        .iter()
+        .map(crate::dns::TxtRecord::joined)
+        .filter(|v| is_spf_record(v))
+        .collect()
+}
+
 /// Parse a record that [`is_spf_record`] accepted.
 pub fn record(value: &[u8]) -> Result<SpfRecord, SpfSyntaxError> {
     let text = std::str::from_utf8(value).map_err(|_| SpfSyntaxError {
