@@ -6,12 +6,14 @@
 //! reads the clock: every check takes `now` as a parameter.
 
 pub mod auth_results;
+pub mod check;
 pub mod dkim;
 pub mod dmarc;
 pub mod dns;
 pub mod error;
 pub mod keys;
 pub mod message;
+pub mod report;
 pub mod spf;
 
 #[doc(hidden)]

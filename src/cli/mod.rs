@@ -2,6 +2,7 @@
 //! codes. The only place that uses `anyhow`; handlers turn flags into the library's plain option
 //! structs.
 
+mod check;
 mod dkim;
 mod dmarc;
 mod keygen;
@@ -70,6 +71,8 @@ pub enum Command {
     Verify(dkim::VerifyArgs),
     /// Evaluate a domain's SPF record for a client IP (RFC 7208 check_host) with a full trace.
     Spf(spf::SpfArgs),
+    /// Audit a domain's published MX, SPF, DMARC and DKIM records; every problem with its fix.
+    Check(check::CheckArgs),
     /// Build a DNS record to publish.
     #[command(subcommand)]
     Record(RecordCommand),
@@ -129,6 +132,7 @@ async fn run(cli: Cli) -> Result<Outcome> {
         Command::Sign(args) => dkim::sign(&cli.global, args),
         Command::Verify(args) => dkim::verify(&cli.global, args).await,
         Command::Spf(args) => spf::spf(&cli.global, args).await,
+        Command::Check(args) => check::check(&cli.global, args).await,
         Command::Record(RecordCommand::Spf(args)) => spf::record_spf(&cli.global, args).await,
         Command::Record(RecordCommand::Dmarc(args)) => dmarc::record_dmarc(&cli.global, args),
     }

@@ -435,7 +435,7 @@ fn decode_public_key(algorithm: SigningAlgorithm, bytes: &[u8]) -> Result<Public
 
 /// The PKCS#1 RSAPublicKey inside a SubjectPublicKeyInfo, or the bytes themselves if they are
 /// already PKCS#1 (as some signers publish).
-fn rsa_pkcs1(bytes: &[u8]) -> Option<Vec<u8>> {
+pub fn rsa_pkcs1(bytes: &[u8]) -> Option<Vec<u8>> {
     const RSA_ENCRYPTION: spki::ObjectIdentifier =
         spki::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
     if let Ok(info) = spki::SubjectPublicKeyInfoRef::try_from(bytes) {
@@ -448,7 +448,7 @@ fn rsa_pkcs1(bytes: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The modulus size of a PKCS#1 RSAPublicKey, read from its DER (no key setup).
-fn rsa_modulus_bits(pkcs1: &[u8]) -> Option<usize> {
+pub fn rsa_modulus_bits(pkcs1: &[u8]) -> Option<usize> {
     use pkcs1::der::Decode as _;
     let key = pkcs1::RsaPublicKey::<pkcs1::UintRef<'_>>::from_der(pkcs1).ok()?;
     let modulus = key.modulus.as_bytes();

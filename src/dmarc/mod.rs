@@ -4,6 +4,7 @@
 
 pub mod build;
 pub mod eval;
+pub mod lint;
 pub mod orgdomain;
 pub mod parse;
 

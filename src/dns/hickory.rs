@@ -194,6 +194,7 @@ fn rtype_str(rtype: RecordType) -> &'static str {
         RecordType::TXT => "TXT",
         RecordType::NS => "NS",
         RecordType::PTR => "PTR",
+        RecordType::Unknown(99) => "SPF",
         _ => "other",
     }
 }
@@ -225,6 +226,17 @@ fn map_error(err: NetError, name: String, rtype: &'static str) -> DnsError {
             reason: err.to_string(),
         },
     }
+}
+
+/// Split RDATA into <character-string>s (length byte, then that many bytes).
+fn character_strings(mut rdata: &[u8]) -> Vec<Vec<u8>> {
+    let mut strings = Vec::new();
+    while let Some((&len, rest)) = rdata.split_first() {
+        let len = usize::from(len).min(rest.len());
+        strings.push(rest[..len].to_vec());
+        rdata = &rest[len..];
+    }
+    strings
 }
 
 fn name_string(name: &Name) -> String {
@@ -290,6 +302,19 @@ impl Resolver for HickoryResolver {
             .into_iter()
             .filter_map(|d| match d {
                 RData::PTR(p) => Some(name_string(&p.0)),
+                _ => None,
+            })
+            .collect())
+    }
+    async fn spf_type(&self, name: &str) -> Result<Vec<TxtRecord>, DnsError> {
+        Ok(self
+            .query(name, RecordType::Unknown(99))
+            .await?
+            .into_iter()
+            .filter_map(|d| match d {
+                RData::Unknown { rdata, .. } => {
+                    Some(TxtRecord::new(character_strings(&rdata.anything)))
+                }
                 _ => None,
             })
             .collect())

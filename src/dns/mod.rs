@@ -116,6 +116,13 @@ pub trait Resolver: Send + Sync + std::fmt::Debug {
     async fn ptr(&self, ip: IpAddr) -> Result<Vec<String>, DnsError>;
     /// NS names of the zone `name`, without trailing dots.
     async fn ns(&self, name: &str) -> Result<Vec<String>, DnsError>;
+    /// Records of the obsolete type 99 (SPF) at `name`, which `mailauth check` reports.
+    async fn spf_type(&self, name: &str) -> Result<Vec<TxtRecord>, DnsError> {
+        Err(DnsError::NoData {
+            name: normalize_name(name),
+            rtype: "SPF",
+        })
+    }
 }
 
 /// Normalise a name for lookup and comparison: lower case, no trailing dot.

@@ -41,6 +41,8 @@ pub enum ZoneData {
     Ns(String),
     /// A reverse pointer.
     Ptr(String),
+    /// A type-99 SPF record (obsolete since RFC 7208 §3.1).
+    Spf(TxtRecord),
     /// A record of a type mailauth does not query; it makes its name exist.
     Other,
 }
@@ -55,6 +57,7 @@ impl ZoneData {
             ZoneData::Cname(_) => "CNAME",
             ZoneData::Ns(_) => "NS",
             ZoneData::Ptr(_) => "PTR",
+            ZoneData::Spf(_) => "SPF",
             ZoneData::Other => "other",
         }
     }
@@ -477,7 +480,7 @@ fn parse_record(entry: &Entry, state: &mut State) -> Result<(String, ZoneData), 
                 strings.push(token.text.clone());
             }
             if rtype == "SPF" {
-                ZoneData::Other
+                ZoneData::Spf(TxtRecord::new(strings))
             } else {
                 ZoneData::Txt(TxtRecord::new(strings))
             }
@@ -733,6 +736,12 @@ impl Resolver for ZoneResolver {
     async fn ns(&self, name: &str) -> Result<Vec<String>, DnsError> {
         self.answers(name, "NS", |d| match d {
             ZoneData::Ns(n) => Some(n.clone()),
+            _ => None,
+        })
+    }
+    async fn spf_type(&self, name: &str) -> Result<Vec<TxtRecord>, DnsError> {
+        self.answers(name, "SPF", |d| match d {
+            ZoneData::Spf(t) => Some(t.clone()),
             _ => None,
         })
     }

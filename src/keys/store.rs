@@ -90,6 +90,30 @@ impl KeyStore {
         Ok(path)
     }
 
+    /// The selectors with a key for `domain`, sorted (none when the directory is missing).
+    pub fn selectors(&self, domain: &str) -> Vec<String> {
+        let Ok(dir) = self
+            .key_path(domain, "x")
+            .map(|p| p.parent().map(Path::to_path_buf))
+        else {
+            return Vec::new();
+        };
+        let Some(entries) = dir.and_then(|d| fs::read_dir(d).ok()) else {
+            return Vec::new();
+        };
+        let mut selectors: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                let selector = name.strip_suffix(".pem")?;
+                check_name("selector", selector).ok()?;
+                Some(selector.to_owned())
+            })
+            .collect();
+        selectors.sort();
+        selectors
+    }
+
     /// Read the key for `domain` and `selector`.
     pub fn load(&self, domain: &str, selector: &str) -> Result<PrivateKey, KeyError> {
         let path = self.key_path(domain, selector)?;

@@ -1,0 +1,239 @@
+//! `mailauth check`: audit the published records of one domain or a list of them.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use super::{GlobalArgs, Outcome, print_json};
+use crate::check::{CheckOptions, check_domain};
+use crate::dns::Resolver;
+use crate::keys::KeyStore;
+use crate::report::{Report, Severity};
+
+/// Arguments of `mailauth check`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Reads the domain's MX, SPF, DMARC and DKIM records and reports every problem with a stable \
+code, its severity, the record, the RFC clause and a fix. DKIM selectors come from --selector \
+and from the key store (KEY_DIR/DOMAIN/*.pem), whose keys are also compared with what DNS \
+publishes (by public key and by signing a probe and verifying it through DNS).
+
+With --domains-file (one domain per line, - for stdin) domains are checked concurrently and \
+reported as they finish: text, or JSON Lines with --json; a summary goes to stderr.
+
+Exit status: 0 no errors, 1 some error finding, 2 bad input, 3 a DNS lookup failed (the \
+report is incomplete).
+
+Examples:
+  mailauth check example.com
+  mailauth check example.com --selector 20261125-rsa --json
+  mailauth check --domains-file customers.txt --json --concurrency 128 > report.jsonl")]
+pub struct CheckArgs {
+    /// Domains to check.
+    pub domains: Vec<String>,
+    /// DKIM selectors to check (repeatable).
+    #[arg(long, short = 's', value_name = "SELECTOR")]
+    pub selector: Vec<String>,
+    /// Key store whose keys for the domain are checked against DNS.
+    #[arg(long, value_name = "DIR", default_value = "keys")]
+    pub key_dir: PathBuf,
+    /// Read domains from this file, one per line (`-` for stdin).
+    #[arg(long, value_name = "FILE")]
+    pub domains_file: Option<PathBuf>,
+    /// How many domains to check at once.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub concurrency: u32,
+    /// Give up on one domain after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
+}
+
+pub async fn check(global: &GlobalArgs, args: CheckArgs) -> Result<Outcome> {
+    if args.domains.is_empty() && args.domains_file.is_none() {
+        bail!("give a domain, or --domains-file FILE");
+    }
+    let resolver = global.resolver()?;
+    let options = Arc::new(CheckOptions {
+        selectors: args.selector.clone(),
+        key_store: Some(KeyStore::new(&args.key_dir)),
+        now: global.now()?,
+    });
+    let timeout = Duration::from_secs(args.timeout);
+    if let Some(file) = &args.domains_file {
+        return bulk(
+            global,
+            resolver,
+            options,
+            file,
+            args.concurrency as usize,
+            timeout,
+        )
+        .await;
+    }
+    let mut reports = Vec::new();
+    for domain in &args.domains {
+        reports.push(check_one(resolver.clone(), domain.clone(), options.clone(), timeout).await);
+    }
+    if global.json {
+        if let [one] = reports.as_slice() {
+            print_json(&serde_json::to_value(one)?)?;
+        } else {
+            let mut out = std::io::stdout().lock();
+            for report in &reports {
+                serde_json::to_writer(&mut out, report)?;
+                writeln!(out)?;
+            }
+        }
+    } else {
+        let mut out = std::io::stdout().lock();
+        for report in &reports {
+            write_text(&mut out, report)?;
+        }
+    }
+    Ok(outcome(reports.iter()))
+}
+
+async fn check_one(
+    resolver: Arc<dyn Resolver>,
+    domain: String,
+    options: Arc<CheckOptions>,
+    timeout: Duration,
+) -> Report {
+    match tokio::time::timeout(timeout, check_domain(resolver.as_ref(), &domain, &options)).await {
+        Ok(report) => report,
+        Err(_) => Report {
+            domain: domain.clone(),
+            findings: vec![crate::spf::lint::dns_finding(
+                &domain,
+                &format!("the check took longer than {}s", timeout.as_secs()),
+            )],
+            dns_failed: true,
+        },
+    }
+}
+
+fn outcome<'a>(reports: impl Iterator<Item = &'a Report>) -> Outcome {
+    let (mut errors, mut dns) = (false, false);
+    for report in reports {
+        errors |= report.has_errors();
+        dns |= report.dns_failed;
+    }
+    if dns {
+        Outcome::TempFail
+    } else if errors {
+        Outcome::Failed
+    } else {
+        Outcome::Success
+    }
+}
+
+/// Check a stream of domains with at most `concurrency` in flight, printing each report as it
+/// finishes; memory holds only the domains in flight.
+async fn bulk(
+    global: &GlobalArgs,
+    resolver: Arc<dyn Resolver>,
+    options: Arc<CheckOptions>,
+    file: &PathBuf,
+    concurrency: usize,
+    timeout: Duration,
+) -> Result<Outcome> {
+    let reader: Box<dyn BufRead + Send> = if file.as_os_str() == "-" {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
+    } else {
+        Box::new(std::io::BufReader::new(
+            std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?,
+        ))
+    };
+    let mut lines = reader.lines();
+    let mut running = tokio::task::JoinSet::new();
+    let (mut checked, mut with_errors, mut dns_failed) = (0usize, 0usize, 0usize);
+    let mut out = std::io::stdout().lock();
+    let mut input_done = false;
+    loop {
+        while !input_done && running.len() < concurrency {
+            match lines.next() {
+                Some(line) => {
+                    let line = line.with_context(|| format!("reading {}", file.display()))?;
+                    let domain = line.trim().to_owned();
+                    if domain.is_empty() || domain.starts_with('#') {
+                        continue;
+                    }
+                    running.spawn(check_one(
+                        resolver.clone(),
+                        domain,
+                        options.clone(),
+                        timeout,
+                    ));
+                }
+                None => input_done = true,
+            }
+        }
+        let Some(done) = running.join_next().await else {
+            break;
+        };
+        let report = done.context("a check task failed")?;
+        checked += 1;
+        with_errors += usize::from(report.has_errors());
+        dns_failed += usize::from(report.dns_failed);
+        if global.json {
+            serde_json::to_writer(&mut out, &report)?;
+            writeln!(out)?;
+        } else {
+            write_text(&mut out, &report)?;
+        }
+    }
+    out.flush()?;
+    eprintln!(
+        "mailauth: checked {checked} domains: {with_errors} with errors, {dns_failed} with DNS failures"
+    );
+    Ok(if dns_failed > 0 {
+        Outcome::TempFail
+    } else if with_errors > 0 {
+        Outcome::Failed
+    } else {
+        Outcome::Success
+    })
+}
+
+fn write_text(out: &mut impl Write, report: &Report) -> Result<()> {
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let paint = |severity: Severity| -> (&str, &str) {
+        if !color {
+            return ("", "");
+        }
+        match severity {
+            Severity::Error => ("\x1b[31m", "\x1b[0m"),
+            Severity::Warning => ("\x1b[33m", "\x1b[0m"),
+            Severity::Info => ("\x1b[36m", "\x1b[0m"),
+        }
+    };
+    if report.findings.is_empty() {
+        writeln!(out, "{}: no problems found", report.domain)?;
+        return Ok(());
+    }
+    writeln!(out, "{}:", report.domain)?;
+    let mut last_record = "";
+    for finding in &report.findings {
+        if finding.record != last_record {
+            writeln!(out, "  {}", finding.record)?;
+            last_record = &finding.record;
+        }
+        let (on, off) = paint(finding.severity);
+        writeln!(
+            out,
+            "    {on}{}{off} {}: {} ({})",
+            finding.severity.as_str(),
+            finding.code,
+            finding.message,
+            finding.rfc
+        )?;
+        if let Some(fix) = &finding.fix {
+            writeln!(out, "      fix: {fix}")?;
+        }
+    }
+    Ok(())
+}
