@@ -149,16 +149,17 @@ async fn dkim_findings(
     if let Some(key) = local
         && !record.public_key.is_empty()
     {
-        let same_key = same_public_key(key, &record.public_key);
-        let probe = probe(resolver, domain, selector, key, now).await;
-        if !same_key || probe.is_err() {
-            let mut detail =
-                String::from("the published key is not the key in the local key store");
-            if let Err(reason) = probe {
-                detail.push_str(&format!(
-                    "; a probe signature made with the local key does not verify ({reason})"
-                ));
-            }
+        let mismatch = if !same_public_key(key, &record.public_key) {
+            Some("the published key is not the key in the local key store".to_owned())
+        } else if out.iter().any(|f| f.severity == Severity::Error) {
+            // The record is already reported as unusable; a probe would only repeat that.
+            None
+        } else {
+            probe(resolver, domain, selector, key, now).await.err().map(|reason| {
+                format!("the published key matches the local one, but a probe signature made with it does not verify ({reason})")
+            })
+        };
+        if let Some(detail) = mismatch {
             let mut finding = Finding::new(
                 "dkim.key_mismatch",
                 Severity::Error,

@@ -314,20 +314,6 @@ pub async fn findings(resolver: &dyn Resolver, domain: &str) -> (Vec<Finding>, b
         );
         return (out, dns_failed);
     }
-    for record in &records {
-        if record.strings.iter().any(|s| s.len() > 255) {
-            out.push(
-                Finding::new(
-                    "spf.string_too_long",
-                    Severity::Error,
-                    format!("{domain} TXT"),
-                    "a character-string is longer than 255 bytes",
-                    "RFC 7208 §3.3",
-                )
-                .fix("split the value into strings of at most 255 bytes"),
-            );
-        }
-    }
     let size = answer_size(domain, &records);
     if size > 512 {
         out.push(
