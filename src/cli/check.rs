@@ -10,7 +10,7 @@ use clap::Args;
 
 use super::{GlobalArgs, Outcome, print_json};
 use crate::check::{CheckOptions, check_domain};
-use crate::dns::Resolver;
+use crate::dns::{CachingResolver, Resolver};
 use crate::keys::KeyStore;
 use crate::report::{Report, Severity};
 
@@ -148,9 +148,23 @@ async fn bulk(
             std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?,
         ))
     };
+    // Domains in a list share include targets, MX hosts and organizational domains.
+    let resolver: Arc<dyn Resolver> = Arc::new(CachingResolver::new(resolver, 100_000));
     let mut lines = reader.lines();
     let mut running = tokio::task::JoinSet::new();
     let (mut checked, mut with_errors, mut dns_failed) = (0usize, 0usize, 0usize);
+    let progress = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {pos} domains checked ({per_sec}) {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     let mut out = std::io::stdout().lock();
     let mut input_done = false;
     loop {
@@ -179,6 +193,8 @@ async fn bulk(
         checked += 1;
         with_errors += usize::from(report.has_errors());
         dns_failed += usize::from(report.dns_failed);
+        progress.inc(1);
+        progress.set_message(format!("{with_errors} with errors"));
         if global.json {
             serde_json::to_writer(&mut out, &report)?;
             writeln!(out)?;
@@ -187,6 +203,7 @@ async fn bulk(
         }
     }
     out.flush()?;
+    progress.finish_and_clear();
     eprintln!(
         "mailauth: checked {checked} domains: {with_errors} with errors, {dns_failed} with DNS failures"
     );

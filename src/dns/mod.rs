@@ -125,6 +125,90 @@ pub trait Resolver: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// A resolver that remembers answers (not temporary failures) of another, for runs that ask many
+/// domains about the same names (`check --domains-file`: shared include targets, MX hosts). When
+/// `capacity` entries are held the cache starts over, so memory stays bounded.
+#[derive(Debug)]
+pub struct CachingResolver {
+    inner: std::sync::Arc<dyn Resolver>,
+    capacity: usize,
+    cache: std::sync::Mutex<std::collections::HashMap<(&'static str, String), Cached>>,
+}
+
+#[derive(Debug, Clone)]
+enum Cached {
+    Txt(Result<Vec<TxtRecord>, DnsError>),
+    A(Result<Vec<Ipv4Addr>, DnsError>),
+    Aaaa(Result<Vec<Ipv6Addr>, DnsError>),
+    Mx(Result<Vec<MxRecord>, DnsError>),
+    Names(Result<Vec<String>, DnsError>),
+}
+
+impl CachingResolver {
+    /// Cache at most `capacity` answers of `inner`.
+    pub fn new(inner: std::sync::Arc<dyn Resolver>, capacity: usize) -> Self {
+        CachingResolver {
+            inner,
+            capacity,
+            cache: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    fn get(&self, key: &(&'static str, String)) -> Option<Cached> {
+        self.cache.lock().ok()?.get(key).cloned()
+    }
+
+    fn put(&self, key: (&'static str, String), value: Cached, temporary: bool) {
+        if temporary {
+            return;
+        }
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= self.capacity {
+                cache.clear();
+            }
+            cache.insert(key, value);
+        }
+    }
+}
+
+macro_rules! cached_lookup {
+    ($self:ident, $kind:literal, $name:expr, $variant:ident, $call:expr) => {{
+        let key = ($kind, normalize_name(&$name));
+        if let Some(Cached::$variant(answer)) = $self.get(&key) {
+            return answer;
+        }
+        let answer = $call;
+        let temporary = matches!(&answer, Err(e) if e.is_temporary());
+        $self.put(key, Cached::$variant(answer.clone()), temporary);
+        answer
+    }};
+}
+
+#[async_trait]
+impl Resolver for CachingResolver {
+    async fn txt(&self, name: &str) -> Result<Vec<TxtRecord>, DnsError> {
+        cached_lookup!(self, "TXT", name, Txt, self.inner.txt(name).await)
+    }
+    async fn a(&self, name: &str) -> Result<Vec<Ipv4Addr>, DnsError> {
+        cached_lookup!(self, "A", name, A, self.inner.a(name).await)
+    }
+    async fn aaaa(&self, name: &str) -> Result<Vec<Ipv6Addr>, DnsError> {
+        cached_lookup!(self, "AAAA", name, Aaaa, self.inner.aaaa(name).await)
+    }
+    async fn mx(&self, name: &str) -> Result<Vec<MxRecord>, DnsError> {
+        cached_lookup!(self, "MX", name, Mx, self.inner.mx(name).await)
+    }
+    async fn ptr(&self, ip: IpAddr) -> Result<Vec<String>, DnsError> {
+        cached_lookup!(self, "PTR", ip.to_string(), Names, self.inner.ptr(ip).await)
+    }
+    async fn ns(&self, name: &str) -> Result<Vec<String>, DnsError> {
+        cached_lookup!(self, "NS", name, Names, self.inner.ns(name).await)
+    }
+    async fn spf_type(&self, name: &str) -> Result<Vec<TxtRecord>, DnsError> {
+        cached_lookup!(self, "SPF", name, Txt, self.inner.spf_type(name).await)
+    }
+}
+
 /// Normalise a name for lookup and comparison: lower case, no trailing dot.
 pub fn normalize_name(name: &str) -> String {
     name.trim_end_matches('.').to_ascii_lowercase()
@@ -177,6 +261,36 @@ pub fn zone_txt_line(name: &str, ttl: Option<u32>, value: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn caching_resolver_remembers_answers_but_not_temporary_failures() {
+        let mut zone = zone::ZoneResolver::parse_str(
+            "$ORIGIN c.test.\na IN TXT \"x\"\nb IN A 192.0.2.1\n",
+            "z",
+            None,
+        )
+        .unwrap();
+        zone.set_temporary_failure("b.c.test");
+        let cached = CachingResolver::new(std::sync::Arc::new(zone), 2);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        assert!(rt.block_on(cached.txt("A.c.test.")).is_ok());
+        assert!(
+            rt.block_on(cached.txt("nope.c.test"))
+                .unwrap_err()
+                .is_void()
+        );
+        assert!(
+            rt.block_on(cached.a("b.c.test"))
+                .unwrap_err()
+                .is_temporary()
+        );
+        let held = cached.cache.lock().unwrap().len();
+        assert_eq!(held, 2, "two answers cached, the temporary failure not");
+        assert!(rt.block_on(cached.a("x.c.test")).is_err());
+        assert_eq!(cached.cache.lock().unwrap().len(), 1, "full: started over");
+    }
 
     #[test]
     fn rfc1035_3_3_strings_are_at_most_255_bytes() {
