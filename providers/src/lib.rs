@@ -6,6 +6,8 @@
 //! reads and writes them. Backends (zone file, Cloudflare, PowerDNS, RFC 2136) arrive with the
 //! "Declarative config, plan and publish" work; for now the crate holds only the contract.
 
+pub mod zonefile;
+
 use std::fmt;
 
 /// One TXT record as the provider holds it, in canonical form: the character-strings joined,

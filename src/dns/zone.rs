@@ -14,6 +14,10 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
+use mailauth_providers::zonefile::syntax::{
+    Entry, NameContext, Token, lex, parse_ttl, record_head,
+};
+
 use super::{DnsError, MAX_STRING_BYTES, MxRecord, Resolver, TxtRecord, normalize_name};
 
 /// The largest zone file read.
@@ -118,12 +122,16 @@ impl ZoneResolver {
         origin: Option<String>,
         depth: usize,
     ) -> Result<(), DnsError> {
-        let mut state = State {
+        let mut state = NameContext {
             origin,
             owner: None,
             default_ttl: None,
         };
-        for entry in lex(text, source)? {
+        let entries = lex(text).map_err(|e| DnsError::Config {
+            source_name: format!("{source}:{}", e.line),
+            reason: e.reason,
+        })?;
+        for entry in entries {
             let at = |reason: String| DnsError::Config {
                 source_name: format!("{source}:{}", entry.line),
                 reason,
@@ -144,7 +152,7 @@ impl ZoneResolver {
     fn directive(
         &mut self,
         entry: &Entry,
-        state: &mut State,
+        state: &mut NameContext,
         dir: Option<&Path>,
         depth: usize,
     ) -> Result<(), String> {
@@ -310,122 +318,10 @@ fn read_zone(path: &Path) -> Result<String, DnsError> {
     })
 }
 
-struct State {
-    origin: Option<String>,
-    owner: Option<String>,
-    default_ttl: Option<u32>,
-}
-
-impl State {
-    /// An absolute, normalized name from a zone-file token.
-    fn name(&self, token: &Token) -> Result<String, String> {
-        let text = token.as_str()?;
-        if text == "@" {
-            return self
-                .origin
-                .clone()
-                .ok_or_else(|| "\"@\" used before any $ORIGIN".to_string());
-        }
-        if text.ends_with('.') {
-            let name = normalize_name(text);
-            check_name(&name, text)?;
-            return Ok(name);
-        }
-        let Some(origin) = &self.origin else {
-            return Err(format!(
-                "relative name {text:?} but no $ORIGIN (add `$ORIGIN example.com.` or end the name with a dot)"
-            ));
-        };
-        let name = if origin.is_empty() {
-            text.to_ascii_lowercase()
-        } else {
-            format!("{}.{origin}", text.to_ascii_lowercase())
-        };
-        check_name(&name, text)?;
-        Ok(name)
-    }
-}
-
-fn check_name(name: &str, text: &str) -> Result<(), String> {
-    if name.len() > 253 {
-        return Err(format!("name {text:?} is longer than 253 characters"));
-    }
-    if !name.is_empty() && name.split('.').any(|l| l.is_empty() || l.len() > 63) {
-        return Err(format!(
-            "name {text:?} has an empty or over-long (>63) label"
-        ));
-    }
-    Ok(())
-}
-
-/// A TTL: seconds, or BIND units such as `1h30m`, `2d`, `1w`.
-fn parse_ttl(text: &str) -> Option<u32> {
-    if text.is_empty() || !text.as_bytes()[0].is_ascii_digit() {
-        return None;
-    }
-    let mut total: u64 = 0;
-    let mut number: Option<u64> = None;
-    for c in text.chars() {
-        if let Some(d) = c.to_digit(10) {
-            number = Some(
-                number
-                    .unwrap_or(0)
-                    .checked_mul(10)?
-                    .checked_add(u64::from(d))?,
-            );
-            continue;
-        }
-        let unit = match c.to_ascii_lowercase() {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            'w' => 604_800,
-            _ => return None,
-        };
-        total = total.checked_add(number.take()?.checked_mul(unit)?)?;
-    }
-    total = total.checked_add(number.unwrap_or(0))?;
-    u32::try_from(total).ok()
-}
-
-fn is_class(text: &str) -> bool {
-    matches!(
-        text.to_ascii_uppercase().as_str(),
-        "IN" | "CH" | "HS" | "CS"
-    )
-}
-
-fn parse_record(entry: &Entry, state: &mut State) -> Result<(String, ZoneData), String> {
-    let mut tokens = entry.tokens.iter().peekable();
-    let owner = if entry.indented {
-        state
-            .owner
-            .clone()
-            .ok_or_else(|| "record with no owner name (the line starts with a blank)".to_string())?
-    } else {
-        let token = tokens.next().ok_or("empty record")?;
-        let owner = state.name(token)?;
-        state.owner = Some(owner.clone());
-        owner
-    };
-    // [TTL] [CLASS] or [CLASS] [TTL], then the type.
-    let mut rtype = None;
-    for _ in 0..3 {
-        let token = tokens.next().ok_or("record has no type")?;
-        let text = token.as_str()?;
-        if is_class(text) {
-            if !text.eq_ignore_ascii_case("IN") {
-                return Err(format!("class {text} is not supported (only IN)"));
-            }
-        } else if parse_ttl(text).is_some() {
-        } else {
-            rtype = Some(text.to_ascii_uppercase());
-            break;
-        }
-    }
-    let rtype = rtype.ok_or("record has no type")?;
-    let rdata: Vec<&Token> = tokens.collect();
+fn parse_record(entry: &Entry, state: &mut NameContext) -> Result<(String, ZoneData), String> {
+    let head = record_head(entry, state)?;
+    let (owner, rtype) = (head.owner, head.rtype);
+    let rdata: Vec<&Token> = head.rdata.iter().collect();
     let one = |what: &str| -> Result<&Token, String> {
         match rdata.as_slice() {
             [token] => Ok(token),
@@ -496,175 +392,6 @@ fn parse_record(entry: &Entry, state: &mut State) -> Result<(String, ZoneData), 
         }
     };
     Ok((owner, data))
-}
-
-#[derive(Debug)]
-struct Token {
-    text: Vec<u8>,
-    quoted: bool,
-}
-
-impl Token {
-    fn as_str(&self) -> Result<&str, String> {
-        std::str::from_utf8(&self.text).map_err(|_| format!("{:?} is not text", self.lossy()))
-    }
-    fn lossy(&self) -> String {
-        String::from_utf8_lossy(&self.text).into_owned()
-    }
-}
-
-#[derive(Debug)]
-struct Entry {
-    line: usize,
-    indented: bool,
-    tokens: Vec<Token>,
-}
-
-/// Split zone text into entries (logical lines, parentheses joined) of tokens.
-fn lex(text: &str, source: &str) -> Result<Vec<Entry>, DnsError> {
-    let bytes = text.as_bytes();
-    let mut entries = Vec::new();
-    let mut line = 1;
-    let mut i = 0;
-    let mut depth = 0usize;
-    let mut paren_line = 0;
-    let mut current: Option<Entry> = None;
-    let err = |line: usize, reason: String| DnsError::Config {
-        source_name: format!("{source}:{line}"),
-        reason,
-    };
-    let mut at_line_start = true;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if at_line_start && depth == 0 {
-            if let Some(entry) = current.take()
-                && !entry.tokens.is_empty()
-            {
-                entries.push(entry);
-            }
-            current = Some(Entry {
-                line,
-                indented: b == b' ' || b == b'\t',
-                tokens: Vec::new(),
-            });
-        }
-        at_line_start = false;
-        match b {
-            b'\n' => {
-                line += 1;
-                at_line_start = true;
-                i += 1;
-            }
-            b' ' | b'\t' | b'\r' => i += 1,
-            b';' => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'(' => {
-                if depth == 0 {
-                    paren_line = line;
-                }
-                depth += 1;
-                i += 1;
-            }
-            b')' => {
-                if depth == 0 {
-                    return Err(err(line, "\")\" without \"(\"".into()));
-                }
-                depth -= 1;
-                i += 1;
-            }
-            b'"' => {
-                let start_line = line;
-                i += 1;
-                let mut out = Vec::new();
-                loop {
-                    let Some(&c) = bytes.get(i) else {
-                        return Err(err(start_line, "unterminated quoted string".into()));
-                    };
-                    match c {
-                        b'"' => {
-                            i += 1;
-                            break;
-                        }
-                        b'\\' => {
-                            let (byte, used) = unescape(&bytes[i..]).map_err(|e| err(line, e))?;
-                            out.push(byte);
-                            i += used;
-                        }
-                        b'\n' => {
-                            return Err(err(
-                                start_line,
-                                "quoted string runs past the end of the line".into(),
-                            ));
-                        }
-                        _ => {
-                            out.push(c);
-                            i += 1;
-                        }
-                    }
-                }
-                if let Some(entry) = current.as_mut() {
-                    entry.tokens.push(Token {
-                        text: out,
-                        quoted: true,
-                    });
-                }
-            }
-            _ => {
-                let mut out = Vec::new();
-                while let Some(&c) = bytes.get(i) {
-                    match c {
-                        b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"' => break,
-                        b'\\' => {
-                            let (byte, used) = unescape(&bytes[i..]).map_err(|e| err(line, e))?;
-                            out.push(byte);
-                            i += used;
-                        }
-                        _ => {
-                            out.push(c);
-                            i += 1;
-                        }
-                    }
-                }
-                if let Some(entry) = current.as_mut() {
-                    entry.tokens.push(Token {
-                        text: out,
-                        quoted: false,
-                    });
-                }
-            }
-        }
-    }
-    if depth > 0 {
-        return Err(err(paren_line, "\"(\" is never closed".into()));
-    }
-    if let Some(entry) = current
-        && !entry.tokens.is_empty()
-    {
-        entries.push(entry);
-    }
-    Ok(entries)
-}
-
-/// `\X` or `\DDD` at the start of `bytes`; returns the byte and how many input bytes it used.
-fn unescape(bytes: &[u8]) -> Result<(u8, usize), String> {
-    match bytes.get(1) {
-        Some(d) if d.is_ascii_digit() => {
-            let digits = bytes.get(1..4).filter(|s| s.iter().all(u8::is_ascii_digit));
-            let Some(digits) = digits else {
-                return Err("\\DDD escape needs three digits".into());
-            };
-            let value = digits
-                .iter()
-                .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
-            let byte = u8::try_from(value).map_err(|_| format!("\\{value} is above 255"))?;
-            Ok((byte, 4))
-        }
-        Some(b'\n') | None => Err("backslash at the end of a line".into()),
-        Some(&c) => Ok((c, 2)),
-    }
 }
 
 fn reverse_name(ip: IpAddr) -> String {
