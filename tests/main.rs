@@ -10,6 +10,7 @@ mod dkim;
 mod dmarc;
 mod interop;
 mod local_dns;
+mod providers;
 mod rfc7208;
 mod spf;
 mod support;

@@ -1,0 +1,37 @@
+//! The provider conformance battery against the backends that need no account, through the
+//! root crate's test harness: the zone-file backend's result must also satisfy BIND's
+//! `named-checkzone` and serve the same answers through mailauth's zone-file resolver.
+
+use mailauth::dns::Resolver;
+use mailauth::dns::zone::ZoneResolver;
+use mailauth_providers::conformance::{FOREIGN, UNMANAGED, run};
+use mailauth_providers::zonefile::ZoneFileProvider;
+
+use crate::dkim::runtime;
+use crate::support::named::checkzone;
+use crate::support::tool;
+
+#[test]
+fn zonefile_backend_passes_the_battery_and_named_checkzone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("battery.test.zone");
+    std::fs::write(
+        &path,
+        format!(
+            "; kept as written\n$ORIGIN battery.test.\n$TTL 300\n@ IN SOA ns1 hostmaster ( 2026112501 ; serial\n 3600 600 86400 300 )\n@ IN NS ns1\nns1 IN A 192.0.2.1\n@ IN TXT \"{FOREIGN}\"\nold._domainkey IN TXT \"{UNMANAGED}\"\n"
+        ),
+    )
+    .unwrap();
+    run(&ZoneFileProvider::new(&path), "battery.test").unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("; kept as written\n"), "{text}");
+    assert!(!text.contains("2026112501 ;"), "serial bumped: {text}");
+    if tool("named-checkzone").is_some() {
+        checkzone("battery.test", &path).unwrap();
+    }
+    let zone = ZoneResolver::from_files(&[path]).unwrap();
+    let dkim = runtime()
+        .block_on(zone.txt("rsa2048._domainkey.battery.test"))
+        .unwrap();
+    assert!(dkim[0].strings.len() >= 2 && dkim[0].strings.iter().all(|s| s.len() <= 255));
+}
