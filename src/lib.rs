@@ -7,12 +7,14 @@
 
 pub mod auth_results;
 pub mod check;
+pub mod config;
 pub mod dkim;
 pub mod dmarc;
 pub mod dns;
 pub mod error;
 pub mod keys;
 pub mod message;
+pub mod records;
 pub mod report;
 pub mod spf;
 

@@ -11,6 +11,7 @@ mod dmarc;
 mod interop;
 mod local_dns;
 mod providers;
+mod publish;
 mod rfc7208;
 mod spf;
 mod support;

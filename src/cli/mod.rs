@@ -6,6 +6,7 @@ mod check;
 mod dkim;
 mod dmarc;
 mod keygen;
+mod publish;
 mod spf;
 
 use std::io::Write;
@@ -73,6 +74,12 @@ pub enum Command {
     Spf(spf::SpfArgs),
     /// Audit a domain's published MX, SPF, DMARC and DKIM records; every problem with its fix.
     Check(check::CheckArgs),
+    /// Write a starter mailauth.toml, zone file and DKIM keys for a domain.
+    Init(publish::InitArgs),
+    /// Show what publishing would change (+ create, ~ update, - delete).
+    Plan(publish::PlanArgs),
+    /// Apply the plan through each domain's provider and confirm the records are served.
+    Publish(publish::PlanArgs),
     /// Build a DNS record to publish.
     #[command(subcommand)]
     Record(RecordCommand),
@@ -133,6 +140,9 @@ async fn run(cli: Cli) -> Result<Outcome> {
         Command::Verify(args) => dkim::verify(&cli.global, args).await,
         Command::Spf(args) => spf::spf(&cli.global, args).await,
         Command::Check(args) => check::check(&cli.global, args).await,
+        Command::Init(args) => publish::init(&cli.global, args),
+        Command::Plan(args) => publish::plan_command(&cli.global, args),
+        Command::Publish(args) => publish::publish(&cli.global, args).await,
         Command::Record(RecordCommand::Spf(args)) => spf::record_spf(&cli.global, args).await,
         Command::Record(RecordCommand::Dmarc(args)) => dmarc::record_dmarc(&cli.global, args),
     }

@@ -1,0 +1,387 @@
+//! `mailauth.toml`: which domains mailauth manages, their SPF and DMARC policies, DKIM selectors,
+//! and the providers that publish them. Credentials are never written in the file: a provider
+//! names an environment variable or a file (which must not be readable by others).
+//!
+//! Errors give `file:line:col` and, for a misspelt key, the nearest known one.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Why the configuration cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{location}: {reason}")]
+pub struct ConfigError {
+    /// `file:line:col`, or the file.
+    pub location: String,
+    /// What is wrong, and the suggestion when there is one.
+    pub reason: String,
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The key store directory (default `keys`, relative to the file).
+    #[serde(default)]
+    pub key_dir: Option<PathBuf>,
+    /// Providers by name.
+    #[serde(default)]
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// Domains by name.
+    #[serde(default)]
+    pub domains: BTreeMap<String, DomainConfig>,
+}
+
+/// One provider.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// `zonefile`, `cloudflare`, `powerdns` or `rfc2136`.
+    pub kind: String,
+    /// zonefile: the master file (relative to the config file).
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// The environment variable holding the API token or key.
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// A file holding the API token or key (mode 0600 or stricter).
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+    /// API base URL (cloudflare, powerdns) or server address (rfc2136).
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// One domain.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainConfig {
+    /// The provider's name in `[providers]`.
+    pub provider: String,
+    /// TTL of the records mailauth publishes.
+    #[serde(default = "default_ttl")]
+    pub ttl: u32,
+    /// The SPF policy.
+    #[serde(default)]
+    pub spf: Option<SpfConfig>,
+    /// The DMARC policy.
+    #[serde(default)]
+    pub dmarc: Option<DmarcConfig>,
+    /// DKIM selectors.
+    #[serde(default)]
+    pub dkim: Vec<DkimConfig>,
+}
+
+fn default_ttl() -> u32 {
+    3600
+}
+
+/// SPF policy: what may send.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SpfConfig {
+    /// The domain's MX hosts may send.
+    #[serde(default)]
+    pub mx: bool,
+    /// The domain's A/AAAA addresses may send.
+    #[serde(default)]
+    pub a: bool,
+    /// IPv4 addresses or networks.
+    #[serde(default)]
+    pub ip4: Vec<String>,
+    /// IPv6 addresses or networks.
+    #[serde(default)]
+    pub ip6: Vec<String>,
+    /// Domains whose SPF records are included.
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// For everyone else: "-" (fail), "~" (softfail) or "?" (neutral).
+    #[serde(default = "default_all")]
+    pub all: String,
+}
+
+fn default_all() -> String {
+    "-".into()
+}
+
+/// DMARC policy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DmarcConfig {
+    /// none, quarantine or reject.
+    pub policy: String,
+    /// Subdomain policy.
+    #[serde(default)]
+    pub subdomain_policy: Option<String>,
+    /// Aggregate report URIs.
+    #[serde(default)]
+    pub rua: Vec<String>,
+    /// Failure report URIs.
+    #[serde(default)]
+    pub ruf: Vec<String>,
+    /// Percentage of failing mail the policy applies to.
+    #[serde(default)]
+    pub pct: Option<u8>,
+    /// DKIM alignment, "r" or "s".
+    #[serde(default)]
+    pub adkim: Option<String>,
+    /// SPF alignment, "r" or "s".
+    #[serde(default)]
+    pub aspf: Option<String>,
+}
+
+/// One DKIM selector.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DkimConfig {
+    /// The selector.
+    pub selector: String,
+    /// rsa-2048 (default), rsa-3072, rsa-4096 or ed25519.
+    #[serde(default = "default_algorithm")]
+    pub algorithm: String,
+}
+
+fn default_algorithm() -> String {
+    "rsa-2048".into()
+}
+
+impl Config {
+    /// Read and check `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            location: path.display().to_string(),
+            reason: format!(
+                "cannot read the configuration: {e} (create one with `mailauth init DOMAIN`)"
+            ),
+        })?;
+        Config::parse(&text, &path.display().to_string())
+    }
+
+    /// Parse configuration text; `source` names it in errors.
+    pub fn parse(text: &str, source: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let location = match e.span() {
+                Some(span) => {
+                    let before = &text[..span.start.min(text.len())];
+                    let line = before.matches('\n').count() + 1;
+                    let col = before.len() - before.rfind('\n').map_or(0, |p| p + 1) + 1;
+                    format!("{source}:{line}:{col}")
+                }
+                None => source.to_owned(),
+            };
+            ConfigError {
+                location,
+                reason: with_suggestion(e.message()),
+            }
+        })?;
+        config.validate(source)?;
+        Ok(config)
+    }
+
+    fn validate(&self, source: &str) -> Result<(), ConfigError> {
+        let err = |reason: String| ConfigError {
+            location: source.to_owned(),
+            reason,
+        };
+        for (name, provider) in &self.providers {
+            match provider.kind.as_str() {
+                "zonefile" if provider.path.is_none() => {
+                    return Err(err(format!(
+                        "provider {name}: kind zonefile needs path = \"FILE.zone\""
+                    )));
+                }
+                "zonefile" | "cloudflare" | "powerdns" | "rfc2136" => {}
+                other => {
+                    return Err(err(format!(
+                        "provider {name}: unknown kind {other:?}{} (known: zonefile, cloudflare, powerdns, rfc2136)",
+                        suggest(other, &["zonefile", "cloudflare", "powerdns", "rfc2136"])
+                    )));
+                }
+            }
+        }
+        for (domain, config) in &self.domains {
+            if !self.providers.contains_key(&config.provider) {
+                let known: Vec<&str> = self.providers.keys().map(String::as_str).collect();
+                return Err(err(format!(
+                    "domain {domain}: provider {:?} is not defined under [providers]{}",
+                    config.provider,
+                    suggest(&config.provider, &known)
+                )));
+            }
+            if let Some(spf) = &config.spf
+                && !["-", "~", "?"].contains(&spf.all.as_str())
+            {
+                return Err(err(format!(
+                    "domain {domain}: spf.all must be \"-\", \"~\" or \"?\""
+                )));
+            }
+            for dkim in &config.dkim {
+                if crate::keys::KeySpec::from_name(&dkim.algorithm).is_none() {
+                    return Err(err(format!(
+                        "domain {domain}: selector {}: algorithm {:?} is not rsa-2048, rsa-3072, rsa-4096 or ed25519",
+                        dkim.selector, dkim.algorithm
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The key store directory, relative to `config_dir`.
+    pub fn key_dir(&self, config_dir: &Path) -> PathBuf {
+        config_dir.join(
+            self.key_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("keys")),
+        )
+    }
+}
+
+/// Read a provider's credential: from its environment variable, or from its file, which must not
+/// be readable by group or others.
+pub fn credential(name: &str, provider: &ProviderConfig) -> Result<String, ConfigError> {
+    let err = |reason: String| ConfigError {
+        location: format!("provider {name}"),
+        reason,
+    };
+    if let Some(var) = &provider.token_env {
+        return std::env::var(var)
+            .map_err(|_| err(format!("the environment variable {var} is not set")));
+    }
+    if let Some(file) = &provider.token_file {
+        use std::os::unix::fs::PermissionsExt as _;
+        let meta = std::fs::metadata(file).map_err(|e| err(format!("{}: {e}", file.display())))?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            return Err(err(format!(
+                "{} is readable by others; run chmod 600 {}",
+                file.display(),
+                file.display()
+            )));
+        }
+        let text =
+            std::fs::read_to_string(file).map_err(|e| err(format!("{}: {e}", file.display())))?;
+        return Ok(text.trim().to_owned());
+    }
+    Err(err(
+        "no credential: set token_env = \"VARIABLE\" or token_file = \"PATH\"".into(),
+    ))
+}
+
+/// serde's "unknown field `x`, expected one of `a`, `b`" plus "did you mean `a`?".
+fn with_suggestion(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message.to_owned();
+    };
+    let Some((field, expected)) = rest.split_once('`') else {
+        return message.to_owned();
+    };
+    let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    format!("{message}{}", suggest(field, &known))
+}
+
+/// "; did you mean `x`?" for the nearest of `known` within edit distance 3.
+fn suggest(word: &str, known: &[&str]) -> String {
+    known
+        .iter()
+        .map(|k| (distance(word, k), *k))
+        .filter(|(d, _)| *d <= 3)
+        .min()
+        .map(|(_, k)| format!("; did you mean `{k}`?"))
+        .unwrap_or_default()
+}
+
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = (previous + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(current + 1);
+            previous = current;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[providers.local]
+kind = "zonefile"
+path = "example.com.zone"
+
+[domains."example.com"]
+provider = "local"
+spf = { mx = true, all = "-" }
+dmarc = { policy = "quarantine", rua = ["mailto:dmarc@example.com"] }
+dkim = [{ selector = "s1" }, { selector = "s2", algorithm = "ed25519" }]
+"#;
+
+    #[test]
+    fn parses_and_defaults() {
+        let config = Config::parse(GOOD, "m.toml").unwrap();
+        let domain = &config.domains["example.com"];
+        assert_eq!(domain.ttl, 3600);
+        assert_eq!(domain.dkim[0].algorithm, "rsa-2048");
+    }
+
+    #[test]
+    fn errors_locate_and_suggest() {
+        let bad = GOOD.replace("policy = \"quarantine\"", "polcy = \"quarantine\"");
+        let err = Config::parse(&bad, "m.toml").unwrap_err();
+        assert!(err.location.starts_with("m.toml:9:"), "{err}");
+        assert!(err.reason.contains("did you mean `policy`?"), "{err}");
+        let bad = GOOD.replace("provider = \"local\"", "provider = \"locl\"");
+        let err = Config::parse(&bad, "m.toml").unwrap_err().to_string();
+        assert!(err.contains("did you mean `local`?"), "{err}");
+        let bad = GOOD.replace("kind = \"zonefile\"", "kind = \"zonfile\"");
+        assert!(
+            Config::parse(&bad, "m.toml")
+                .unwrap_err()
+                .to_string()
+                .contains("did you mean `zonefile`?")
+        );
+    }
+
+    #[test]
+    fn credential_files_must_be_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, "secret\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let provider = ProviderConfig {
+            kind: "cloudflare".into(),
+            path: None,
+            token_env: None,
+            token_file: Some(file.clone()),
+            url: None,
+        };
+        let err = credential("cf", &provider).unwrap_err().to_string();
+        assert!(
+            err.contains("chmod 600") && !err.contains("secret"),
+            "{err}"
+        );
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(credential("cf", &provider).unwrap(), "secret");
+        let env = ProviderConfig {
+            token_file: None,
+            token_env: Some("MAILAUTH_TEST_UNSET_TOKEN".into()),
+            ..provider
+        };
+        assert!(
+            credential("cf", &env)
+                .unwrap_err()
+                .to_string()
+                .contains("MAILAUTH_TEST_UNSET_TOKEN")
+        );
+    }
+}

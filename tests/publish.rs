@@ -1,0 +1,128 @@
+//! `mailauth init`, `plan` and `publish` with the zone-file default: the offline workflow a new
+//! user runs first, and its refusals.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::support::named::checkzone;
+use crate::support::tool;
+
+fn mailauth(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mailauth"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("mailauth runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn init_then_publish_then_check_reports_no_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = ["--now", "2026-11-25T10:00:00Z"];
+    let out = mailauth(dir.path(), &[&now[..], &["init", "example.com"]].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = mailauth(dir.path(), &["plan"]);
+    assert!(
+        text(&out.stdout).contains(
+            "+ 20261125-ed25519._domainkey.example.com 3600 TXT \"v=DKIM1; k=ed25519; p="
+        )
+    );
+    // Not a terminal and no --yes: nothing is applied.
+    let out = mailauth(dir.path(), &["publish"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--yes"));
+    let out = mailauth(dir.path(), &["publish", "--yes"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("published and confirmed"));
+    let out = mailauth(dir.path(), &["--json", "plan"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json[0]["changes"],
+        serde_json::json!([]),
+        "a plan after publish is empty"
+    );
+    let zone = dir.path().join("example.com.zone");
+    let out = mailauth(
+        dir.path(),
+        &[
+            "--zone",
+            zone.to_str().unwrap(),
+            "--json",
+            "check",
+            "example.com",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["severity"] != "error")
+    );
+    if tool("named-checkzone").is_some() {
+        checkzone("example.com", &zone).unwrap();
+    }
+    // init refuses to overwrite.
+    let out = mailauth(dir.path(), &["init", "example.com"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn publish_keeps_foreign_records_and_replaces_only_spf() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        mailauth(dir.path(), &["init", "example.org"])
+            .status
+            .success()
+    );
+    let zone = dir.path().join("example.org.zone");
+    let mut original = std::fs::read_to_string(&zone).unwrap();
+    original.push_str("@ IN TXT \"google-site-verification=abc\"\n@ IN TXT \"v=spf1 a -all\"\n");
+    std::fs::write(&zone, original).unwrap();
+    let out = mailauth(dir.path(), &["plan"]);
+    let plan = text(&out.stdout);
+    assert!(
+        plan.contains("~ example.org TXT \"v=spf1 a -all\" (3600) -> \"v=spf1 mx -all\" (3600)"),
+        "{plan}"
+    );
+    assert!(!plan.contains("google"), "{plan}");
+    assert!(mailauth(dir.path(), &["publish", "-y"]).status.success());
+    let after = std::fs::read_to_string(&zone).unwrap();
+    assert!(after.contains("@ IN TXT \"google-site-verification=abc\"\n"));
+    assert!(!after.contains("v=spf1 a -all"));
+}
+
+#[test]
+fn configuration_errors_name_file_line_and_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("mailauth.toml"),
+        "[providers.cf]\nkind = \"cloudflare\"\ntoken_env = \"CF_TOKEN\"\n\n[domains.\"example.net\"]\nprovider = \"cf\"\nspf = { mx = true, alll = \"-\" }\n",
+    )
+    .unwrap();
+    let out = mailauth(dir.path(), &["plan"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("mailauth.toml:7:") && err.contains("did you mean `all`?"),
+        "{err}"
+    );
+    std::fs::write(
+        dir.path().join("mailauth.toml"),
+        "[providers.cf]\nkind = \"cloudflare\"\ntoken_env = \"CF_TOKEN\"\n\n[domains.\"example.net\"]\nprovider = \"cf\"\n",
+    )
+    .unwrap();
+    let out = mailauth(dir.path(), &["plan"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("kind cloudflare is not built yet"),
+        "{}",
+        text(&out.stderr)
+    );
+}
