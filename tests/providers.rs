@@ -35,3 +35,45 @@ fn zonefile_backend_passes_the_battery_and_named_checkzone() {
         .unwrap();
     assert!(dkim[0].strings.len() >= 2 && dkim[0].strings.iter().all(|s| s.len() <= 255));
 }
+
+#[test]
+fn powerdns_backend_passes_the_battery_against_a_real_pdns_server() {
+    use mailauth_providers::powerdns::PowerDns;
+    let Some(pdns) = crate::support::pdns::Pdns::start() else {
+        return;
+    };
+    let (status, body) = pdns
+        .request(
+            "POST",
+            "/api/v1/servers/localhost/zones",
+            Some(serde_json::json!({"name": "battery.test.", "kind": "Native", "nameservers": ["ns1.battery.test."]})),
+        )
+        .unwrap();
+    assert_eq!(status, 201, "{body}");
+    // The foreign apex record and the unmanaged selector, as another tool would have written them.
+    let seed = serde_json::json!({"rrsets": [
+        {"name": "battery.test.", "type": "TXT", "ttl": 300, "changetype": "REPLACE",
+         "records": [{"content": format!("\"{FOREIGN}\""), "disabled": false}]},
+        {"name": "old._domainkey.battery.test.", "type": "TXT", "ttl": 300, "changetype": "REPLACE",
+         "records": [{"content": format!("\"{UNMANAGED}\""), "disabled": false}]},
+    ]});
+    let (status, body) = pdns
+        .request(
+            "PATCH",
+            "/api/v1/servers/localhost/zones/battery.test.",
+            Some(seed),
+        )
+        .unwrap();
+    assert_eq!(status, 204, "{body}");
+    let provider = PowerDns::new(&pdns.api, pdns.key.clone()).unwrap();
+    run(&provider, "battery.test").unwrap();
+    // A wrong key is explained, and the key is not in the message.
+    let wrong = PowerDns::new(&pdns.api, "not-the-key".into()).unwrap();
+    let err = mailauth_providers::Provider::records(&wrong, "battery.test", "battery.test")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("API key was rejected") && !err.contains("not-the-key"),
+        "{err}"
+    );
+}

@@ -5,11 +5,12 @@
 //! wanted with what is there, touching only what mailauth owns; [`apply_plan`] re-reads before
 //! applying and refuses when something changed since the plan. It deliberately knows nothing
 //! about DKIM, SPF or DMARC: the root crate decides *what* records are wanted, this crate only
-//! reads and writes them. Backends: [`memory`] (tests) and [`zonefile`] (a BIND master file,
-//! the default that needs no account); the API backends arrive later.
+//! reads and writes them. Backends: [`memory`] (tests), [`zonefile`] (a BIND master file, the
+//! default that needs no account) and [`powerdns`] (HTTP API); Cloudflare and RFC 2136 are to come.
 
 pub mod conformance;
 pub mod memory;
+pub mod powerdns;
 pub mod zonefile;
 
 use std::fmt;

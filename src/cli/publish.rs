@@ -152,8 +152,18 @@ fn build_provider(
             let path = dir.join(provider.path.clone().unwrap_or_default());
             Ok((Box::new(ZoneFileProvider::new(&path)), Some(path)))
         }
+        "powerdns" => {
+            let url = provider.url.as_deref().with_context(|| {
+                format!("provider {name}: kind powerdns needs url = \"https://HOST:8081\"")
+            })?;
+            let key = crate::config::credential(name, provider)?;
+            Ok((
+                Box::new(mailauth_providers::powerdns::PowerDns::new(url, key)?),
+                None,
+            ))
+        }
         other => bail!(
-            "provider {name}: kind {other} is not built yet in this version (only zonefile is); \
+            "provider {name}: kind {other} is not built yet in this version (zonefile and powerdns are); \
              publish through a zone file and load it into your DNS, or wait for the {other} backend"
         ),
     }

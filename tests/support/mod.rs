@@ -4,6 +4,7 @@
 
 pub mod dns_server;
 pub mod named;
+pub mod pdns;
 
 use std::path::PathBuf;
 
