@@ -77,3 +77,50 @@ fn powerdns_backend_passes_the_battery_against_a_real_pdns_server() {
         "{err}"
     );
 }
+
+#[test]
+fn cloudflare_backend_passes_the_battery_against_the_api_fake() {
+    use crate::support::cloudflare_fake::{CloudflareFake, TOKEN, ZONE};
+    use mailauth_providers::cloudflare::Cloudflare;
+    let fake = CloudflareFake::start();
+    fake.seed(ZONE, &format!("\"{FOREIGN}\""));
+    // A second foreign apex record: with the SPF value, the apex takes two pages of two.
+    fake.seed(ZONE, "\"another-service=1\"");
+    fake.seed(
+        &format!("old._domainkey.{ZONE}"),
+        &format!("\"{UNMANAGED}\""),
+    );
+    let provider = Cloudflare::new(Some(&fake.base()), TOKEN.into()).unwrap();
+    run(&provider, ZONE).unwrap();
+    // The long DKIM value is stored as quoted 255-byte strings and read back whole.
+    let state = fake.state.lock().unwrap();
+    let long = state
+        .records
+        .iter()
+        .find(|r| r.1 == format!("rsa2048._domainkey.{ZONE}"))
+        .unwrap();
+    assert!(
+        long.2.starts_with('"') && long.2.contains("\" \""),
+        "{}",
+        long.2
+    );
+    assert_eq!(
+        long.4.as_deref(),
+        Some(mailauth_providers::cloudflare::COMMENT)
+    );
+    assert!(state.records.iter().any(|r| r.2 == "\"another-service=1\""));
+    drop(state);
+    // A wrong token is explained without showing it.
+    let wrong = Cloudflare::new(Some(&fake.base()), "wrong-token".into()).unwrap();
+    let err = mailauth_providers::Provider::records(&wrong, ZONE, ZONE)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("authentication failed")
+            && err.contains("10000")
+            && !err.contains("wrong-token"),
+        "{err}"
+    );
+    // Plain HTTP to a non-loopback host is refused before any request.
+    assert!(Cloudflare::new(Some("http://api.example.com/client/v4"), TOKEN.into()).is_err());
+}

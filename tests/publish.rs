@@ -101,9 +101,10 @@ fn publish_keeps_foreign_records_and_replaces_only_spf() {
 #[test]
 fn configuration_errors_name_file_line_and_fix() {
     let dir = tempfile::tempdir().unwrap();
+    let base = "[providers.cf]\nkind = \"cloudflare\"\ntoken_env = \"CF_TOKEN\"\n\n[domains.\"example.net\"]\nprovider = \"cf\"\n";
     std::fs::write(
         dir.path().join("mailauth.toml"),
-        "[providers.cf]\nkind = \"cloudflare\"\ntoken_env = \"CF_TOKEN\"\n\n[domains.\"example.net\"]\nprovider = \"cf\"\nspf = { mx = true, alll = \"-\" }\n",
+        format!("{base}spf = {{ mx = true, alll = \"-\" }}\n"),
     )
     .unwrap();
     let out = mailauth(dir.path(), &["plan"]);
@@ -113,15 +114,17 @@ fn configuration_errors_name_file_line_and_fix() {
         err.contains("mailauth.toml:7:") && err.contains("did you mean `all`?"),
         "{err}"
     );
-    std::fs::write(
-        dir.path().join("mailauth.toml"),
-        "[providers.cf]\nkind = \"cloudflare\"\ntoken_env = \"CF_TOKEN\"\n\n[domains.\"example.net\"]\nprovider = \"cf\"\n",
-    )
-    .unwrap();
-    let out = mailauth(dir.path(), &["plan"]);
+    std::fs::write(dir.path().join("mailauth.toml"), base).unwrap();
+    // The credential is named, never shown; the variable is unset here.
+    let out = Command::new(env!("CARGO_BIN_EXE_mailauth"))
+        .arg("plan")
+        .current_dir(dir.path())
+        .env_remove("CF_TOKEN")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out.stderr).contains("kind cloudflare is not built yet"),
+        text(&out.stderr).contains("CF_TOKEN is not set"),
         "{}",
         text(&out.stderr)
     );

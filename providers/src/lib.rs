@@ -6,8 +6,10 @@
 //! applying and refuses when something changed since the plan. It deliberately knows nothing
 //! about DKIM, SPF or DMARC: the root crate decides *what* records are wanted, this crate only
 //! reads and writes them. Backends: [`memory`] (tests), [`zonefile`] (a BIND master file, the
-//! default that needs no account) and [`powerdns`] (HTTP API); Cloudflare and RFC 2136 are to come.
+//! default that needs no account), [`powerdns`] and [`cloudflare`] (HTTP APIs); RFC 2136 is to
+//! come.
 
+pub mod cloudflare;
 pub mod conformance;
 pub mod memory;
 pub mod powerdns;

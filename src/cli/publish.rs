@@ -162,8 +162,18 @@ fn build_provider(
                 None,
             ))
         }
+        "cloudflare" => {
+            let token = crate::config::credential(name, provider)?;
+            Ok((
+                Box::new(mailauth_providers::cloudflare::Cloudflare::new(
+                    provider.url.as_deref(),
+                    token,
+                )?),
+                None,
+            ))
+        }
         other => bail!(
-            "provider {name}: kind {other} is not built yet in this version (zonefile and powerdns are); \
+            "provider {name}: kind {other} is not built yet in this version (zonefile, powerdns and cloudflare are); \
              publish through a zone file and load it into your DNS, or wait for the {other} backend"
         ),
     }

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod cloudflare_fake;
 pub mod dns_server;
 pub mod named;
 pub mod pdns;
