@@ -129,3 +129,69 @@ fn configuration_errors_name_file_line_and_fix() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn publish_through_powerdns_and_confirm_over_dns() {
+    let Some(pdns) = crate::support::pdns::Pdns::start() else {
+        return;
+    };
+    let (status, body) = pdns
+        .request(
+            "POST",
+            "/api/v1/servers/localhost/zones",
+            Some(serde_json::json!({"name": "pdns.test.", "kind": "Native", "nameservers": ["ns1.pdns.test."]})),
+        )
+        .unwrap();
+    assert_eq!(status, 201, "{body}");
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        mailauth(
+            dir.path(),
+            &["keygen", "pdns.test", "-s", "s1", "-a", "ed25519"]
+        )
+        .status
+        .success()
+    );
+    std::fs::write(
+        dir.path().join("mailauth.toml"),
+        format!(
+            "[providers.pdns]\nkind = \"powerdns\"\nurl = \"{}\"\ntoken_env = \"PDNS_TEST_KEY\"\n\n[domains.\"pdns.test\"]\nprovider = \"pdns\"\nttl = 300\nspf = {{ mx = true }}\ndmarc = {{ policy = \"reject\", rua = [\"mailto:dmarc@pdns.test\"] }}\ndkim = [{{ selector = \"s1\", algorithm = \"ed25519\" }}]\n",
+            pdns.api
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_mailauth"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("PDNS_TEST_KEY", &pdns.key)
+            .output()
+            .unwrap()
+    };
+    let dns = pdns.dns.to_string();
+    let out = run(&["--resolver", &dns, "publish", "--yes", "--wait", "20"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&format!("published and confirmed at {dns}")),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!text(&out.stdout).contains(&pdns.key) && !text(&out.stderr).contains(&pdns.key));
+    let out = run(&["plan"]);
+    assert_eq!(text(&out.stdout), "pdns.test (pdns): no changes\n");
+    // The records are served: check over DNS finds the DKIM key matching the key store.
+    let out = run(&["--resolver", &dns, "--json", "check", "pdns.test"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        !codes
+            .iter()
+            .any(|c| c.starts_with("dkim.") || c.starts_with("spf.") || c.starts_with("dmarc.")),
+        "{codes:?}"
+    );
+}

@@ -45,6 +45,9 @@ pub struct PlanArgs {
     /// publish: apply without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// publish: how long to wait for the name servers to serve the new records, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub wait: u64,
 }
 
 const STARTER: &str = r#"# mailauth configuration for DOMAIN. Edit, then run `mailauth plan` and `mailauth publish`.
@@ -321,41 +324,96 @@ pub async fn publish(global: &GlobalArgs, args: PlanArgs) -> Result<Outcome> {
             return Err(anyhow::Error::new(e).context(format!("publishing {}", p.domain)));
         }
         applied.push(p.domain.clone());
-        confirm(global, p).await?;
+        confirm(global, &args, p).await?;
     }
     Ok(Outcome::Success)
 }
 
-/// Check that every desired record is now served: from the zone file itself, or through
-/// `--resolver`.
-async fn confirm(global: &GlobalArgs, p: &DomainPlan) -> Result<()> {
-    let resolver: Box<dyn Resolver> = match (&p.zone_file, global.resolvers.is_empty()) {
-        (Some(file), true) => Box::new(crate::dns::zone::ZoneResolver::from_files(
-            std::slice::from_ref(file),
-        )?),
-        _ => {
-            let addrs = global
-                .resolvers
-                .iter()
-                .map(|s| crate::dns::hickory::parse_server_addr(s))
-                .collect::<Result<Vec<_>, _>>()?;
-            Box::new(crate::dns::hickory::HickoryResolver::with_servers(&addrs)?)
-        }
+/// Check that every desired record is now served: from the zone file itself; through
+/// `--resolver`; or else by each of the zone's authoritative name servers, asked directly.
+/// Servers are polled for up to `--wait` seconds while the change propagates.
+async fn confirm(global: &GlobalArgs, args: &PlanArgs, p: &DomainPlan) -> Result<()> {
+    let servers: Vec<(String, Box<dyn Resolver>)> =
+        match (&p.zone_file, global.resolvers.is_empty()) {
+            (Some(file), true) => vec![(
+                file.display().to_string(),
+                Box::new(crate::dns::zone::ZoneResolver::from_files(
+                    std::slice::from_ref(file),
+                )?),
+            )],
+            (None, true) => authoritative(global, &p.domain).await?,
+            _ => {
+                let addrs = global
+                    .resolvers
+                    .iter()
+                    .map(|s| crate::dns::hickory::parse_server_addr(s))
+                    .collect::<Result<Vec<_>, _>>()?;
+                vec![(
+                    global.resolvers.join(", "),
+                    Box::new(crate::dns::hickory::HickoryResolver::with_servers(&addrs)?),
+                )]
+            }
+        };
+    let progress = if std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::new_spinner()
+    } else {
+        indicatif::ProgressBar::hidden()
     };
-    for want in &p.desired {
-        let Some(value) = &want.value else { continue };
-        let served = resolver.txt(&want.name).await.unwrap_or_default();
-        if !served.iter().any(|r| r.joined() == value.as_bytes()) {
-            bail!("{} does not serve the new value yet", want.name);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(args.wait);
+    for (server, resolver) in &servers {
+        for want in &p.desired {
+            let Some(value) = &want.value else { continue };
+            progress.set_message(format!("waiting for {} at {server}", want.name));
+            loop {
+                let served = resolver.txt(&want.name).await.unwrap_or_default();
+                if served.iter().any(|r| r.joined() == value.as_bytes()) {
+                    break;
+                }
+                if std::time::Instant::now() >= deadline {
+                    progress.finish_and_clear();
+                    bail!(
+                        "{server} does not serve the new {} record after {}s; the change is applied at the provider, run `mailauth plan` later to confirm",
+                        want.name,
+                        args.wait
+                    );
+                }
+                progress.tick();
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
         }
     }
+    progress.finish_and_clear();
+    let names: Vec<&str> = servers.iter().map(|(s, _)| s.as_str()).collect();
     eprintln!(
-        "mailauth: {}: published and confirmed {}",
+        "mailauth: {}: published and confirmed at {}",
         p.domain,
-        p.zone_file
-            .as_ref()
-            .map(|f| format!("in {}", f.display()))
-            .unwrap_or_else(|| "through the resolver".into())
+        names.join(", ")
     );
     Ok(())
+}
+
+/// The zone's authoritative servers, each as its own resolver.
+async fn authoritative(
+    global: &GlobalArgs,
+    zone: &str,
+) -> Result<Vec<(String, Box<dyn Resolver>)>> {
+    let resolver = global.resolver()?;
+    let names = resolver
+        .ns(zone)
+        .await
+        .with_context(|| format!("finding the name servers of {zone} to confirm the change"))?;
+    let mut servers: Vec<(String, Box<dyn Resolver>)> = Vec::new();
+    for name in names {
+        let addrs = resolver.a(&name).await.unwrap_or_default();
+        let Some(ip) = addrs.first() else { continue };
+        let addr = std::net::SocketAddr::new(std::net::IpAddr::V4(*ip), 53);
+        servers.push((
+            name,
+            Box::new(crate::dns::hickory::HickoryResolver::with_servers(&[addr])?),
+        ));
+    }
+    if servers.is_empty() {
+        bail!("no address for any name server of {zone}: cannot confirm the change");
+    }
+    Ok(servers)
 }

@@ -12,6 +12,8 @@ pub struct Pdns {
     pub api: String,
     /// The API key.
     pub key: String,
+    /// Where it answers DNS queries (UDP and TCP).
+    pub dns: std::net::SocketAddr,
     dir: tempfile::TempDir,
 }
 
@@ -63,6 +65,7 @@ impl Pdns {
             child,
             api: format!("http://127.0.0.1:{api_port}"),
             key,
+            dns: format!("127.0.0.1:{dns_port}").parse().unwrap(),
             dir,
         };
         pdns.wait_ready();
