@@ -124,3 +124,61 @@ fn cloudflare_backend_passes_the_battery_against_the_api_fake() {
     // Plain HTTP to a non-loopback host is refused before any request.
     assert!(Cloudflare::new(Some("http://api.example.com/client/v4"), TOKEN.into()).is_err());
 }
+
+#[test]
+fn rfc2136_backend_passes_the_battery_against_bind_with_tsig() {
+    use mailauth_providers::rfc2136::{Rfc2136, TsigKey};
+    let Some(keygen) = tool("tsig-keygen") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("tsig.key");
+    let out = std::process::Command::new(keygen)
+        .args(["-a", "hmac-sha256", "mailauth-key"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    std::fs::write(&key_file, &out.stdout).unwrap();
+    let zone = dir.path().join("battery.test.zone");
+    std::fs::write(
+        &zone,
+        format!("$ORIGIN battery.test.\n$TTL 300\n@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n@ IN NS ns1\nns1 IN A 127.0.0.1\n@ IN TXT \"{FOREIGN}\"\nold._domainkey IN TXT \"{UNMANAGED}\"\n"),
+    )
+    .unwrap();
+    let Some(named) = crate::support::named::Named::start_with_update_key(
+        &[("battery.test".into(), zone)],
+        Some(("mailauth-key", &key_file)),
+    ) else {
+        return;
+    };
+    let key = TsigKey::from_bind_file(&key_file).unwrap();
+    assert!(!format!("{key:?}").contains("secret"));
+    let provider = Rfc2136::new(named.addr(), key, dir.path().join("state.json"));
+    run(&provider, "battery.test").unwrap();
+    // A wrong secret is explained as a rejected key.
+    let wrong_file = dir.path().join("wrong.key");
+    std::fs::write(
+        &wrong_file,
+        "key \"mailauth-key\" { algorithm hmac-sha256; secret \"d3Jvbmcgc2VjcmV0IHdyb25nIHNlY3JldCB3cm9uZyBzZWNyZXQ=\"; };\n",
+    )
+    .unwrap();
+    let wrong = Rfc2136::new(
+        named.addr(),
+        TsigKey::from_bind_file(&wrong_file).unwrap(),
+        dir.path().join("state2.json"),
+    );
+    let record = mailauth_providers::Record {
+        name: "x.battery.test".into(),
+        ttl: 300,
+        value: "v=spf1 -all".into(),
+        managed: true,
+    };
+    let err = mailauth_providers::Provider::apply(
+        &wrong,
+        "battery.test",
+        &[mailauth_providers::Change::Create(record)],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("TSIG key mailauth-key was rejected"), "{err}");
+}

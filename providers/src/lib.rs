@@ -6,13 +6,14 @@
 //! applying and refuses when something changed since the plan. It deliberately knows nothing
 //! about DKIM, SPF or DMARC: the root crate decides *what* records are wanted, this crate only
 //! reads and writes them. Backends: [`memory`] (tests), [`zonefile`] (a BIND master file, the
-//! default that needs no account), [`powerdns`] and [`cloudflare`] (HTTP APIs); RFC 2136 is to
-//! come.
+//! default that needs no account), [`powerdns`] and [`cloudflare`] (HTTP APIs), and [`rfc2136`]
+//! (dynamic update with TSIG, for BIND and Knot).
 
 pub mod cloudflare;
 pub mod conformance;
 pub mod memory;
 pub mod powerdns;
+pub mod rfc2136;
 pub mod zonefile;
 
 use std::fmt;

@@ -21,6 +21,15 @@ pub struct Named {
 impl Named {
     /// Serve `zones` (origin, file) on 127.0.0.1. `None` (outside CI) when named is not installed.
     pub fn start(zones: &[(String, PathBuf)]) -> Option<Named> {
+        Named::start_with_update_key(zones, None)
+    }
+
+    /// Like [`Named::start`]; with `key` (a BIND key file) the zones accept dynamic updates
+    /// signed with that key (`update-policy { grant KEY zonesub ANY; }`).
+    pub fn start_with_update_key(
+        zones: &[(String, PathBuf)],
+        key: Option<(&str, &Path)>,
+    ) -> Option<Named> {
         let named = super::tool("named")?;
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
@@ -30,11 +39,17 @@ impl Named {
              controls {{ }};\n",
             dir = dir.path().display()
         );
+        if let Some((_, key_file)) = key {
+            conf.push_str(&format!("include \"{}\";\n", key_file.display()));
+        }
+        let policy = key
+            .map(|(name, _)| format!(" update-policy {{ grant {name} zonesub ANY; }};"))
+            .unwrap_or_default();
         for (origin, file) in zones {
             let copy = dir.path().join(format!("{origin}.zone"));
             std::fs::copy(file, &copy).expect("copy zone");
             conf.push_str(&format!(
-                "zone \"{origin}\" {{ type primary; file \"{}\"; }};\n",
+                "zone \"{origin}\" {{ type primary; file \"{}\";{policy} }};\n",
                 copy.display()
             ));
         }

@@ -1,0 +1,404 @@
+//! RFC 2136 dynamic update, signed with TSIG (RFC 8945; hmac-sha256/384/512, the key read from
+//! a BIND key file), sent over TCP to the zone's primary. Every update carries the name's whole
+//! current TXT RRset as a value-dependent prerequisite, so a change made since the records were
+//! read fails with NXRRSET instead of being overwritten. DNS has no place to mark who wrote a
+//! record, so the values mailauth created are listed in a small state file (JSON) beside the
+//! configuration. Reads are plain TXT queries to the same server.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use hickory_proto::op::{Message, MessageType, OpCode, Query};
+use hickory_proto::rr::rdata::TXT;
+use hickory_proto::rr::{DNSClass, Name, RData, Record as DnsRecord, RecordType};
+
+use crate::{Capabilities, Change, Provider, ProviderError, Record, split_value};
+
+/// A TSIG algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TsigAlgorithm {
+    /// hmac-sha256
+    Sha256,
+    /// hmac-sha384
+    Sha384,
+    /// hmac-sha512
+    Sha512,
+}
+
+impl TsigAlgorithm {
+    fn name(self) -> &'static str {
+        match self {
+            TsigAlgorithm::Sha256 => "hmac-sha256",
+            TsigAlgorithm::Sha384 => "hmac-sha384",
+            TsigAlgorithm::Sha512 => "hmac-sha512",
+        }
+    }
+
+    fn hmac(self) -> aws_lc_rs::hmac::Algorithm {
+        match self {
+            TsigAlgorithm::Sha256 => aws_lc_rs::hmac::HMAC_SHA256,
+            TsigAlgorithm::Sha384 => aws_lc_rs::hmac::HMAC_SHA384,
+            TsigAlgorithm::Sha512 => aws_lc_rs::hmac::HMAC_SHA512,
+        }
+    }
+}
+
+/// A TSIG key. `Debug` never shows the secret.
+pub struct TsigKey {
+    name: String,
+    algorithm: TsigAlgorithm,
+    secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for TsigKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TsigKey({} {})", self.name, self.algorithm.name())
+    }
+}
+
+impl TsigKey {
+    /// Read a BIND key file: `key "NAME" { algorithm hmac-sha256; secret "BASE64"; };`.
+    pub fn from_bind_file(path: &Path) -> Result<TsigKey, ProviderError> {
+        let refused = |reason: String| ProviderError::Refused {
+            provider: "rfc2136".into(),
+            reason: format!("{}: {reason}", path.display()),
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| refused(e.to_string()))?;
+        let name = text
+            .split_once("key")
+            .and_then(|(_, rest)| rest.split('"').nth(1))
+            .ok_or_else(|| refused("no `key \"NAME\"` clause".into()))?
+            .to_owned();
+        let tokens: Vec<&str> = text
+            .split(|c: char| c.is_whitespace() || matches!(c, ';' | '{' | '}'))
+            .filter(|t| !t.is_empty())
+            .collect();
+        let field = |label: &str| {
+            tokens
+                .windows(2)
+                .find(|w| w[0] == label)
+                .map(|w| w[1].trim_matches('"').to_owned())
+        };
+        let algorithm = match field("algorithm").as_deref() {
+            Some("hmac-sha256") => TsigAlgorithm::Sha256,
+            Some("hmac-sha384") => TsigAlgorithm::Sha384,
+            Some("hmac-sha512") => TsigAlgorithm::Sha512,
+            other => {
+                return Err(refused(format!(
+                    "algorithm {other:?} is not hmac-sha256, hmac-sha384 or hmac-sha512"
+                )));
+            }
+        };
+        let secret = base64::engine::general_purpose::STANDARD
+            .decode(field("secret").ok_or_else(|| refused("no secret".into()))?)
+            .map_err(|_| refused("the secret is not base64".into()))?;
+        Ok(TsigKey {
+            name,
+            algorithm,
+            secret,
+        })
+    }
+}
+
+/// Dynamic updates to one primary server.
+#[derive(Debug)]
+pub struct Rfc2136 {
+    server: SocketAddr,
+    key: TsigKey,
+    state: PathBuf,
+}
+
+/// Names in wire format (uncompressed, lower case), as TSIG signs them.
+fn wire_name(name: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    for label in name
+        .trim_end_matches('.')
+        .split('.')
+        .filter(|l| !l.is_empty())
+    {
+        out.push(label.len() as u8);
+        out.extend(label.to_ascii_lowercase().bytes());
+    }
+    out.push(0);
+    out
+}
+
+impl Rfc2136 {
+    /// Updates to `server`, signed with `key`; `state` lists the values mailauth created.
+    pub fn new(server: SocketAddr, key: TsigKey, state: PathBuf) -> Rfc2136 {
+        Rfc2136 { server, key, state }
+    }
+
+    fn provider(&self) -> String {
+        format!("rfc2136 {}", self.server)
+    }
+
+    fn unreachable(&self, e: impl std::fmt::Display) -> ProviderError {
+        ProviderError::Unreachable {
+            provider: self.provider(),
+            reason: e.to_string(),
+        }
+    }
+
+    fn exchange(&self, request: &[u8]) -> Result<Vec<u8>, ProviderError> {
+        let mut stream = TcpStream::connect_timeout(&self.server, Duration::from_secs(10))
+            .map_err(|e| self.unreachable(e))?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .map_err(|e| self.unreachable(e))?;
+        let length =
+            u16::try_from(request.len()).map_err(|_| self.unreachable("update too large"))?;
+        stream
+            .write_all(&length.to_be_bytes())
+            .and_then(|()| stream.write_all(request))
+            .map_err(|e| self.unreachable(e))?;
+        let mut prefix = [0u8; 2];
+        stream
+            .read_exact(&mut prefix)
+            .map_err(|e| self.unreachable(e))?;
+        let mut response = vec![0u8; usize::from(u16::from_be_bytes(prefix))];
+        stream
+            .read_exact(&mut response)
+            .map_err(|e| self.unreachable(e))?;
+        if response.len() < 12 {
+            return Err(self.unreachable("short response"));
+        }
+        Ok(response)
+    }
+
+    /// Append a TSIG record to a serialised message (RFC 8945 §4.3).
+    fn sign(&self, mut wire: Vec<u8>) -> Vec<u8> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let time = &now.to_be_bytes()[2..];
+        let fudge = 300u16.to_be_bytes();
+        let key_name = wire_name(&self.key.name);
+        let algorithm = wire_name(self.key.algorithm.name());
+        let mut signed = wire.clone();
+        signed.extend(&key_name);
+        signed.extend(255u16.to_be_bytes()); // class ANY
+        signed.extend(0u32.to_be_bytes()); // TTL
+        signed.extend(&algorithm);
+        signed.extend(time);
+        signed.extend(fudge);
+        signed.extend(0u16.to_be_bytes()); // error
+        signed.extend(0u16.to_be_bytes()); // other length
+        let key = aws_lc_rs::hmac::Key::new(self.key.algorithm.hmac(), &self.key.secret);
+        let mac = aws_lc_rs::hmac::sign(&key, &signed);
+        let mut rdata = algorithm.clone();
+        rdata.extend(time);
+        rdata.extend(fudge);
+        rdata.extend((mac.as_ref().len() as u16).to_be_bytes());
+        rdata.extend(mac.as_ref());
+        rdata.extend(&wire[0..2]); // original id
+        rdata.extend(0u16.to_be_bytes());
+        rdata.extend(0u16.to_be_bytes());
+        let additional = u16::from_be_bytes([wire[10], wire[11]]) + 1;
+        wire[10..12].copy_from_slice(&additional.to_be_bytes());
+        wire.extend(key_name);
+        wire.extend(250u16.to_be_bytes()); // TSIG
+        wire.extend(255u16.to_be_bytes());
+        wire.extend(0u32.to_be_bytes());
+        wire.extend((rdata.len() as u16).to_be_bytes());
+        wire.extend(rdata);
+        wire
+    }
+
+    fn name(&self, name: &str) -> Result<Name, ProviderError> {
+        Name::from_ascii(format!("{}.", name.trim_end_matches('.')))
+            .map_err(|e| self.unreachable(e))
+    }
+
+    fn txt(
+        &self,
+        name: &str,
+        value: &str,
+        ttl: u32,
+        class: DNSClass,
+    ) -> Result<DnsRecord, ProviderError> {
+        let mut record = DnsRecord::from_rdata(
+            self.name(name)?,
+            ttl,
+            RData::TXT(TXT::from_bytes(split_value(value))),
+        );
+        record.dns_class = class;
+        Ok(record)
+    }
+
+    fn query_txt(&self, name: &str) -> Result<Vec<(String, u32)>, ProviderError> {
+        let mut message = Message::new(rand_id(), MessageType::Query, OpCode::Query);
+        message.add_query(Query::query(self.name(name)?, RecordType::TXT));
+        let wire = message.to_vec().map_err(|e| self.unreachable(e))?;
+        let response =
+            Message::from_vec(&self.exchange(&wire)?).map_err(|e| self.unreachable(e))?;
+        Ok(response
+            .answers
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::TXT(txt) => Some((
+                    String::from_utf8_lossy(
+                        &txt.txt_data
+                            .iter()
+                            .flat_map(|s| s.iter().copied())
+                            .collect::<Vec<u8>>(),
+                    )
+                    .into_owned(),
+                    r.ttl,
+                )),
+                _ => None,
+            })
+            .collect())
+    }
+
+    fn load_state(&self) -> BTreeMap<String, Vec<String>> {
+        std::fs::read(&self.state)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn save_state(&self, state: &BTreeMap<String, Vec<String>>) -> Result<(), ProviderError> {
+        let dir = self
+            .state
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let io = |e: std::io::Error| {
+            self.unreachable(format!("state file {}: {e}", self.state.display()))
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+        temp.write_all(&serde_json::to_vec_pretty(state).unwrap_or_default())
+            .map_err(io)?;
+        temp.as_file().sync_all().map_err(io)?;
+        temp.persist(&self.state).map_err(|e| io(e.error))?;
+        Ok(())
+    }
+
+    fn explain(&self, rcode: u8, names: &[String]) -> ProviderError {
+        let name = names.join(", ");
+        match rcode {
+            7 | 8 => ProviderError::Conflict {
+                name,
+                reason: "the records changed since they were read (YXRRSET/NXRRSET)".into(),
+            },
+            5 => ProviderError::Refused {
+                provider: self.provider(),
+                reason: format!(
+                    "REFUSED: the server does not allow key {} to update these names (check its update-policy)",
+                    self.key.name
+                ),
+            },
+            9 => ProviderError::Refused {
+                provider: self.provider(),
+                reason: format!(
+                    "NOTAUTH: the TSIG key {} was rejected (wrong name, secret or algorithm: BADKEY/BADSIG), or the server is not authoritative",
+                    self.key.name
+                ),
+            },
+            other => ProviderError::Refused {
+                provider: self.provider(),
+                reason: format!("update failed with RCODE {other}"),
+            },
+        }
+    }
+}
+
+fn rand_id() -> u16 {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    (nanos ^ (nanos >> 16)) as u16
+}
+
+impl Provider for Rfc2136 {
+    fn records(&self, _zone: &str, name: &str) -> Result<Vec<Record>, ProviderError> {
+        let name = name.to_ascii_lowercase();
+        let state = self.load_state();
+        let ours = state.get(&name).cloned().unwrap_or_default();
+        Ok(self
+            .query_txt(&name)?
+            .into_iter()
+            .map(|(value, ttl)| Record {
+                managed: ours.contains(&value),
+                name: name.clone(),
+                ttl,
+                value,
+            })
+            .collect())
+    }
+
+    fn apply(&self, zone: &str, changes: &[Change]) -> Result<(), ProviderError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut message = Message::new(rand_id(), MessageType::Query, OpCode::Update);
+        message.add_query(Query::query(self.name(zone)?, RecordType::SOA));
+        let mut names: Vec<String> = changes.iter().map(|c| c.name().to_owned()).collect();
+        names.sort();
+        names.dedup();
+        // Prerequisites: each name's TXT RRset exactly as it is now (or absent).
+        for name in &names {
+            let current = self.query_txt(name)?;
+            if current.is_empty() {
+                let mut absent = DnsRecord::update0(self.name(name)?, 0, RecordType::TXT);
+                absent.dns_class = DNSClass::NONE;
+                message.add_answer(absent);
+            }
+            for (value, _) in current {
+                message.add_answer(self.txt(name, &value, 0, DNSClass::IN)?);
+            }
+        }
+        for change in changes {
+            match change {
+                Change::Create(r) => {
+                    message.add_authority(self.txt(&r.name, &r.value, r.ttl, DNSClass::IN)?);
+                }
+                Change::Update { from, to } => {
+                    message.add_authority(self.txt(&from.name, &from.value, 0, DNSClass::NONE)?);
+                    message.add_authority(self.txt(&to.name, &to.value, to.ttl, DNSClass::IN)?);
+                }
+                Change::Delete(r) => {
+                    message.add_authority(self.txt(&r.name, &r.value, 0, DNSClass::NONE)?);
+                }
+            }
+        }
+        let wire = message.to_vec().map_err(|e| self.unreachable(e))?;
+        let response = self.exchange(&self.sign(wire))?;
+        let rcode = response[3] & 0x0f;
+        if rcode != 0 {
+            return Err(self.explain(rcode, &names));
+        }
+        let mut state = self.load_state();
+        for change in changes {
+            match change {
+                Change::Create(r) => state
+                    .entry(r.name.clone())
+                    .or_default()
+                    .push(r.value.clone()),
+                Change::Update { from, to } => {
+                    let values = state.entry(to.name.clone()).or_default();
+                    values.retain(|v| v != &from.value);
+                    values.push(to.value.clone());
+                }
+                Change::Delete(r) => state
+                    .entry(r.name.clone())
+                    .or_default()
+                    .retain(|v| v != &r.value),
+            }
+        }
+        state.retain(|_, v| !v.is_empty());
+        self.save_state(&state)
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            atomic_prerequisites: true,
+        }
+    }
+}
