@@ -52,6 +52,9 @@ pub struct ProviderConfig {
     /// API base URL (cloudflare, powerdns) or server address (rfc2136).
     #[serde(default)]
     pub url: Option<String>,
+    /// rfc2136: the BIND key file with the TSIG key (mode 0600 or stricter).
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
 }
 
 /// One domain.
@@ -269,6 +272,26 @@ pub fn credential(name: &str, provider: &ProviderConfig) -> Result<String, Confi
     ))
 }
 
+/// Check that a secret file is not readable by group or others.
+pub fn private_file(name: &str, file: &Path) -> Result<(), ConfigError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let meta = std::fs::metadata(file).map_err(|e| ConfigError {
+        location: format!("provider {name}"),
+        reason: format!("{}: {e}", file.display()),
+    })?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        return Err(ConfigError {
+            location: format!("provider {name}"),
+            reason: format!(
+                "{} is readable by others; run chmod 600 {}",
+                file.display(),
+                file.display()
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// serde's "unknown field `x`, expected one of `a`, `b`" plus "did you mean `a`?".
 fn with_suggestion(message: &str) -> String {
     let Some(rest) = message.strip_prefix("unknown field `") else {
@@ -364,6 +387,7 @@ dkim = [{ selector = "s1" }, { selector = "s2", algorithm = "ed25519" }]
             token_env: None,
             token_file: Some(file.clone()),
             url: None,
+            key_file: None,
         };
         let err = credential("cf", &provider).unwrap_err().to_string();
         assert!(

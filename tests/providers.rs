@@ -182,3 +182,34 @@ fn rfc2136_backend_passes_the_battery_against_bind_with_tsig() {
     .to_string();
     assert!(err.contains("TSIG key mailauth-key was rejected"), "{err}");
 }
+
+#[test]
+fn rfc2136_backend_passes_the_battery_against_knot_with_tsig() {
+    use mailauth_providers::rfc2136::{Rfc2136, TsigKey};
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "bWFpbGF1dGgta25vdC10ZXN0LXNlY3JldC0zMi1ieXRlcyE=";
+    let key_file = dir.path().join("tsig.key");
+    std::fs::write(
+        &key_file,
+        format!("key \"mailauth-key\" {{\n\talgorithm hmac-sha256;\n\tsecret \"{secret}\";\n}};\n"),
+    )
+    .unwrap();
+    let zone = dir.path().join("battery.test.zone");
+    std::fs::write(
+        &zone,
+        format!("$ORIGIN battery.test.\n$TTL 300\n@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n@ IN NS ns1\nns1 IN A 127.0.0.1\n@ IN TXT \"{FOREIGN}\"\nold._domainkey IN TXT \"{UNMANAGED}\"\n"),
+    )
+    .unwrap();
+    let Some(knot) = crate::support::knot::Knot::start(
+        &[("battery.test".into(), zone)],
+        ("mailauth-key", secret),
+    ) else {
+        return;
+    };
+    let provider = Rfc2136::new(
+        knot.addr,
+        TsigKey::from_bind_file(&key_file).unwrap(),
+        dir.path().join("state.json"),
+    );
+    run(&provider, "battery.test").unwrap();
+}

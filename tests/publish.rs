@@ -195,3 +195,54 @@ fn publish_through_powerdns_and_confirm_over_dns() {
         "{codes:?}"
     );
 }
+
+#[test]
+fn publish_through_rfc2136_to_bind_and_confirm_over_dns() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let Some(keygen) = tool("tsig-keygen") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("tsig.key");
+    let out = Command::new(keygen)
+        .args(["-a", "hmac-sha512", "upd"])
+        .output()
+        .unwrap();
+    std::fs::write(&key_file, &out.stdout).unwrap();
+    let zone = dir.path().join("dyn.test.zone");
+    std::fs::write(&zone, "$ORIGIN dyn.test.\n$TTL 300\n@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n@ IN NS ns1\nns1 IN A 127.0.0.1\n@ IN MX 10 ns1\n").unwrap();
+    let Some(named) = crate::support::named::Named::start_with_update_key(
+        &[("dyn.test".into(), zone)],
+        Some(("upd", &key_file)),
+    ) else {
+        return;
+    };
+    std::fs::write(
+        dir.path().join("mailauth.toml"),
+        format!(
+            "[providers.bind]\nkind = \"rfc2136\"\nurl = \"{}\"\nkey_file = \"tsig.key\"\n\n[domains.\"dyn.test\"]\nprovider = \"bind\"\nttl = 300\nspf = {{ mx = true }}\ndmarc = {{ policy = \"quarantine\", rua = [\"mailto:d@dyn.test\"] }}\n",
+            named.addr()
+        ),
+    )
+    .unwrap();
+    let addr = named.addr().to_string();
+    // A key file others can read is refused, naming the fix.
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = mailauth(dir.path(), &["plan"]);
+    assert!(
+        text(&out.stderr).contains("chmod 600"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = mailauth(
+        dir.path(),
+        &["--resolver", &addr, "publish", "--yes", "--wait", "20"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("published and confirmed"));
+    assert_eq!(
+        text(&mailauth(dir.path(), &["plan"]).stdout),
+        "dyn.test (bind): no changes\n"
+    );
+}

@@ -175,10 +175,29 @@ fn build_provider(
                 None,
             ))
         }
-        other => bail!(
-            "provider {name}: kind {other} is not built yet in this version (zonefile, powerdns and cloudflare are); \
-             publish through a zone file and load it into your DNS, or wait for the {other} backend"
-        ),
+        "rfc2136" => {
+            let server = provider.url.as_deref().with_context(|| {
+                format!(
+                    "provider {name}: kind rfc2136 needs url = \"IP:PORT\" of the primary server"
+                )
+            })?;
+            let server = crate::dns::hickory::parse_server_addr(server)?;
+            let key_file = dir.join(provider.key_file.clone().with_context(|| {
+                format!(
+                    "provider {name}: kind rfc2136 needs key_file = \"tsig.key\" (a BIND key file)"
+                )
+            })?);
+            crate::config::private_file(name, &key_file)?;
+            let key = mailauth_providers::rfc2136::TsigKey::from_bind_file(&key_file)?;
+            let state = dir.join(".mailauth").join(format!("rfc2136-{name}.json"));
+            Ok((
+                Box::new(mailauth_providers::rfc2136::Rfc2136::new(
+                    server, key, state,
+                )),
+                None,
+            ))
+        }
+        other => bail!("provider {name}: unknown kind {other}"),
     }
 }
 
