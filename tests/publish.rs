@@ -246,3 +246,31 @@ fn publish_through_rfc2136_to_bind_and_confirm_over_dns() {
         "dyn.test (bind): no changes\n"
     );
 }
+
+#[test]
+fn an_unreachable_provider_exits_3_and_says_what_was_not_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing listens on this port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::write(
+        dir.path().join("mailauth.toml"),
+        format!("[providers.p]\nkind = \"powerdns\"\nurl = \"http://127.0.0.1:{port}\"\ntoken_env = \"PDNS_KEY_X\"\n\n[domains.\"down.test\"]\nprovider = \"p\"\nspf = {{ mx = true }}\n"),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mailauth"))
+        .args(["publish", "--yes"])
+        .current_dir(dir.path())
+        .env("PDNS_KEY_X", "k")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("unreachable"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -122,6 +122,13 @@ pub fn main() -> ExitCode {
         Ok(Outcome::Failed) => ExitCode::from(1),
         Ok(Outcome::TempFail) => ExitCode::from(3),
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) if is_temporary(&err) => {
+            eprintln!("mailauth: error: {err:#}");
+            eprintln!(
+                "mailauth: this looks temporary (network or server); running the same command again is safe"
+            );
+            ExitCode::from(3)
+        }
         Err(err) => {
             eprintln!("mailauth: error: {err:#}");
             ExitCode::from(EXIT_BAD_INPUT)
@@ -146,6 +153,18 @@ async fn run(cli: Cli) -> Result<Outcome> {
         Command::Record(RecordCommand::Spf(args)) => spf::record_spf(&cli.global, args).await,
         Command::Record(RecordCommand::Dmarc(args)) => dmarc::record_dmarc(&cli.global, args),
     }
+}
+
+/// A provider or DNS server that could not be reached: exit 3, not 2.
+fn is_temporary(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<mailauth_providers::ProviderError>(),
+            Some(mailauth_providers::ProviderError::Unreachable { .. })
+        ) || cause
+            .downcast_ref::<crate::dns::DnsError>()
+            .is_some_and(crate::dns::DnsError::is_temporary)
+    })
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

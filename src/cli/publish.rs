@@ -332,6 +332,12 @@ pub async fn publish(global: &GlobalArgs, args: PlanArgs) -> Result<Outcome> {
             continue;
         }
         if let Err(e) = apply_plan(p.provider.as_ref(), &p.domain, &p.plan) {
+            let pending: Vec<&str> = plans
+                .iter()
+                .filter(|q| !q.plan.is_empty() && !applied.contains(&q.domain))
+                .map(|q| q.domain.as_str())
+                .collect();
+            eprintln!("mailauth: not applied: {}", pending.join(", "));
             eprintln!(
                 "mailauth: applied: {}",
                 if applied.is_empty() {
