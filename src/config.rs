@@ -75,6 +75,56 @@ pub struct DomainConfig {
     /// DKIM selectors.
     #[serde(default)]
     pub dkim: Vec<DkimConfig>,
+    /// Scheduled DKIM key rotation (`mailauth rotate`).
+    #[serde(default)]
+    pub rotation: Option<RotationConfig>,
+}
+
+/// The rotation policy of a domain. Durations are seconds or BIND units ("90d", "12h").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotationConfig {
+    /// Key kinds signed side by side, each rotated on its own (default rsa-2048 and ed25519).
+    #[serde(default = "default_rotation_algorithms")]
+    pub algorithms: Vec<String>,
+    /// Replace a key this long after it became active (default 90d).
+    #[serde(default = "default_rotate_every")]
+    pub rotate_every: String,
+    /// Wait at least this long after publishing before switching (default: the TTL).
+    #[serde(default)]
+    pub propagation: Option<String>,
+    /// Keep the old key published this long after the switch (default 7d).
+    #[serde(default = "default_overlap")]
+    pub overlap: String,
+    /// Publish the revoked (empty p=) record this long before deleting it (default 7d).
+    #[serde(default = "default_overlap")]
+    pub revoked_for: String,
+    /// Signer configurations to write on each switch: opendkim, rspamd, exim.
+    #[serde(default)]
+    pub exports: Vec<String>,
+    /// Where the exports go (relative to the config file; default "exports").
+    #[serde(default)]
+    pub export_dir: Option<PathBuf>,
+    /// A command run after the exports are written (e.g. "systemctl reload opendkim").
+    #[serde(default)]
+    pub on_switch: Option<String>,
+}
+
+fn default_rotation_algorithms() -> Vec<String> {
+    vec!["rsa-2048".into(), "ed25519".into()]
+}
+
+fn default_rotate_every() -> String {
+    "90d".into()
+}
+
+fn default_overlap() -> String {
+    "7d".into()
+}
+
+/// A duration in seconds from "3600", "90d", "1h30m".
+pub fn duration(text: &str) -> Option<u64> {
+    mailauth_providers::zonefile::syntax::parse_ttl(text).map(u64::from)
 }
 
 fn default_ttl() -> u32 {
@@ -219,6 +269,36 @@ impl Config {
                 return Err(err(format!(
                     "domain {domain}: spf.all must be \"-\", \"~\" or \"?\""
                 )));
+            }
+            if let Some(rotation) = &config.rotation {
+                for text in [
+                    &rotation.rotate_every,
+                    &rotation.overlap,
+                    &rotation.revoked_for,
+                ]
+                .into_iter()
+                .chain(rotation.propagation.as_ref())
+                {
+                    if duration(text).is_none() {
+                        return Err(err(format!(
+                            "domain {domain}: rotation: {text:?} is not a duration (e.g. 90d, 12h, 3600)"
+                        )));
+                    }
+                }
+                for algorithm in &rotation.algorithms {
+                    if crate::keys::KeySpec::from_name(algorithm).is_none() {
+                        return Err(err(format!(
+                            "domain {domain}: rotation: algorithm {algorithm:?} is not rsa-2048, rsa-3072, rsa-4096 or ed25519"
+                        )));
+                    }
+                }
+                for export in &rotation.exports {
+                    if !["opendkim", "rspamd", "exim"].contains(&export.as_str()) {
+                        return Err(err(format!(
+                            "domain {domain}: rotation: export {export:?} is not opendkim, rspamd or exim"
+                        )));
+                    }
+                }
             }
             for dkim in &config.dkim {
                 if crate::keys::KeySpec::from_name(&dkim.algorithm).is_none() {

@@ -12,10 +12,12 @@ pub mod dkim;
 pub mod dmarc;
 pub mod dns;
 pub mod error;
+pub mod export;
 pub mod keys;
 pub mod message;
 pub mod records;
 pub mod report;
+pub mod rotate;
 pub mod spf;
 
 #[doc(hidden)]

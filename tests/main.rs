@@ -13,5 +13,6 @@ mod local_dns;
 mod providers;
 mod publish;
 mod rfc7208;
+mod rotate;
 mod spf;
 mod support;

@@ -7,6 +7,7 @@ mod dkim;
 mod dmarc;
 mod keygen;
 mod publish;
+mod rotate;
 mod spf;
 
 use std::io::Write;
@@ -80,6 +81,12 @@ pub enum Command {
     Plan(publish::PlanArgs),
     /// Apply the plan through each domain's provider and confirm the records are served.
     Publish(publish::PlanArgs),
+    /// Advance scheduled DKIM key rotation as far as is safe now (for cron or a systemd timer).
+    Rotate(rotate::RotateArgs),
+    /// Show each domain's keys, their rotation states and the next step.
+    Status(rotate::RotateArgs),
+    /// Write signer configuration for the active keys: opendkim, rspamd or exim.
+    Export(rotate::ExportArgs),
     /// Build a DNS record to publish.
     #[command(subcommand)]
     Record(RecordCommand),
@@ -150,6 +157,9 @@ async fn run(cli: Cli) -> Result<Outcome> {
         Command::Init(args) => publish::init(&cli.global, args),
         Command::Plan(args) => publish::plan_command(&cli.global, args),
         Command::Publish(args) => publish::publish(&cli.global, args).await,
+        Command::Rotate(args) => rotate::rotate(&cli.global, args).await,
+        Command::Status(args) => rotate::status(&cli.global, args),
+        Command::Export(args) => rotate::export(&cli.global, args),
         Command::Record(RecordCommand::Spf(args)) => spf::record_spf(&cli.global, args).await,
         Command::Record(RecordCommand::Dmarc(args)) => dmarc::record_dmarc(&cli.global, args),
     }

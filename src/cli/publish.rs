@@ -144,7 +144,7 @@ struct DomainPlan {
     zone_file: Option<PathBuf>,
 }
 
-fn build_provider(
+pub(super) fn build_provider(
     name: &str,
     config: &Config,
     dir: &Path,

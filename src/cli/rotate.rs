@@ -1,0 +1,312 @@
+//! `mailauth rotate`, `mailauth status` and `mailauth export`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use super::{GlobalArgs, Outcome, print_json};
+use crate::config::{Config, DomainConfig, duration};
+use crate::dns::Resolver;
+use crate::keys::KeyStore;
+use crate::rotate::executor::Rotation;
+use crate::rotate::{KeyState, Policy};
+
+/// Arguments of `mailauth rotate` and `mailauth status`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+rotate advances each domain with a [domains.\"D\".rotation] section as far as is safe now and \
+exits: generate a key, publish it, wait until every authoritative server serves it, switch the \
+signer (write exports, run on_switch), keep the old key published for the overlap, revoke it \
+(empty p=), then delete it. Run it from cron or a systemd timer (see contrib/); runs are \
+idempotent, locked per domain, and resume after a crash.
+
+Exit status: 0 done or waiting, 2 bad configuration, 3 provider or DNS unreachable.")]
+pub struct RotateArgs {
+    /// The configuration file.
+    #[arg(long, default_value = "mailauth.toml")]
+    pub config: PathBuf,
+    /// Only these domains.
+    #[arg(long = "domain", value_name = "DOMAIN")]
+    pub domains: Vec<String>,
+    /// Say what the next step would be, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Arguments of `mailauth export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// opendkim, rspamd or exim.
+    #[arg(value_parser = ["opendkim", "rspamd", "exim"])]
+    pub kind: String,
+    /// The configuration file.
+    #[arg(long, default_value = "mailauth.toml")]
+    pub config: PathBuf,
+    /// Where to write (default: the rotation's export_dir, or "exports").
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+fn config_dir(path: &Path) -> PathBuf {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf()
+}
+
+fn policy(domain: &DomainConfig) -> Option<Policy> {
+    let r = domain.rotation.as_ref()?;
+    let d = |t: &str| duration(t).unwrap_or(0);
+    Some(Policy {
+        algorithms: r.algorithms.clone(),
+        rotate_every: d(&r.rotate_every),
+        propagation: r
+            .propagation
+            .as_deref()
+            .map(d)
+            .unwrap_or(u64::from(domain.ttl))
+            .max(u64::from(domain.ttl)),
+        overlap: d(&r.overlap),
+        revoked_for: d(&r.revoked_for),
+    })
+}
+
+fn rotation<'a>(
+    global: &'a GlobalArgs,
+    config: &Config,
+    dir: &Path,
+    name: &str,
+    domain: &DomainConfig,
+    provider: &'a dyn mailauth_providers::Provider,
+    zone_file: Option<PathBuf>,
+) -> Option<Rotation<'a>> {
+    let policy = policy(domain)?;
+    let r = domain.rotation.as_ref()?;
+    let resolvers = global.resolvers.clone();
+    let zone = name.to_owned();
+    Some(Rotation {
+        domain: name.to_owned(),
+        policy,
+        store: KeyStore::new(config.key_dir(dir)),
+        provider,
+        ttl: domain.ttl,
+        servers: Box::new(move || servers(&resolvers, zone_file.as_deref(), &zone)),
+        exports: r.exports.clone(),
+        export_dir: dir.join(
+            r.export_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("exports")),
+        ),
+        on_switch: r.on_switch.clone(),
+    })
+}
+
+/// The servers whose answers decide visibility: `--resolver`, the zone file, or the zone's
+/// authoritative servers.
+fn servers(
+    resolvers: &[String],
+    zone_file: Option<&Path>,
+    zone: &str,
+) -> Result<crate::rotate::executor::Servers, String> {
+    if !resolvers.is_empty() {
+        let addrs = resolvers
+            .iter()
+            .map(|s| crate::dns::hickory::parse_server_addr(s))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        return addrs
+            .into_iter()
+            .map(|a| {
+                Ok((
+                    a.to_string(),
+                    Box::new(
+                        crate::dns::hickory::HickoryResolver::with_servers(&[a])
+                            .map_err(|e| e.to_string())?,
+                    ) as Box<dyn Resolver>,
+                ))
+            })
+            .collect();
+    }
+    if let Some(file) = zone_file {
+        let zone = crate::dns::zone::ZoneResolver::from_files(&[file.to_path_buf()])
+            .map_err(|e| e.to_string())?;
+        return Ok(vec![(file.display().to_string(), Box::new(zone))]);
+    }
+    let system = crate::dns::hickory::HickoryResolver::system().map_err(|e| e.to_string())?;
+    let names = futures_block(system.ns(zone)).map_err(|e| e.to_string())?;
+    let mut out: Vec<(String, Box<dyn Resolver>)> = Vec::new();
+    for name in names {
+        if let Ok(addrs) = futures_block(system.a(&name))
+            && let Some(ip) = addrs.first()
+        {
+            let addr = std::net::SocketAddr::new(std::net::IpAddr::V4(*ip), 53);
+            out.push((
+                name,
+                Box::new(
+                    crate::dns::hickory::HickoryResolver::with_servers(&[addr])
+                        .map_err(|e| e.to_string())?,
+                ),
+            ));
+        }
+    }
+    if out.is_empty() {
+        return Err(format!("no authoritative server of {zone} could be found"));
+    }
+    Ok(out)
+}
+
+/// Run a future to completion on a helper thread's own runtime (the caller is inside one).
+fn futures_block<T: Send>(future: impl std::future::Future<Output = T> + Send) -> T {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map(|rt| rt.block_on(future))
+            })
+            .join()
+            .ok()
+            .and_then(Result::ok)
+    })
+    .expect("a DNS lookup thread failed")
+}
+
+pub async fn rotate(global: &GlobalArgs, args: RotateArgs) -> Result<Outcome> {
+    let config = Config::load(&args.config)?;
+    let dir = config_dir(&args.config);
+    let now = global.now()?;
+    let mut reports = Vec::new();
+    for (name, domain) in &config.domains {
+        if domain.rotation.is_none() || (!args.domains.is_empty() && !args.domains.contains(name)) {
+            continue;
+        }
+        let (provider, zone_file) =
+            super::publish::build_provider(&domain.provider, &config, &dir)?;
+        let Some(rotation) = rotation(
+            global,
+            &config,
+            &dir,
+            name,
+            domain,
+            provider.as_ref(),
+            zone_file,
+        ) else {
+            continue;
+        };
+        let report = rotation
+            .run(now, args.dry_run)
+            .await
+            .with_context(|| format!("rotating {name}"))?;
+        if !global.json {
+            for step in &report.done {
+                println!("{name}: {step}");
+            }
+            let due = report
+                .next_due
+                .and_then(|t| chrono::DateTime::from_timestamp(i64::try_from(t).ok()?, 0))
+                .map(|t| format!(" (next step due {})", t.format("%Y-%m-%d %H:%M UTC")))
+                .unwrap_or_default();
+            println!("{name}: {}{due}", report.waiting);
+        }
+        reports.push(report);
+    }
+    if global.json {
+        print_json(&serde_json::to_value(&reports)?)?;
+    }
+    Ok(Outcome::Success)
+}
+
+pub fn status(global: &GlobalArgs, args: RotateArgs) -> Result<Outcome> {
+    let config = Config::load(&args.config)?;
+    let dir = config_dir(&args.config);
+    let now = global.now()?;
+    let store = KeyStore::new(config.key_dir(&dir));
+    let mut all = Vec::new();
+    for (name, domain) in &config.domains {
+        let Some(policy) = policy(domain) else {
+            continue;
+        };
+        if !args.domains.is_empty() && !args.domains.contains(name) {
+            continue;
+        }
+        let path = store.key_path(name, "x")?.with_file_name("rotation.json");
+        let state: crate::rotate::RotationState = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .with_context(|| format!("reading {}", path.display()))?,
+            Err(_) => crate::rotate::RotationState::default(),
+        };
+        let next = crate::rotate::step::next_action(&state, &policy, now);
+        if global.json {
+            all.push(serde_json::json!({"domain": name, "keys": state.keys, "next": format!("{next:?}")}));
+            continue;
+        }
+        println!("{name}: next {next:?}");
+        for key in state.keys.iter().filter(|k| k.state != KeyState::Deleted) {
+            println!(
+                "  {:<24} {:<8} {:<9} for {} days",
+                key.selector,
+                key.algorithm,
+                key.state.as_str(),
+                now.saturating_sub(key.since) / 86_400
+            );
+        }
+    }
+    if global.json {
+        print_json(&serde_json::Value::Array(all))?;
+    }
+    Ok(Outcome::Success)
+}
+
+pub fn export(_global: &GlobalArgs, args: ExportArgs) -> Result<Outcome> {
+    let config = Config::load(&args.config)?;
+    let dir = config_dir(&args.config);
+    let store = KeyStore::new(config.key_dir(&dir));
+    let mut keys = Vec::new();
+    let mut out_dir = args.dir.clone();
+    for (name, domain) in &config.domains {
+        let path = store.key_path(name, "x")?.with_file_name("rotation.json");
+        let active: Vec<(String, String)> = match std::fs::read(&path) {
+            Ok(bytes) => {
+                let state: crate::rotate::RotationState = serde_json::from_slice(&bytes)?;
+                state
+                    .active()
+                    .map(|k| (k.selector.clone(), k.algorithm.clone()))
+                    .collect()
+            }
+            // Without rotation: the configured selectors.
+            Err(_) => domain
+                .dkim
+                .iter()
+                .map(|d| (d.selector.clone(), d.algorithm.clone()))
+                .collect(),
+        };
+        for (selector, algorithm) in active {
+            let key_path = store.key_path(name, &selector)?;
+            let key_path = std::path::absolute(&key_path).unwrap_or(key_path);
+            keys.push(crate::export::ExportKey {
+                domain: name.clone(),
+                selector,
+                algorithm,
+                key_path,
+            });
+        }
+        if out_dir.is_none() {
+            out_dir = domain
+                .rotation
+                .as_ref()
+                .and_then(|r| r.export_dir.clone())
+                .map(|d| dir.join(d));
+        }
+    }
+    if keys.is_empty() {
+        bail!("no active keys in {}", args.config.display());
+    }
+    let out_dir = out_dir.unwrap_or_else(|| dir.join("exports"));
+    let files = crate::export::render(&args.kind, &keys, &out_dir);
+    for path in crate::export::write(&out_dir, &files)? {
+        println!("wrote {}", path.display());
+    }
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,56 @@
+//! Signer configurations for the active DKIM keys: OpenDKIM (KeyTable and SigningTable, what
+//! Postfix and Sendmail sites use), rspamd (`dkim_signing` maps) and Exim (macros). Files are
+//! written atomically, so a signer reloading at any moment sees either the old set or the new.
+
+pub mod exim;
+pub mod opendkim;
+pub mod rspamd;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// One active key as the signers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportKey {
+    /// The signing domain.
+    pub domain: String,
+    /// The selector.
+    pub selector: String,
+    /// rsa-2048, ed25519, ...
+    pub algorithm: String,
+    /// Absolute path of the PKCS#8 private key.
+    pub key_path: PathBuf,
+}
+
+/// The files of one export kind: (file name, contents).
+pub fn render(kind: &str, keys: &[ExportKey], dir: &Path) -> Vec<(String, String)> {
+    match kind {
+        "opendkim" => opendkim::render(keys),
+        "rspamd" => rspamd::render(keys, dir),
+        "exim" => exim::render(keys),
+        _ => Vec::new(),
+    }
+}
+
+/// Write `files` into `dir` (created 0755 if missing), each atomically.
+pub fn write(dir: &Path, files: &[(String, String)]) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut written = Vec::new();
+    for (name, contents) in files {
+        let path = dir.join(name);
+        let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+        temp.write_all(contents.as_bytes())?;
+        temp.as_file().sync_all()?;
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            temp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+        }
+        temp.persist(&path).map_err(|e| e.error)?;
+        written.push(path);
+    }
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(written)
+}

@@ -1,0 +1,379 @@
+//! Scheduled rotation: two full cycles with time injected (`--now`), every invariant checked
+//! after every run; a crash at each step boundary (test-only fault injection) followed by a run
+//! that converges; rotation through RFC 2136 to a real BIND, whose exported OpenDKIM tables pass
+//! `opendkim -n`, and mail signed with the exported key verifying in mailauth.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use mailauth::dns::Resolver;
+use mailauth::dns::zone::ZoneResolver;
+use mailauth::rotate::{KeyState, RotationState};
+
+use crate::dkim::runtime;
+use crate::support::tool;
+
+const DAY: u64 = 86_400;
+const START: u64 = 1_795_600_000; // 2026-11-25
+
+fn mailauth(dir: &Path, now: u64, args: &[&str], fault: Option<&str>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mailauth"));
+    command
+        .arg("--now")
+        .arg(now.to_string())
+        .args(args)
+        .current_dir(dir);
+    match fault {
+        Some(point) => command.env("MAILAUTH_FAULT_AT", point),
+        None => command.env_remove("MAILAUTH_FAULT_AT"),
+    };
+    command.output().expect("mailauth runs")
+}
+
+fn setup(dir: &Path, domain: &str, extra: &str) {
+    std::fs::write(
+        dir.join(format!("{domain}.zone")),
+        format!("$ORIGIN {domain}.\n$TTL 300\n@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n@ IN NS ns1\nns1 IN A 127.0.0.1\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("mailauth.toml"),
+        format!(
+            "{extra}[domains.\"{domain}\"]\nprovider = \"p\"\nttl = 300\n\n[domains.\"{domain}\".rotation]\nalgorithms = [\"rsa-2048\", \"ed25519\"]\nrotate_every = \"90d\"\npropagation = \"1h\"\noverlap = \"7d\"\nrevoked_for = \"7d\"\nexports = [\"opendkim\", \"rspamd\", \"exim\"]\non_switch = \"echo switched >> hook.log\"\n"
+        ),
+    )
+    .unwrap();
+}
+
+fn state(dir: &Path, domain: &str) -> RotationState {
+    std::fs::read(dir.join("keys").join(domain).join("rotation.json"))
+        .map(|b| serde_json::from_slice(&b).unwrap())
+        .unwrap_or_default()
+}
+
+fn key_value(dir: &Path, domain: &str, selector: &str) -> Option<String> {
+    let pem = std::fs::read(
+        dir.join("keys")
+            .join(domain)
+            .join(format!("{selector}.pem")),
+    )
+    .ok()?;
+    let key = mailauth::keys::PrivateKey::from_pem(&pem, selector).unwrap();
+    Some(mailauth::dkim::build::key_record(
+        &mailauth::dkim::DkimKeyRecord::for_public_key(key.key_type(), key.public_key_bytes()),
+    ))
+}
+
+/// The invariants of ARCHITECTURE.md's rotation, checked against what `served` answers.
+fn check_invariants(dir: &Path, domain: &str, served: &dyn Resolver, when: &str) {
+    let state = state(dir, domain);
+    let records = |selector: &str| -> Vec<String> {
+        runtime()
+            .block_on(served.txt(&format!("{selector}._domainkey.{domain}")))
+            .unwrap_or_default()
+            .iter()
+            .map(|r| String::from_utf8_lossy(&r.joined()).into_owned())
+            .collect()
+    };
+    // The signer points only at keys whose record is served, exactly.
+    let key_table = std::fs::read_to_string(dir.join("exports/KeyTable")).unwrap_or_default();
+    let exported: HashSet<String> = key_table
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(':').nth(1).map(str::to_owned))
+        .collect();
+    for selector in &exported {
+        let value = key_value(dir, domain, selector)
+            .unwrap_or_else(|| panic!("{when}: exported {selector} has no private key"));
+        assert_eq!(
+            records(selector),
+            vec![value],
+            "{when}: the signer uses {selector}, which is not visible"
+        );
+    }
+    let active: HashSet<String> = state.active().map(|k| k.selector.clone()).collect();
+    assert_eq!(
+        exported, active,
+        "{when}: exports differ from the active keys"
+    );
+    for key in &state.keys {
+        let served_now = records(&key.selector);
+        match key.state {
+            KeyState::Active | KeyState::Retiring => {
+                assert_eq!(
+                    served_now,
+                    vec![key_value(dir, domain, &key.selector).unwrap()],
+                    "{when}: {} ({:?}) must stay published",
+                    key.selector,
+                    key.state
+                );
+            }
+            KeyState::Revoked => assert!(
+                served_now.iter().all(|v| v.ends_with("p=")),
+                "{when}: {served_now:?}"
+            ),
+            KeyState::Deleted => {
+                assert!(
+                    served_now.is_empty(),
+                    "{when}: deleted {} still served",
+                    key.selector
+                );
+                assert!(
+                    key_value(dir, domain, &key.selector).is_none(),
+                    "{when}: private key of deleted {} kept",
+                    key.selector
+                );
+            }
+            _ => {}
+        }
+        // A private key is gone only when its record is gone.
+        if key_value(dir, domain, &key.selector).is_none() {
+            assert!(
+                served_now.is_empty(),
+                "{when}: {} has no private key but its record is served",
+                key.selector
+            );
+        }
+    }
+}
+
+fn zone_resolver(dir: &Path, domain: &str) -> ZoneResolver {
+    ZoneResolver::from_files(&[dir.join(format!("{domain}.zone"))]).unwrap()
+}
+
+const ZONEFILE: &str = "[providers.p]\nkind = \"zonefile\"\npath = \"rot.test.zone\"\n\n";
+
+#[test]
+fn two_full_rotation_cycles_through_the_zone_file_keep_every_invariant() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path(), "rot.test", ZONEFILE);
+    let mut now = START;
+    while now < START + 200 * DAY {
+        let out = mailauth(dir.path(), now, &["rotate"], None);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        check_invariants(
+            dir.path(),
+            "rot.test",
+            &zone_resolver(dir.path(), "rot.test"),
+            &format!("day {}", (now - START) / DAY),
+        );
+        now += DAY / 2;
+    }
+    let state = state(dir.path(), "rot.test");
+    let activations = state
+        .journal
+        .iter()
+        .filter(|t| t.to == KeyState::Active)
+        .count();
+    let deletions = state
+        .journal
+        .iter()
+        .filter(|t| t.to == KeyState::Deleted)
+        .count();
+    // Two algorithms: the first keys, then two rotations each.
+    assert_eq!(activations, 6, "{:#?}", state.journal);
+    assert_eq!(deletions, 4, "{:#?}", state.journal);
+    let hooks = std::fs::read_to_string(dir.path().join("hook.log")).unwrap();
+    assert_eq!(
+        hooks.lines().count(),
+        3,
+        "one switch per cycle, both algorithms together"
+    );
+    let out = mailauth(dir.path(), now, &["status"], None);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("active"));
+    for file in [
+        "KeyTable",
+        "SigningTable",
+        "dkim_selectors.map",
+        "dkim_paths.map",
+        "dkim_signing.conf",
+        "dkim_macros.conf",
+    ] {
+        assert!(dir.path().join("exports").join(file).exists(), "{file}");
+    }
+}
+
+#[test]
+fn a_crash_at_any_step_boundary_converges_on_the_next_run() {
+    for point in [
+        "generate:written",
+        "publish:applied",
+        "switch:exported",
+        "switch:hooked",
+        "revoke:applied",
+        "delete:record-removed",
+        "delete:key-removed",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        setup(dir.path(), "rot.test", ZONEFILE);
+        let mut now = START;
+        let mut crashed = false;
+        while now < START + 110 * DAY {
+            let fault = (!crashed).then_some(point);
+            let out = mailauth(dir.path(), now, &["rotate"], fault);
+            if out.status.code() == Some(137) {
+                crashed = true;
+                // The next run, at the same moment, must converge.
+                let out = mailauth(dir.path(), now, &["rotate"], None);
+                assert!(
+                    out.status.success(),
+                    "{point}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            } else {
+                assert!(
+                    out.status.success(),
+                    "{point}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            check_invariants(
+                dir.path(),
+                "rot.test",
+                &zone_resolver(dir.path(), "rot.test"),
+                &format!("{point}, day {}", (now - START) / DAY),
+            );
+            now += DAY / 2;
+        }
+        assert!(crashed, "fault point {point} was never reached");
+        let state = state(dir.path(), "rot.test");
+        assert!(
+            state
+                .journal
+                .iter()
+                .filter(|t| t.to == KeyState::Deleted)
+                .count()
+                >= 2,
+            "{point}: the cycle did not complete"
+        );
+    }
+}
+
+#[test]
+fn rotation_through_rfc2136_to_bind_with_exports_opendkim_accepts() {
+    let Some(keygen) = tool("tsig-keygen") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(keygen)
+        .args(["-a", "hmac-sha256", "rot-key"])
+        .output()
+        .unwrap();
+    let key_file = dir.path().join("tsig.key");
+    std::fs::write(&key_file, &out.stdout).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    setup(dir.path(), "bind.test", "");
+    let zone = dir.path().join("bind.test.zone");
+    let Some(named) = crate::support::named::Named::start_with_update_key(
+        &[("bind.test".into(), zone)],
+        Some(("rot-key", &key_file)),
+    ) else {
+        return;
+    };
+    let config = std::fs::read_to_string(dir.path().join("mailauth.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("mailauth.toml"),
+        format!(
+            "[providers.p]\nkind = \"rfc2136\"\nurl = \"{}\"\nkey_file = \"tsig.key\"\n\n{config}",
+            named.addr()
+        ),
+    )
+    .unwrap();
+    let addr = named.addr().to_string();
+    let server = mailauth::dns::hickory::HickoryResolver::with_servers(&[named.addr()]).unwrap();
+    let mut now = START;
+    while now < START + 110 * DAY {
+        let out = mailauth(dir.path(), now, &["--resolver", &addr, "rotate"], None);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        check_invariants(
+            dir.path(),
+            "bind.test",
+            &server,
+            &format!("BIND day {}", (now - START) / DAY),
+        );
+        now += DAY;
+    }
+    let state = state(dir.path(), "bind.test");
+    assert!(
+        state.journal.iter().any(|t| t.to == KeyState::Deleted),
+        "{:#?}",
+        state.journal
+    );
+    // OpenDKIM accepts the exported tables (`opendkim -n` checks its configuration).
+    let key_table = std::fs::read_to_string(dir.path().join("exports/KeyTable")).unwrap();
+    if let Some(opendkim) = tool("opendkim") {
+        let conf = dir.path().join("opendkim.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "Mode s\nSocket inet:0@127.0.0.1\nKeyTable file:{0}/exports/KeyTable\nSigningTable refile:{0}/exports/SigningTable\nMultipleSignatures yes\n",
+                dir.path().display()
+            ),
+        )
+        .unwrap();
+        let out = Command::new(opendkim)
+            .args(["-n", "-x"])
+            .arg(&conf)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "opendkim -n: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // A signer using the exported RSA key (dkimpy here: opendkim-testmsg 2.11.0 signs with
+    // rsa-sha1 and writes a corrupted b= tail) produces mail that mailauth verifies through BIND.
+    let Some(python) = crate::support::dkimpy_python() else {
+        return;
+    };
+    let rsa_line = key_table.lines().find(|l| l.contains("-rsa")).unwrap();
+    let fields: Vec<&str> = rsa_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .splitn(3, ':')
+        .collect();
+    let message = b"From: a@bind.test\r\nTo: b@example.net\r\nSubject: rotated\r\nDate: Wed, 25 Nov 2026 10:00:00 +0000\r\nMessage-ID: <r@bind.test>\r\n\r\nSigned with the key mailauth rotated in.\r\n";
+    let signed = crate::support::run(
+        Command::new(python)
+            .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/dkimpy_peer.py"))
+            .args([
+                "sign",
+                "--domain",
+                fields[0],
+                "--selector",
+                fields[1],
+                "--key",
+                fields[2],
+            ]),
+        message,
+    );
+    let path = dir.path().join("signed.eml");
+    std::fs::write(&path, &signed).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mailauth"))
+        .args([
+            "--resolver",
+            &addr,
+            "--json",
+            "verify",
+            path.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["dkim"][0]["result"], "pass", "{json}");
+    assert_eq!(json["dkim"][0]["selector"], fields[1]);
+}
