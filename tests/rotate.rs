@@ -1,10 +1,11 @@
 //! Scheduled rotation: two full cycles with time injected (`--now`), every invariant checked
 //! after every run; a crash at each step boundary (test-only fault injection) followed by a run
 //! that converges; rotation through RFC 2136 to a real BIND, whose exported OpenDKIM tables pass
-//! `opendkim -n`, and mail signed with the exported key verifying in mailauth.
+//! `opendkim -n` and drive OpenDKIM's milter (through miltertest) to sign mail that mailauth
+//! verifies.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use mailauth::dns::Resolver;
@@ -92,7 +93,24 @@ fn check_invariants(dir: &Path, domain: &str, served: &dyn Resolver, when: &str)
             "{when}: the signer uses {selector}, which is not visible"
         );
     }
-    let active: HashSet<String> = state.active().map(|k| k.selector.clone()).collect();
+    // OpenDKIM's tables list the active RSA keys (it cannot sign with Ed25519 keys).
+    let active: HashSet<String> = state
+        .active()
+        .filter(|k| k.algorithm != "ed25519")
+        .map(|k| k.selector.clone())
+        .collect();
+    assert_eq!(
+        exported, active,
+        "{when}: exports differ from the active keys"
+    );
+    let exim = std::fs::read_to_string(dir.join("exports/dkim_macros.conf")).unwrap_or_default();
+    for key in state.active() {
+        assert!(
+            exim.contains(&key.selector),
+            "{when}: Exim macros lack {}",
+            key.selector
+        );
+    }
     assert_eq!(
         exported, active,
         "{when}: exports differ from the active keys"
@@ -255,7 +273,7 @@ fn a_crash_at_any_step_boundary_converges_on_the_next_run() {
 }
 
 #[test]
-fn rotation_through_rfc2136_to_bind_with_exports_opendkim_accepts() {
+fn rotation_through_rfc2136_to_bind_and_opendkim_signs_with_the_exports() {
     let Some(keygen) = tool("tsig-keygen") else {
         return;
     };
@@ -312,7 +330,6 @@ fn rotation_through_rfc2136_to_bind_with_exports_opendkim_accepts() {
         state.journal
     );
     // OpenDKIM accepts the exported tables (`opendkim -n` checks its configuration).
-    let key_table = std::fs::read_to_string(dir.path().join("exports/KeyTable")).unwrap();
     if let Some(opendkim) = tool("opendkim") {
         let conf = dir.path().join("opendkim.conf");
         std::fs::write(
@@ -334,35 +351,84 @@ fn rotation_through_rfc2136_to_bind_with_exports_opendkim_accepts() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    // A signer using the exported RSA key (dkimpy here: opendkim-testmsg 2.11.0 signs with
-    // rsa-sha1 and writes a corrupted b= tail) produces mail that mailauth verifies through BIND.
-    let Some(python) = crate::support::dkimpy_python() else {
+    // OpenDKIM's own signer, the milter driven by miltertest, signs with the exported tables;
+    // mailauth verifies every signature through BIND.
+    let (Some(opendkim), Some(miltertest)) = (tool("opendkim"), tool("miltertest")) else {
         return;
     };
-    let rsa_line = key_table.lines().find(|l| l.contains("-rsa")).unwrap();
-    let fields: Vec<&str> = rsa_line
-        .split_whitespace()
-        .nth(1)
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
-        .splitn(3, ':')
-        .collect();
-    let message = b"From: a@bind.test\r\nTo: b@example.net\r\nSubject: rotated\r\nDate: Wed, 25 Nov 2026 10:00:00 +0000\r\nMessage-ID: <r@bind.test>\r\n\r\nSigned with the key mailauth rotated in.\r\n";
-    let signed = crate::support::run(
-        Command::new(python)
-            .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/dkimpy_peer.py"))
-            .args([
-                "sign",
-                "--domain",
-                fields[0],
-                "--selector",
-                fields[1],
-                "--key",
-                fields[2],
-            ]),
-        message,
+        .local_addr()
+        .unwrap()
+        .port();
+    let milter_conf = dir.path().join("milter.conf");
+    std::fs::write(
+        &milter_conf,
+        format!(
+            "Mode s\nSocket inet:{port}@127.0.0.1\nKeyTable file:{0}/exports/KeyTable\nSigningTable refile:{0}/exports/SigningTable\nMultipleSignatures yes\nCanonicalization relaxed/relaxed\nSignatureAlgorithm rsa-sha256\nSyslog no\n# The test's key store lives under /tmp, which is world-writable.\nRequireSafeKeys false\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let mut milter = Command::new(opendkim)
+        .arg("-f")
+        .arg("-x")
+        .arg(&milter_conf)
+        .spawn()
+        .unwrap();
+    let script = dir.path().join("sign.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "local conn = mt.connect(\"inet:{port}@127.0.0.1\")\n\
+             if conn == nil then error(\"connect failed\") end\n\
+             if mt.conninfo(conn, \"localhost\", \"127.0.0.1\") ~= nil then error(\"conninfo\") end\n\
+             mt.macro(conn, SMFIC_MAIL, \"i\", \"mailauth-test\")\n\
+             if mt.mailfrom(conn, \"a@bind.test\") ~= nil then error(\"mailfrom\") end\n\
+             if mt.rcptto(conn, \"b@example.net\") ~= nil then error(\"rcptto\") end\n\
+             mt.header(conn, \"From\", \"a@bind.test\")\nmt.header(conn, \"To\", \"b@example.net\")\nmt.header(conn, \"Subject\", \"rotated\")\n\
+             mt.eoh(conn)\nmt.bodystring(conn, \"Signed by OpenDKIM with the key mailauth rotated in.\\r\\n\")\n\
+             if mt.eom(conn) ~= nil then error(\"eom\") end\n\
+             for n = 0, 1 do local sig = mt.getheader(conn, \"DKIM-Signature\", n) if sig ~= nil then print(\"DKIM-Signature:\" .. sig) print(\"--\") end end\n\
+             mt.disconnect(conn)\n"
+        ),
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the OpenDKIM milter did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let out = Command::new(miltertest)
+        .arg("-s")
+        .arg(&script)
+        .output()
+        .unwrap();
+    let _ = milter.kill();
+    let _ = milter.wait();
+    assert!(
+        out.status.success(),
+        "miltertest: {} {}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
     );
+    let signatures: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .split("--\n")
+        .filter(|s| s.starts_with("DKIM-Signature:"))
+        .map(|s| s.trim_end().replace('\n', "\r\n"))
+        .collect();
+    assert!(
+        !signatures.is_empty(),
+        "OpenDKIM added no signature: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let mut message = signatures.join("\r\n");
+    message.push_str("\r\nFrom: a@bind.test\r\nTo: b@example.net\r\nSubject: rotated\r\n\r\nSigned by OpenDKIM with the key mailauth rotated in.\r\n");
     let path = dir.path().join("signed.eml");
-    std::fs::write(&path, &signed).unwrap();
+    std::fs::write(&path, message).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_mailauth"))
         .args([
             "--resolver",
@@ -374,6 +440,87 @@ fn rotation_through_rfc2136_to_bind_with_exports_opendkim_accepts() {
         .output()
         .unwrap();
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["dkim"][0]["result"], "pass", "{json}");
-    assert_eq!(json["dkim"][0]["selector"], fields[1]);
+    let results = json["dkim"].as_array().unwrap();
+    assert_eq!(results.len(), signatures.len(), "{json}");
+    assert!(results.iter().all(|r| r["result"] == "pass"), "{json}");
+    let rsa: HashSet<String> = state
+        .active()
+        .filter(|k| k.algorithm != "ed25519")
+        .map(|k| k.selector.clone())
+        .collect();
+    let signed_with: HashSet<String> = results
+        .iter()
+        .map(|r| r["selector"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(signed_with, rsa, "{json}");
+}
+
+#[test]
+fn a_failing_on_switch_hook_keeps_the_new_keys_visible_and_is_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path(), "rot.test", ZONEFILE);
+    let config = std::fs::read_to_string(dir.path().join("mailauth.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("mailauth.toml"),
+        config.replace(
+            "on_switch = \"echo switched >> hook.log\"",
+            "on_switch = \"test -e allow-switch\"",
+        ),
+    )
+    .unwrap();
+    for now in [START, START + DAY / 2, START + DAY] {
+        let out = mailauth(dir.path(), now, &["rotate"], None);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let before = state(dir.path(), "rot.test");
+    assert!(
+        before.keys.iter().all(|k| k.state == KeyState::Visible),
+        "{:?}",
+        before.keys
+    );
+    let out = mailauth(dir.path(), START + DAY, &["rotate"], None);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("on_switch hook failed"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    std::fs::write(dir.path().join("allow-switch"), "").unwrap();
+    let out = mailauth(dir.path(), START + DAY, &["--json", "rotate"], None);
+    assert!(out.status.success());
+    let after = state(dir.path(), "rot.test");
+    assert!(
+        after.keys.iter().all(|k| k.state == KeyState::Active),
+        "{:?}",
+        after.keys
+    );
+    check_invariants(
+        dir.path(),
+        "rot.test",
+        &zone_resolver(dir.path(), "rot.test"),
+        "after the retried switch",
+    );
+    // Exports on demand match what rotate wrote.
+    let out = mailauth(
+        dir.path(),
+        START + DAY,
+        &["export", "exim", "--dir", "again"],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("again/dkim_macros.conf"))
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("DKIM_SELECTOR"))
+            .count(),
+        1
+    );
 }
