@@ -524,3 +524,87 @@ fn a_failing_on_switch_hook_keeps_the_new_keys_visible_and_is_retried() {
         1
     );
 }
+
+#[test]
+fn an_unreachable_provider_mid_rotation_exits_3_and_the_next_run_converges() {
+    let Some(pdns) = crate::support::pdns::Pdns::start() else {
+        return;
+    };
+    let (status, body) = pdns
+        .request("POST", "/api/v1/servers/localhost/zones", Some(serde_json::json!({"name": "pd.test.", "kind": "Native", "nameservers": ["ns1.pd.test."]})))
+        .unwrap();
+    assert_eq!(status, 201, "{body}");
+    let dir = tempfile::tempdir().unwrap();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let provider = |url: &str| {
+        format!(
+            "[providers.p]\nkind = \"powerdns\"\nurl = \"{url}\"\ntoken_env = \"PDNS_ROT_KEY\"\n\n"
+        )
+    };
+    setup(
+        dir.path(),
+        "pd.test",
+        &provider(&format!("http://127.0.0.1:{dead}")),
+    );
+    let run = |now: u64| {
+        Command::new(env!("CARGO_BIN_EXE_mailauth"))
+            .args([
+                "--now",
+                &now.to_string(),
+                "--resolver",
+                &pdns.dns.to_string(),
+                "rotate",
+            ])
+            .current_dir(dir.path())
+            .env("PDNS_ROT_KEY", &pdns.key)
+            .output()
+            .unwrap()
+    };
+    let out = run(START);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        state(dir.path(), "pd.test")
+            .keys
+            .iter()
+            .any(|k| k.state == KeyState::Pending)
+    );
+    // The provider is back: the same rotation carries on from where it stopped.
+    let config = std::fs::read_to_string(dir.path().join("mailauth.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("mailauth.toml"),
+        config.replace(&format!("http://127.0.0.1:{dead}"), &pdns.api),
+    )
+    .unwrap();
+    let server = mailauth::dns::hickory::HickoryResolver::with_servers(&[pdns.dns]).unwrap();
+    let mut now = START;
+    while now < START + 3 * DAY {
+        let out = run(now);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        check_invariants(
+            dir.path(),
+            "pd.test",
+            &server,
+            &format!("pdns day {}", (now - START) / DAY),
+        );
+        now += DAY / 2;
+    }
+    assert!(
+        state(dir.path(), "pd.test")
+            .keys
+            .iter()
+            .all(|k| k.state == KeyState::Active)
+    );
+}

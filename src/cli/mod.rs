@@ -171,6 +171,11 @@ fn is_temporary(err: &anyhow::Error) -> bool {
         matches!(
             cause.downcast_ref::<mailauth_providers::ProviderError>(),
             Some(mailauth_providers::ProviderError::Unreachable { .. })
+        ) || matches!(
+            cause.downcast_ref::<crate::rotate::executor::RotateError>(),
+            Some(crate::rotate::executor::RotateError::Provider(
+                mailauth_providers::ProviderError::Unreachable { .. }
+            ))
         ) || cause
             .downcast_ref::<crate::dns::DnsError>()
             .is_some_and(crate::dns::DnsError::is_temporary)
