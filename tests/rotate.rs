@@ -308,7 +308,7 @@ fn rotation_through_rfc2136_to_bind_and_opendkim_signs_with_the_exports() {
     let addr = named.addr().to_string();
     let server = mailauth::dns::hickory::HickoryResolver::with_servers(&[named.addr()]).unwrap();
     let mut now = START;
-    while now < START + 110 * DAY {
+    while now < START + 200 * DAY {
         let out = mailauth(dir.path(), now, &["--resolver", &addr, "rotate"], None);
         assert!(
             out.status.success(),
@@ -324,6 +324,17 @@ fn rotation_through_rfc2136_to_bind_and_opendkim_signs_with_the_exports() {
         now += DAY;
     }
     let state = state(dir.path(), "bind.test");
+    // Two full cycles: both algorithms replaced twice, the replaced keys deleted.
+    assert_eq!(
+        state
+            .journal
+            .iter()
+            .filter(|t| t.to == KeyState::Deleted)
+            .count(),
+        4,
+        "{:#?}",
+        state.journal
+    );
     assert!(
         state.journal.iter().any(|t| t.to == KeyState::Deleted),
         "{:#?}",
