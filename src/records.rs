@@ -9,9 +9,7 @@ use crate::dmarc::{
     AlignmentMode, DmarcRecord, Policy, build as dmarc_build, parse as dmarc_parse,
 };
 use crate::keys::KeyStore;
-use crate::spf::{
-    MacroString, Mechanism, Qualifier, SpfRecord, Term, build as spf_build, parse as spf_parse,
-};
+use crate::spf::{Qualifier, build as spf_build};
 
 /// The records for `domain` under `config`, reading DKIM public keys from `store`.
 pub fn desired(
@@ -56,41 +54,20 @@ pub fn desired(
 }
 
 fn spf_value(spf: &crate::config::SpfConfig) -> Result<String, String> {
-    let mut terms = Vec::new();
-    let plain = |m| Term::Directive(Qualifier::Pass, m);
-    if spf.a {
-        terms.push(plain(Mechanism::A {
-            domain: None,
-            cidr4: None,
-            cidr6: None,
-        }));
-    }
-    if spf.mx {
-        terms.push(plain(Mechanism::Mx {
-            domain: None,
-            cidr4: None,
-            cidr6: None,
-        }));
-    }
-    for (kind, values) in [("ip4", &spf.ip4), ("ip6", &spf.ip6)] {
-        for value in values {
-            let parsed = spf_parse::record(format!("v=spf1 {kind}:{value}").as_bytes())
-                .map_err(|e| e.to_string())?;
-            terms.extend(parsed.terms);
-        }
-    }
-    for include in &spf.include {
-        spf_parse::record(format!("v=spf1 include:{include}").as_bytes())
-            .map_err(|e| e.to_string())?;
-        terms.push(plain(Mechanism::Include(MacroString(include.clone()))));
-    }
     let all = match spf.all.as_str() {
         "~" => Qualifier::SoftFail,
         "?" => Qualifier::Neutral,
         _ => Qualifier::Fail,
     };
-    terms.push(Term::Directive(all, Mechanism::All));
-    Ok(spf_build::record(&SpfRecord { terms }))
+    let record = spf_build::from_policy(&spf_build::Policy {
+        a: spf.a,
+        mx: spf.mx,
+        ip4: &spf.ip4,
+        ip6: &spf.ip6,
+        include: &spf.include,
+        all: Some(all),
+    })?;
+    Ok(spf_build::record(&record))
 }
 
 fn dmarc_value(dmarc: &crate::config::DmarcConfig) -> Result<String, String> {

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::powerdns::{quote, unquote};
+use crate::powerdns::unquote;
+use crate::quote_strings as quote;
 use crate::{Capabilities, Change, Provider, ProviderError, Record};
 
 /// The comment on records mailauth writes.
@@ -40,24 +41,7 @@ struct Listed {
 impl Cloudflare {
     /// The API at `base` (default [`DEFAULT_BASE`]) with `token`. Plain HTTP only to loopback.
     pub fn new(base: Option<&str>, token: String) -> Result<Cloudflare, ProviderError> {
-        let base = base
-            .unwrap_or(DEFAULT_BASE)
-            .trim_end_matches('/')
-            .to_owned();
-        let loopback = ["http://127.", "http://[::1]", "http://localhost"]
-            .iter()
-            .any(|p| base.starts_with(p));
-        if !base.starts_with("https://") && !loopback {
-            return Err(ProviderError::Refused {
-                provider: "cloudflare".into(),
-                reason: format!("{base}: use https:// (plain http only to a loopback address)"),
-            });
-        }
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build()
-            .into();
+        let (base, agent) = crate::http_client("cloudflare", base.unwrap_or(DEFAULT_BASE))?;
         Ok(Cloudflare { base, token, agent })
     }
 

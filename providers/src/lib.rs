@@ -242,6 +242,52 @@ pub fn apply_plan(provider: &dyn Provider, zone: &str, plan: &Plan) -> Result<()
     provider.apply(zone, &plan.changes)
 }
 
+/// An HTTP client for an API at `base` (trailing `/` removed): TLS verified, 30-second limit,
+/// HTTP error statuses returned as responses. Plain HTTP is refused except to loopback.
+pub fn http_client(provider: &str, base: &str) -> Result<(String, ureq::Agent), ProviderError> {
+    let base = base.trim_end_matches('/').to_owned();
+    let loopback = ["http://127.", "http://[::1]", "http://localhost"]
+        .iter()
+        .any(|p| base.starts_with(p));
+    if !base.starts_with("https://") && !loopback {
+        return Err(ProviderError::Refused {
+            provider: provider.into(),
+            reason: format!("{base}: use https:// (plain http only to a loopback address)"),
+        });
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(30)))
+        .build()
+        .into();
+    Ok((base, agent))
+}
+
+/// A value as quoted DNS character-strings of at most 255 bytes, `"` and `\` escaped and other
+/// bytes outside printable ASCII as `\DDD`, separated by spaces: the form zone files and
+/// PowerDNS and Cloudflare TXT content use.
+pub fn quote_strings(value: &str) -> String {
+    split_value(value)
+        .into_iter()
+        .map(|chunk| {
+            let mut s = String::from("\"");
+            for &b in chunk {
+                match b {
+                    b'"' | b'\\' => {
+                        s.push('\\');
+                        s.push(char::from(b));
+                    }
+                    0x20..=0x7e => s.push(char::from(b)),
+                    _ => s.push_str(&format!("\\{b:03}")),
+                }
+            }
+            s.push('"');
+            s
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Split a value into DNS character-strings of at most 255 bytes.
 pub fn split_value(value: &str) -> Vec<&[u8]> {
     let bytes = value.as_bytes();

@@ -3,11 +3,9 @@
 //! rrset mailauth writes carries the comment "managed by mailauth". The API key comes from the
 //! caller (an environment variable or a private file, never the command line).
 
-use std::time::Duration;
-
 use serde::Deserialize;
 
-use crate::{Capabilities, Change, Provider, ProviderError, Record, split_value};
+use crate::{Capabilities, Change, Provider, ProviderError, Record};
 
 /// The comment on rrsets mailauth writes.
 pub const COMMENT: &str = "managed by mailauth";
@@ -57,21 +55,7 @@ impl PowerDns {
     /// The API at `base` (e.g. `http://127.0.0.1:8081`), server id `localhost`, with `key`.
     /// Plain HTTP is accepted only for loopback addresses.
     pub fn new(base: &str, key: String) -> Result<PowerDns, ProviderError> {
-        let base = base.trim_end_matches('/').to_owned();
-        let loopback = ["http://127.", "http://[::1]", "http://localhost"]
-            .iter()
-            .any(|p| base.starts_with(p));
-        if !base.starts_with("https://") && !loopback {
-            return Err(ProviderError::Refused {
-                provider: "powerdns".into(),
-                reason: format!("{base}: use https:// (plain http only to a loopback address)"),
-            });
-        }
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build()
-            .into();
+        let (base, agent) = crate::http_client("powerdns", base)?;
         Ok(PowerDns {
             base,
             server: "localhost".into(),
@@ -185,25 +169,7 @@ pub fn unquote(content: &str) -> String {
 
 /// A value as PowerDNS TXT content.
 pub fn quote(value: &str) -> String {
-    split_value(value)
-        .into_iter()
-        .map(|chunk| {
-            let mut s = String::from("\"");
-            for &b in chunk {
-                match b {
-                    b'"' | b'\\' => {
-                        s.push('\\');
-                        s.push(char::from(b));
-                    }
-                    0x20..=0x7e => s.push(char::from(b)),
-                    _ => s.push_str(&format!("\\{b:03}")),
-                }
-            }
-            s.push('"');
-            s
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    crate::quote_strings(value)
 }
 
 impl Provider for PowerDns {

@@ -4,13 +4,13 @@
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
 
 use super::{GlobalArgs, Outcome, print_json};
 use crate::spf::eval::{SpfOptions, SpfOutput, SpfQuery, check_host};
 use crate::spf::lint::lookup_cost;
-use crate::spf::{MacroString, Mechanism, Qualifier, SpfRecord, SpfResult, Term, build, parse};
+use crate::spf::{Qualifier, SpfResult, build};
 
 /// Arguments of `mailauth spf`.
 #[derive(Debug, Args)]
@@ -149,37 +149,15 @@ pub async fn record_spf(global: &GlobalArgs, args: RecordSpfArgs) -> Result<Outc
     if args.all.0 == Qualifier::Pass {
         bail!("--all + would authorize every host on the Internet; use -, ~ or ?");
     }
-    let mut terms = Vec::new();
-    if args.a {
-        terms.push(directive(Mechanism::A {
-            domain: None,
-            cidr4: None,
-            cidr6: None,
-        }));
-    }
-    if args.mx {
-        terms.push(directive(Mechanism::Mx {
-            domain: None,
-            cidr4: None,
-            cidr6: None,
-        }));
-    }
-    for (kind, values) in [("ip4", &args.ip4), ("ip6", &args.ip6)] {
-        for value in values {
-            let term = format!("{kind}:{value}");
-            let record = parse::record(format!("v=spf1 {term}").as_bytes())
-                .with_context(|| format!("--{kind} {value}"))?;
-            terms.extend(record.terms);
-        }
-    }
-    for domain in &args.include {
-        let term = format!("include:{domain}");
-        parse::record(format!("v=spf1 {term}").as_bytes())
-            .with_context(|| format!("--include {domain}"))?;
-        terms.push(directive(Mechanism::Include(MacroString(domain.clone()))));
-    }
-    terms.push(Term::Directive(args.all.0, Mechanism::All));
-    let record = SpfRecord { terms };
+    let record = build::from_policy(&build::Policy {
+        a: args.a,
+        mx: args.mx,
+        ip4: &args.ip4,
+        ip6: &args.ip6,
+        include: &args.include,
+        all: Some(args.all.0),
+    })
+    .map_err(anyhow::Error::msg)?;
     let text = build::record(&record);
     let resolver = global.resolver()?;
     let domain = args.domain.as_deref().unwrap_or("");
@@ -211,8 +189,4 @@ pub async fn record_spf(global: &GlobalArgs, args: RecordSpfArgs) -> Result<Outc
         return Ok(Outcome::Failed);
     }
     Ok(Outcome::Success)
-}
-
-fn directive(mechanism: Mechanism) -> Term {
-    Term::Directive(Qualifier::Pass, mechanism)
 }

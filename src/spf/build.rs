@@ -93,6 +93,62 @@ fn write_mechanism(out: &mut String, mechanism: &Mechanism) {
     }
 }
 
+/// What a domain authorizes, as `mailauth record spf` and `mailauth.toml` describe it.
+#[derive(Debug, Clone, Default)]
+pub struct Policy<'a> {
+    /// The domain's A/AAAA addresses may send.
+    pub a: bool,
+    /// The domain's MX hosts may send.
+    pub mx: bool,
+    /// IPv4 addresses or networks.
+    pub ip4: &'a [String],
+    /// IPv6 addresses or networks.
+    pub ip6: &'a [String],
+    /// Domains whose records are included.
+    pub include: &'a [String],
+    /// The qualifier of the final `all`.
+    pub all: Option<Qualifier>,
+}
+
+/// The record for `policy`: `a`, `mx`, then the networks, the includes and `all`. Each given
+/// value is checked as the term it becomes; the error names it (`ip4:300.1.1.1`).
+pub fn from_policy(policy: &Policy<'_>) -> Result<SpfRecord, String> {
+    let mut terms = Vec::new();
+    let plain = |m| Term::Directive(Qualifier::Pass, m);
+    if policy.a {
+        terms.push(plain(Mechanism::A {
+            domain: None,
+            cidr4: None,
+            cidr6: None,
+        }));
+    }
+    if policy.mx {
+        terms.push(plain(Mechanism::Mx {
+            domain: None,
+            cidr4: None,
+            cidr6: None,
+        }));
+    }
+    let lists = [
+        ("ip4", policy.ip4),
+        ("ip6", policy.ip6),
+        ("include", policy.include),
+    ];
+    for (kind, values) in lists {
+        for value in values {
+            let term = format!("{kind}:{value}");
+            let parsed = super::parse::record(format!("v=spf1 {term}").as_bytes())
+                .map_err(|e| format!("{term}: {}", e.reason))?;
+            terms.extend(parsed.terms);
+        }
+    }
+    terms.push(Term::Directive(
+        policy.all.unwrap_or(Qualifier::Fail),
+        Mechanism::All,
+    ));
+    Ok(SpfRecord { terms })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

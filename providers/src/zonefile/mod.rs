@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use syntax::{Entry, NameContext, lex, normalize_name, parse_ttl, record_head};
 
-use crate::{Capabilities, Change, Provider, ProviderError, Record, split_value};
+use crate::{Capabilities, Change, Provider, ProviderError, Record};
 
 /// The comment that marks a line mailauth wrote.
 pub const MARKER: &str = "; mailauth";
@@ -110,29 +110,12 @@ impl ZoneFileProvider {
 
 /// A TXT record as one line: absolute owner, TTL, the value as quoted 255-byte strings.
 pub fn txt_line(record: &Record) -> String {
-    let strings: Vec<String> = split_value(&record.value).into_iter().map(quote).collect();
     format!(
         "{}. {} IN TXT {} {MARKER}\n",
         record.name,
         record.ttl,
-        strings.join(" ")
+        crate::quote_strings(&record.value)
     )
-}
-
-fn quote(bytes: &[u8]) -> String {
-    let mut out = String::from("\"");
-    for &b in bytes {
-        match b {
-            b'"' | b'\\' => {
-                out.push('\\');
-                out.push(char::from(b));
-            }
-            0x20..=0x7e => out.push(char::from(b)),
-            _ => out.push_str(&format!("\\{b:03}")),
-        }
-    }
-    out.push('"');
-    out
 }
 
 impl Provider for ZoneFileProvider {
