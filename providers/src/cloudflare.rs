@@ -61,10 +61,13 @@ impl Cloudflare {
 
     /// One API call; returns the parsed body when `success` is true. Retries HTTP 429.
     fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, ProviderError> {
+        if matches!(method, "POST" | "PUT") && body.is_none() {
+            return Err(self.refused(format!("internal: {method} without a body")));
+        }
         let url = format!("{}{path}", self.base);
         for attempt in 0..=MAX_RETRIES {
             let auth = format!("Bearer {}", self.token);
-            let response = match (method, body) {
+            let response = crate::with_retries(|| match (method, body) {
                 ("GET", _) => self.agent.get(&url).header("Authorization", &auth).call(),
                 ("DELETE", _) => self
                     .agent
@@ -81,8 +84,8 @@ impl Cloudflare {
                     .put(&url)
                     .header("Authorization", &auth)
                     .send_json(b),
-                _ => return Err(self.refused(format!("internal: {method} without a body"))),
-            };
+                _ => self.agent.get(&url).header("Authorization", &auth).call(),
+            });
             let mut response = response.map_err(|e| self.unreachable(e))?;
             let status = response.status().as_u16();
             if status == 429 && attempt < MAX_RETRIES {

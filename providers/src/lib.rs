@@ -263,6 +263,25 @@ pub fn http_client(provider: &str, base: &str) -> Result<(String, ureq::Agent), 
     Ok((base, agent))
 }
 
+/// Run an HTTP request, retrying transport failures (connection refused or reset, timeouts)
+/// three times with backoff (0.5 s, 1 s, 2 s). The requests retried are idempotent (reads,
+/// PowerDNS REPLACE, Cloudflare updates; a repeated Cloudflare create answers "already exists").
+pub fn with_retries<T>(
+    mut request: impl FnMut() -> Result<T, ureq::Error>,
+) -> Result<T, ureq::Error> {
+    let mut delay = std::time::Duration::from_millis(500);
+    for _ in 0..3 {
+        match request() {
+            Ok(value) => return Ok(value),
+            Err(_) => {
+                std::thread::sleep(delay);
+                delay *= 2;
+            }
+        }
+    }
+    request()
+}
+
 /// A value as quoted DNS character-strings of at most 255 bytes, `"` and `\` escaped and other
 /// bytes outside printable ASCII as `\DDD`, separated by spaces: the form zone files and
 /// PowerDNS and Cloudflare TXT content use.

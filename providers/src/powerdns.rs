@@ -102,12 +102,13 @@ impl PowerDns {
     }
 
     fn zone(&self, zone: &str) -> Result<Zone, ProviderError> {
-        let mut response = self
-            .agent
-            .get(&self.url(zone))
-            .header("X-API-Key", &self.key)
-            .call()
-            .map_err(|e| self.unreachable(e))?;
+        let mut response = crate::with_retries(|| {
+            self.agent
+                .get(&self.url(zone))
+                .header("X-API-Key", &self.key)
+                .call()
+        })
+        .map_err(|e| self.unreachable(e))?;
         let status = response.status().as_u16();
         let body = response
             .body_mut()
@@ -218,12 +219,14 @@ impl Provider for PowerDns {
                 }));
             }
         }
-        let mut response = self
-            .agent
-            .patch(&self.url(zone))
-            .header("X-API-Key", &self.key)
-            .send_json(serde_json::json!({ "rrsets": rrsets }))
-            .map_err(|e| self.unreachable(e))?;
+        let body = serde_json::json!({ "rrsets": rrsets });
+        let mut response = crate::with_retries(|| {
+            self.agent
+                .patch(&self.url(zone))
+                .header("X-API-Key", &self.key)
+                .send_json(&body)
+        })
+        .map_err(|e| self.unreachable(e))?;
         let status = response.status().as_u16();
         if status != 204 && status != 200 {
             let body = response.body_mut().read_to_string().unwrap_or_default();

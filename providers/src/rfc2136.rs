@@ -145,8 +145,23 @@ impl Rfc2136 {
     }
 
     fn exchange(&self, request: &[u8]) -> Result<Vec<u8>, ProviderError> {
-        let mut stream = TcpStream::connect_timeout(&self.server, Duration::from_secs(10))
-            .map_err(|e| self.unreachable(e))?;
+        // Connecting is retried with backoff; a sent update is not (its prerequisites make a
+        // repeat fail safely, and the next run plans again).
+        let mut stream = {
+            let mut delay = Duration::from_millis(500);
+            let mut attempt = 0;
+            loop {
+                match TcpStream::connect_timeout(&self.server, Duration::from_secs(10)) {
+                    Ok(stream) => break stream,
+                    Err(e) if attempt == 3 => return Err(self.unreachable(e)),
+                    Err(_) => {
+                        attempt += 1;
+                        std::thread::sleep(delay);
+                        delay *= 2;
+                    }
+                }
+            }
+        };
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .map_err(|e| self.unreachable(e))?;
