@@ -105,10 +105,7 @@ async fn dkim_findings(
     let name = format!("{selector}._domainkey.{domain}");
     let shown = format!("{name} TXT");
     let publish = local.map(|key| {
-        let record = build::key_record(&DkimKeyRecord::for_public_key(
-            key.key_type(),
-            key.public_key_bytes(),
-        ));
+        let record = build::published_record(key);
         format!(
             "publish {}",
             crate::dns::zone_txt_line(&name, None, record.as_bytes()).replace('\n', " ")

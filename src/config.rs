@@ -334,15 +334,7 @@ pub fn credential(name: &str, provider: &ProviderConfig) -> Result<String, Confi
             .map_err(|_| err(format!("the environment variable {var} is not set")));
     }
     if let Some(file) = &provider.token_file {
-        use std::os::unix::fs::PermissionsExt as _;
-        let meta = std::fs::metadata(file).map_err(|e| err(format!("{}: {e}", file.display())))?;
-        if meta.permissions().mode() & 0o077 != 0 {
-            return Err(err(format!(
-                "{} is readable by others; run chmod 600 {}",
-                file.display(),
-                file.display()
-            )));
-        }
+        private_file(name, file)?;
         let text =
             std::fs::read_to_string(file).map_err(|e| err(format!("{}: {e}", file.display())))?;
         return Ok(text.trim().to_owned());

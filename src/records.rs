@@ -4,7 +4,7 @@
 use mailauth_providers::{Desired, Ownership};
 
 use crate::config::DomainConfig;
-use crate::dkim::{DkimKeyRecord, build as dkim_build};
+use crate::dkim::build as dkim_build;
 use crate::dmarc::{
     AlignmentMode, DmarcRecord, Policy, build as dmarc_build, parse as dmarc_parse,
 };
@@ -42,11 +42,10 @@ pub fn desired(
                 dkim.selector, dkim.selector, dkim.algorithm
             )
         })?;
-        let record = DkimKeyRecord::for_public_key(key.key_type(), key.public_key_bytes());
         out.push(Desired {
             name: format!("{}._domainkey.{domain}", dkim.selector),
             ttl: config.ttl,
-            value: Some(dkim_build::key_record(&record)),
+            value: Some(dkim_build::published_record(&key)),
             ownership: Ownership::WholeName,
         });
     }

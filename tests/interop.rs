@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use mailauth::dkim::build::key_record;
-use mailauth::dkim::{Canonicalization, DkimKeyRecord, DkimResult};
+use mailauth::dkim::build::published_record;
+use mailauth::dkim::{Canonicalization, DkimResult};
 use mailauth::dns::Resolver;
 use mailauth::dns::zone::ZoneResolver;
 use mailauth::keys::PrivateKey;
@@ -255,10 +255,7 @@ fn rfc8463_appendix_a_example_passes_both_signatures() {
 /// Sign with `key` as `selector`, publish its record in a zone, and check that mailauth and
 /// dkimpy both verify the signature.
 fn assert_key_signs_verifiably(key: &PrivateKey, selector: &str, origin: &str) {
-    let record = key_record(&DkimKeyRecord::for_public_key(
-        key.key_type(),
-        key.public_key_bytes(),
-    ));
+    let record = published_record(key);
     let name = format!("{selector}._domainkey.{DOMAIN}");
     let zone_text = format!(
         "$ORIGIN {DOMAIN}.\n{}\n",

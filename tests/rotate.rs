@@ -61,9 +61,7 @@ fn key_value(dir: &Path, domain: &str, selector: &str) -> Option<String> {
     )
     .ok()?;
     let key = mailauth::keys::PrivateKey::from_pem(&pem, selector).unwrap();
-    Some(mailauth::dkim::build::key_record(
-        &mailauth::dkim::DkimKeyRecord::for_public_key(key.key_type(), key.public_key_bytes()),
-    ))
+    Some(mailauth::dkim::build::published_record(&key))
 }
 
 /// The invariants of ARCHITECTURE.md's rotation, checked against what `served` answers.

@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::powerdns::unquote;
-use crate::quote_strings as quote;
+use crate::txt::{quote_all, unquote};
 use crate::{Capabilities, Change, Provider, ProviderError, Record};
 
 /// The comment on records mailauth writes.
@@ -188,7 +187,7 @@ impl Cloudflare {
     }
 
     fn body(record: &Record) -> Value {
-        json!({"type": "TXT", "name": record.name, "content": quote(&record.value), "ttl": record.ttl, "comment": COMMENT})
+        json!({"type": "TXT", "name": record.name, "content": quote_all(&record.value), "ttl": record.ttl, "comment": COMMENT})
     }
 }
 

@@ -14,6 +14,7 @@ pub mod conformance;
 pub mod memory;
 pub mod powerdns;
 pub mod rfc2136;
+pub mod txt;
 pub mod zonefile;
 
 use std::fmt;
@@ -280,40 +281,6 @@ pub fn with_retries<T>(
         }
     }
     request()
-}
-
-/// A value as quoted DNS character-strings of at most 255 bytes, `"` and `\` escaped and other
-/// bytes outside printable ASCII as `\DDD`, separated by spaces: the form zone files and
-/// PowerDNS and Cloudflare TXT content use.
-pub fn quote_strings(value: &str) -> String {
-    split_value(value)
-        .into_iter()
-        .map(|chunk| {
-            let mut s = String::from("\"");
-            for &b in chunk {
-                match b {
-                    b'"' | b'\\' => {
-                        s.push('\\');
-                        s.push(char::from(b));
-                    }
-                    0x20..=0x7e => s.push(char::from(b)),
-                    _ => s.push_str(&format!("\\{b:03}")),
-                }
-            }
-            s.push('"');
-            s
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Split a value into DNS character-strings of at most 255 bytes.
-pub fn split_value(value: &str) -> Vec<&[u8]> {
-    let bytes = value.as_bytes();
-    if bytes.is_empty() {
-        return vec![bytes];
-    }
-    bytes.chunks(255).collect()
 }
 
 #[cfg(test)]

@@ -131,46 +131,12 @@ impl PowerDns {
                 r.records.iter().map(move |c| Record {
                     name: name.to_owned(),
                     ttl: r.ttl,
-                    value: unquote(&c.content),
+                    value: crate::txt::unquote(&c.content),
                     managed,
                 })
             })
             .collect()
     }
-}
-
-/// TXT content as PowerDNS writes it: quoted character-strings, `\"` and `\\` escaped, other
-/// bytes as `\DDD`; joined.
-pub fn unquote(content: &str) -> String {
-    let bytes = content.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    let mut quoted = false;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => quoted = !quoted,
-            b'\\' if i + 3 < bytes.len() && bytes[i + 1..i + 4].iter().all(u8::is_ascii_digit) => {
-                let value = bytes[i + 1..i + 4]
-                    .iter()
-                    .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
-                out.push(u8::try_from(value).unwrap_or(b'?'));
-                i += 3;
-            }
-            b'\\' if i + 1 < bytes.len() => {
-                out.push(bytes[i + 1]);
-                i += 1;
-            }
-            b' ' if !quoted => {}
-            other => out.push(other),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// A value as PowerDNS TXT content.
-pub fn quote(value: &str) -> String {
-    crate::quote_strings(value)
 }
 
 impl Provider for PowerDns {
@@ -214,7 +180,7 @@ impl Provider for PowerDns {
             } else {
                 rrsets.push(serde_json::json!({
                     "name": fqdn, "type": "TXT", "ttl": ttl, "changetype": "REPLACE",
-                    "records": values.iter().map(|v| serde_json::json!({"content": quote(&v.0), "disabled": false})).collect::<Vec<_>>(),
+                    "records": values.iter().map(|v| serde_json::json!({"content": crate::txt::quote_all(&v.0), "disabled": false})).collect::<Vec<_>>(),
                     "comments": [{"content": COMMENT, "account": "mailauth"}],
                 }));
             }
@@ -243,19 +209,6 @@ impl Provider for PowerDns {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quoting_round_trips() {
-        for value in [
-            "v=spf1 -all",
-            "say \"hi\" \\ ok; x",
-            &"A".repeat(700),
-            "é\u{1}",
-        ] {
-            assert_eq!(unquote(&quote(value)), value);
-        }
-        assert_eq!(unquote("\"a\" \"b\""), "ab");
-    }
 
     #[test]
     fn plain_http_only_to_loopback() {

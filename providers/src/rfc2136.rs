@@ -16,7 +16,7 @@ use hickory_proto::op::{Message, MessageType, OpCode, Query};
 use hickory_proto::rr::rdata::TXT;
 use hickory_proto::rr::{DNSClass, Name, RData, Record as DnsRecord, RecordType};
 
-use crate::{Capabilities, Change, Provider, ProviderError, Record, split_value};
+use crate::{Capabilities, Change, Provider, ProviderError, Record};
 
 /// A TSIG algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,7 +239,7 @@ impl Rfc2136 {
         let mut record = DnsRecord::from_rdata(
             self.name(name)?,
             ttl,
-            RData::TXT(TXT::from_bytes(split_value(value))),
+            RData::TXT(TXT::from_bytes(crate::txt::split(value.as_bytes()))),
         );
         record.dns_class = class;
         Ok(record)

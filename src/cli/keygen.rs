@@ -4,7 +4,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use super::{GlobalArgs, Outcome, print_json};
-use crate::dkim::{DkimKeyRecord, build};
+use crate::dkim::build;
 use crate::dns;
 use crate::keys::{KeySpec, KeyStore, generate};
 
@@ -71,8 +71,7 @@ pub fn run(global: &GlobalArgs, args: KeygenArgs) -> Result<Outcome> {
     let path = store
         .write(&domain, &selector, &key)
         .with_context(|| format!("writing the key for {selector}._domainkey.{domain}"))?;
-    let record = DkimKeyRecord::for_public_key(key.key_type(), key.public_key_bytes());
-    let value = build::key_record(&record);
+    let value = build::published_record(&key);
     let name = format!("{selector}._domainkey.{domain}");
     if global.json {
         print_json(&serde_json::json!({

@@ -135,6 +135,14 @@ pub fn key_record(record: &DkimKeyRecord) -> String {
     tags.join("; ")
 }
 
+/// The key record value mailauth publishes for `key` (`v=DKIM1; k=...; [h=sha256;] p=...`).
+pub fn published_record(key: &crate::keys::PrivateKey) -> String {
+    key_record(&DkimKeyRecord::for_public_key(
+        key.key_type(),
+        key.public_key_bytes(),
+    ))
+}
+
 impl DkimKeyRecord {
     /// The record mailauth publishes for a public key: `v=DKIM1; k=...; [h=sha256;] p=...`.
     /// RSA keys carry `h=sha256` so rsa-sha1 signatures are refused (RFC 8301).

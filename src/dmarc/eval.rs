@@ -69,19 +69,31 @@ pub enum Discovery {
         /// The domain it was found at.
         domain: String,
     },
-    /// No record (or several): no DMARC processing.
+    /// No record: no DMARC processing.
     None(String),
+    /// Several records: no DMARC processing either (RFC 7489 §6.6.3).
+    Multiple {
+        /// How many.
+        count: usize,
+        /// Said for people.
+        reason: String,
+    },
     /// DNS failed temporarily.
     TempError(String),
     /// The one record there is cannot be used.
-    PermError(String),
+    PermError {
+        /// The record as published.
+        record: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// Find the policy for `from_domain`: at `_dmarc.FROM`, else at `_dmarc.ORG`.
 pub async fn discover(resolver: &dyn Resolver, from_domain: &str) -> Discovery {
     let from = from_domain.trim_end_matches('.').to_ascii_lowercase();
     let at_from = lookup(resolver, &from).await;
-    if !matches!(at_from, Discovery::None(_)) {
+    if !matches!(at_from, Discovery::None(_) | Discovery::Multiple { .. }) {
         return at_from;
     }
     let org = organizational_domain(&from);
@@ -91,7 +103,9 @@ pub async fn discover(resolver: &dyn Resolver, from_domain: &str) -> Discovery {
     lookup(resolver, &org).await
 }
 
-async fn lookup(resolver: &dyn Resolver, domain: &str) -> Discovery {
+/// The DMARC record at `_dmarc.{domain}` alone, without falling back to the organizational
+/// domain.
+pub async fn lookup(resolver: &dyn Resolver, domain: &str) -> Discovery {
     let name = format!("_dmarc.{domain}");
     let records = match resolver.txt(&name).await {
         Ok(records) => records,
@@ -110,12 +124,18 @@ async fn lookup(resolver: &dyn Resolver, domain: &str) -> Discovery {
                 record,
                 domain: domain.to_owned(),
             },
-            Err(e) => Discovery::PermError(format!("{name}: {e}")),
+            Err(e) => Discovery::PermError {
+                record: String::from_utf8_lossy(one).into_owned(),
+                reason: format!("{name}: {e}"),
+            },
         },
-        many => Discovery::None(format!(
-            "{name} has {} DMARC records; with more than one none applies (RFC 7489 §6.6.3)",
-            many.len()
-        )),
+        many => Discovery::Multiple {
+            count: many.len(),
+            reason: format!(
+                "{name} has {} DMARC records; with more than one none applies (RFC 7489 §6.6.3)",
+                many.len()
+            ),
+        },
     }
 }
 
@@ -162,7 +182,7 @@ pub async fn evaluate(
     };
     let (record, policy_domain) = match discover(resolver, &domain).await {
         Discovery::Found { record, domain } => (record, domain),
-        Discovery::None(why) => {
+        Discovery::None(why) | Discovery::Multiple { reason: why, .. } => {
             output.reason = Some(why);
             return output;
         }
@@ -171,7 +191,7 @@ pub async fn evaluate(
             output.reason = Some(why);
             return output;
         }
-        Discovery::PermError(why) => {
+        Discovery::PermError { reason: why, .. } => {
             output.result = DmarcResult::PermError;
             output.reason = Some(why);
             return output;

@@ -1,8 +1,8 @@
 //! The findings `mailauth check` reports about a domain's DMARC policy (RFC 7489).
 
-use super::eval::{Discovery, discover};
+use super::eval::{Discovery, lookup};
 use super::orgdomain::{organizational_domain, relaxed_match};
-use super::{DmarcRecord, Policy, build, parse};
+use super::{DmarcRecord, Policy, build};
 use crate::dns::Resolver;
 use crate::report::{Finding, Severity};
 use crate::spf::lint::dns_finding;
@@ -19,66 +19,56 @@ fn strength(policy: Policy) -> u8 {
 pub async fn findings(resolver: &dyn Resolver, domain: &str) -> (Vec<Finding>, bool) {
     let domain = domain.trim_end_matches('.').to_ascii_lowercase();
     let name = format!("_dmarc.{domain}");
-    // Look at the domain's own records first: several, or broken, are findings in themselves.
-    let own = match resolver.txt(&name).await {
-        Ok(records) => records
-            .iter()
-            .map(|r| r.joined())
-            .filter(|v| parse::is_dmarc_record(v))
-            .collect::<Vec<_>>(),
-        Err(e) if e.is_temporary() => return (vec![dns_finding(&name, &e.to_string())], true),
-        Err(_) => Vec::new(),
-    };
-    if own.len() > 1 {
-        let finding = Finding::new(
-            "dmarc.multiple",
-            Severity::Error,
-            format!("{name} TXT"),
-            format!(
-                "{} DMARC records: receivers apply no DMARC policy at all",
-                own.len()
-            ),
-            "RFC 7489 §6.6.3",
-        )
-        .fix("keep exactly one v=DMARC1 record");
-        return (vec![finding], false);
-    }
-    if let [one] = own.as_slice()
-        && let Err(e) = parse::record(one)
-    {
-        let text = String::from_utf8_lossy(one);
-        let uri = e.0.contains("rua") || e.0.contains("ruf");
-        let finding = Finding::new(
-            if uri { "dmarc.bad_uri" } else { "dmarc.syntax" },
-            Severity::Error,
-            format!("{name} TXT \"{text}\""),
-            e.0.clone(),
-            if uri {
-                "RFC 7489 §6.2"
+    // The domain's own record first: several, or a broken one, are findings in themselves;
+    // only when it has none does the organizational domain's apply.
+    let own = lookup(resolver, &domain).await;
+    let own = match own {
+        Discovery::None(_) => {
+            let org = organizational_domain(&domain);
+            if org == domain {
+                own
             } else {
-                "RFC 7489 §6.3"
-            },
-        )
-        .fix(if uri {
-            "write report addresses as mailto:user@domain, separated by commas"
-        } else {
-            "publish a valid record, e.g. \"v=DMARC1; p=none; rua=mailto:dmarc@DOMAIN\""
-        });
-        return (vec![finding], false);
-    }
-    let (record, at) = match discover(resolver, &domain).await {
+                match lookup(resolver, &org).await {
+                    Discovery::Multiple { reason, .. } => Discovery::None(reason),
+                    other => other,
+                }
+            }
+        }
+        other => other,
+    };
+    let (record, at) = match own {
         Discovery::Found { record, domain } => (record, domain),
         Discovery::TempError(why) => return (vec![dns_finding(&name, &why)], true),
-        Discovery::PermError(why) => {
-            let org = organizational_domain(&domain);
+        Discovery::Multiple { count, .. } => {
             let finding = Finding::new(
-                "dmarc.syntax",
+                "dmarc.multiple",
                 Severity::Error,
-                format!("_dmarc.{org} TXT"),
-                why,
-                "RFC 7489 §6.3",
+                format!("{name} TXT"),
+                format!("{count} DMARC records: receivers apply no DMARC policy at all"),
+                "RFC 7489 §6.6.3",
             )
-            .fix("publish a valid record, e.g. \"v=DMARC1; p=none; rua=mailto:dmarc@DOMAIN\"");
+            .fix("keep exactly one v=DMARC1 record");
+            return (vec![finding], false);
+        }
+        Discovery::PermError { record, reason } => {
+            let at = reason.split(':').next().unwrap_or(&name).to_owned();
+            let uri = reason.contains("rua") || reason.contains("ruf");
+            let finding = Finding::new(
+                if uri { "dmarc.bad_uri" } else { "dmarc.syntax" },
+                Severity::Error,
+                format!("{at} TXT \"{record}\""),
+                reason,
+                if uri {
+                    "RFC 7489 §6.2"
+                } else {
+                    "RFC 7489 §6.3"
+                },
+            )
+            .fix(if uri {
+                "write report addresses as mailto:user@domain, separated by commas"
+            } else {
+                "publish a valid record, e.g. \"v=DMARC1; p=none; rua=mailto:dmarc@DOMAIN\""
+            });
             return (vec![finding], false);
         }
         Discovery::None(_) => {

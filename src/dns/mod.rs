@@ -214,36 +214,7 @@ pub fn normalize_name(name: &str) -> String {
     name.trim_end_matches('.').to_ascii_lowercase()
 }
 
-/// The most bytes in one DNS character-string (RFC 1035 §3.3).
-pub const MAX_STRING_BYTES: usize = 255;
-
-/// Split a TXT value into character-strings of at most 255 bytes: the one place mailauth chunks
-/// long values (DKIM keys of 2048 bits and more need it).
-pub fn split_txt(value: &[u8]) -> Vec<&[u8]> {
-    if value.is_empty() {
-        return vec![value];
-    }
-    value.chunks(MAX_STRING_BYTES).collect()
-}
-
-/// Quote one character-string for a zone file: `"` and `\` escaped, bytes outside printable
-/// ASCII as `\DDD`.
-pub fn quote_string(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() + 2);
-    out.push('"');
-    for &byte in bytes {
-        match byte {
-            b'"' | b'\\' => {
-                out.push('\\');
-                out.push(char::from(byte));
-            }
-            0x20..=0x7e => out.push(char::from(byte)),
-            _ => out.push_str(&format!("\\{byte:03}")),
-        }
-    }
-    out.push('"');
-    out
-}
+pub use mailauth_providers::txt::{MAX_STRING_BYTES, quote as quote_string, split as split_txt};
 
 /// A TXT record as one zone-file line, the value split into 255-byte strings, e.g.
 /// `sel._domainkey.example.com. 3600 IN TXT ( "v=DKIM1; ..." "..." )`.

@@ -12,7 +12,7 @@ use mailauth_providers::{Desired, Ownership, Provider, apply_plan, plan};
 
 use super::step::{Action, next_action};
 use super::{KeyEntry, KeyState, Policy, RotationState};
-use crate::dkim::{DkimKeyRecord, build};
+use crate::dkim::build;
 use crate::dns::Resolver;
 use crate::export::{ExportKey, render, write};
 use crate::keys::{KeySpec, KeyStore, generate};
@@ -137,10 +137,7 @@ impl Rotation<'_> {
             .store
             .load(&self.domain, selector)
             .map_err(|e| RotateError::Store(e.to_string()))?;
-        Ok(build::key_record(&DkimKeyRecord::for_public_key(
-            key.key_type(),
-            key.public_key_bytes(),
-        )))
+        Ok(build::published_record(&key))
     }
 
     fn publish(&self, selector: &str, value: Option<String>) -> Result<(), RotateError> {

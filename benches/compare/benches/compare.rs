@@ -216,10 +216,7 @@ struct Keys {
 }
 
 fn key_record(key: &PrivateKey) -> String {
-    mailauth::dkim::build::key_record(&mailauth::dkim::DkimKeyRecord::for_public_key(
-        key.key_type(),
-        key.public_key_bytes(),
-    ))
+    mailauth::dkim::build::published_record(key)
 }
 
 fn load_keys() -> Keys {

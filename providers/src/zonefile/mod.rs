@@ -114,7 +114,7 @@ pub fn txt_line(record: &Record) -> String {
         "{}. {} IN TXT {} {MARKER}\n",
         record.name,
         record.ttl,
-        crate::quote_strings(&record.value)
+        crate::txt::quote_all(&record.value)
     )
 }
 
