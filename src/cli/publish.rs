@@ -358,27 +358,10 @@ pub async fn publish(global: &GlobalArgs, args: PlanArgs) -> Result<Outcome> {
 /// `--resolver`; or else by each of the zone's authoritative name servers, asked directly.
 /// Servers are polled for up to `--wait` seconds while the change propagates.
 async fn confirm(global: &GlobalArgs, args: &PlanArgs, p: &DomainPlan) -> Result<()> {
-    let servers: Vec<(String, Box<dyn Resolver>)> =
-        match (&p.zone_file, global.resolvers.is_empty()) {
-            (Some(file), true) => vec![(
-                file.display().to_string(),
-                Box::new(crate::dns::zone::ZoneResolver::from_files(
-                    std::slice::from_ref(file),
-                )?),
-            )],
-            (None, true) => authoritative(global, &p.domain).await?,
-            _ => {
-                let addrs = global
-                    .resolvers
-                    .iter()
-                    .map(|s| crate::dns::hickory::parse_server_addr(s))
-                    .collect::<Result<Vec<_>, _>>()?;
-                vec![(
-                    global.resolvers.join(", "),
-                    Box::new(crate::dns::hickory::HickoryResolver::with_servers(&addrs)?),
-                )]
-            }
-        };
+    let servers = Answerers::find(global, p.zone_file.as_deref(), &p.domain)
+        .await?
+        .open()
+        .map_err(anyhow::Error::msg)?;
     let progress = if std::io::stderr().is_terminal() {
         indicatif::ProgressBar::new_spinner()
     } else {
@@ -417,28 +400,75 @@ async fn confirm(global: &GlobalArgs, args: &PlanArgs, p: &DomainPlan) -> Result
     Ok(())
 }
 
-/// The zone's authoritative servers, each as its own resolver.
-async fn authoritative(
-    global: &GlobalArgs,
-    zone: &str,
-) -> Result<Vec<(String, Box<dyn Resolver>)>> {
-    let resolver = global.resolver()?;
-    let names = resolver
-        .ns(zone)
-        .await
-        .with_context(|| format!("finding the name servers of {zone} to confirm the change"))?;
-    let mut servers: Vec<(String, Box<dyn Resolver>)> = Vec::new();
-    for name in names {
-        let addrs = resolver.a(&name).await.unwrap_or_default();
-        let Some(ip) = addrs.first() else { continue };
-        let addr = std::net::SocketAddr::new(std::net::IpAddr::V4(*ip), 53);
-        servers.push((
-            name,
-            Box::new(crate::dns::hickory::HickoryResolver::with_servers(&[addr])?),
-        ));
+/// Who is asked whether a record is served: the `--resolver` servers, the zone file itself,
+/// or each of the zone's authoritative servers (NS lookup, then each server's address).
+#[derive(Debug, Clone)]
+pub(super) enum Answerers {
+    /// The zone file a zonefile provider writes.
+    ZoneFile(PathBuf),
+    /// Servers asked one by one.
+    Servers(Vec<(String, std::net::SocketAddr)>),
+}
+
+impl Answerers {
+    /// Decide who answers for `zone`.
+    pub(super) async fn find(
+        global: &GlobalArgs,
+        zone_file: Option<&Path>,
+        zone: &str,
+    ) -> Result<Answerers> {
+        if !global.resolvers.is_empty() {
+            let servers = global
+                .resolvers
+                .iter()
+                .map(|s| crate::dns::hickory::parse_server_addr(s).map(|a| (a.to_string(), a)))
+                .collect::<Result<Vec<_>, _>>()?;
+            return Ok(Answerers::Servers(servers));
+        }
+        if let Some(file) = zone_file {
+            return Ok(Answerers::ZoneFile(file.to_path_buf()));
+        }
+        let resolver = global.resolver()?;
+        let names = resolver
+            .ns(zone)
+            .await
+            .with_context(|| format!("finding the name servers of {zone}"))?;
+        let mut servers = Vec::new();
+        for name in names {
+            if let Some(ip) = resolver.a(&name).await.unwrap_or_default().first() {
+                servers.push((
+                    name,
+                    std::net::SocketAddr::new(std::net::IpAddr::V4(*ip), 53),
+                ));
+            }
+        }
+        if servers.is_empty() {
+            bail!(
+                "no address for any name server of {zone}: cannot tell whether records are served"
+            );
+        }
+        Ok(Answerers::Servers(servers))
     }
-    if servers.is_empty() {
-        bail!("no address for any name server of {zone}: cannot confirm the change");
+
+    /// A resolver per answerer, made afresh (so a zone file is read as it is now).
+    pub(super) fn open(&self) -> Result<crate::rotate::executor::Servers, String> {
+        match self {
+            Answerers::ZoneFile(file) => {
+                let zone = crate::dns::zone::ZoneResolver::from_files(std::slice::from_ref(file))
+                    .map_err(|e| e.to_string())?;
+                Ok(vec![(
+                    file.display().to_string(),
+                    Box::new(zone) as Box<dyn Resolver>,
+                )])
+            }
+            Answerers::Servers(servers) => servers
+                .iter()
+                .map(|(name, addr)| {
+                    let resolver = crate::dns::hickory::HickoryResolver::with_servers(&[*addr])
+                        .map_err(|e| e.to_string())?;
+                    Ok((name.clone(), Box::new(resolver) as Box<dyn Resolver>))
+                })
+                .collect(),
+        }
     }
-    Ok(servers)
 }

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
+use super::publish::Answerers;
 use super::{GlobalArgs, Outcome, print_json};
 use crate::config::{Config, DomainConfig, duration};
-use crate::dns::Resolver;
 use crate::keys::KeyStore;
 use crate::rotate::executor::Rotation;
 use crate::rotate::{KeyState, Policy};
@@ -73,25 +73,22 @@ fn policy(domain: &DomainConfig) -> Option<Policy> {
 }
 
 fn rotation<'a>(
-    global: &'a GlobalArgs,
     config: &Config,
     dir: &Path,
     name: &str,
     domain: &DomainConfig,
     provider: &'a dyn mailauth_providers::Provider,
-    zone_file: Option<PathBuf>,
+    answerers: Answerers,
 ) -> Option<Rotation<'a>> {
     let policy = policy(domain)?;
     let r = domain.rotation.as_ref()?;
-    let resolvers = global.resolvers.clone();
-    let zone = name.to_owned();
     Some(Rotation {
         domain: name.to_owned(),
         policy,
         store: KeyStore::new(config.key_dir(dir)),
         provider,
         ttl: domain.ttl,
-        servers: Box::new(move || servers(&resolvers, zone_file.as_deref(), &zone)),
+        servers: Box::new(move || answerers.open()),
         exports: r.exports.clone(),
         export_dir: dir.join(
             r.export_dir
@@ -100,77 +97,6 @@ fn rotation<'a>(
         ),
         on_switch: r.on_switch.clone(),
     })
-}
-
-/// The servers whose answers decide visibility: `--resolver`, the zone file, or the zone's
-/// authoritative servers.
-fn servers(
-    resolvers: &[String],
-    zone_file: Option<&Path>,
-    zone: &str,
-) -> Result<crate::rotate::executor::Servers, String> {
-    if !resolvers.is_empty() {
-        let addrs = resolvers
-            .iter()
-            .map(|s| crate::dns::hickory::parse_server_addr(s))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())?;
-        return addrs
-            .into_iter()
-            .map(|a| {
-                Ok((
-                    a.to_string(),
-                    Box::new(
-                        crate::dns::hickory::HickoryResolver::with_servers(&[a])
-                            .map_err(|e| e.to_string())?,
-                    ) as Box<dyn Resolver>,
-                ))
-            })
-            .collect();
-    }
-    if let Some(file) = zone_file {
-        let zone = crate::dns::zone::ZoneResolver::from_files(&[file.to_path_buf()])
-            .map_err(|e| e.to_string())?;
-        return Ok(vec![(file.display().to_string(), Box::new(zone))]);
-    }
-    let system = crate::dns::hickory::HickoryResolver::system().map_err(|e| e.to_string())?;
-    let names = futures_block(system.ns(zone)).map_err(|e| e.to_string())?;
-    let mut out: Vec<(String, Box<dyn Resolver>)> = Vec::new();
-    for name in names {
-        if let Ok(addrs) = futures_block(system.a(&name))
-            && let Some(ip) = addrs.first()
-        {
-            let addr = std::net::SocketAddr::new(std::net::IpAddr::V4(*ip), 53);
-            out.push((
-                name,
-                Box::new(
-                    crate::dns::hickory::HickoryResolver::with_servers(&[addr])
-                        .map_err(|e| e.to_string())?,
-                ),
-            ));
-        }
-    }
-    if out.is_empty() {
-        return Err(format!("no authoritative server of {zone} could be found"));
-    }
-    Ok(out)
-}
-
-/// Run a future to completion on a helper thread's own runtime (the caller is inside one).
-fn futures_block<T: Send>(future: impl std::future::Future<Output = T> + Send) -> T {
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map(|rt| rt.block_on(future))
-            })
-            .join()
-            .ok()
-            .and_then(Result::ok)
-    })
-    .expect("a DNS lookup thread failed")
 }
 
 pub async fn rotate(global: &GlobalArgs, args: RotateArgs) -> Result<Outcome> {
@@ -184,15 +110,9 @@ pub async fn rotate(global: &GlobalArgs, args: RotateArgs) -> Result<Outcome> {
         }
         let (provider, zone_file) =
             super::publish::build_provider(&domain.provider, &config, &dir)?;
-        let Some(rotation) = rotation(
-            global,
-            &config,
-            &dir,
-            name,
-            domain,
-            provider.as_ref(),
-            zone_file,
-        ) else {
+        let answerers = Answerers::find(global, zone_file.as_deref(), name).await?;
+        let Some(rotation) = rotation(&config, &dir, name, domain, provider.as_ref(), answerers)
+        else {
             continue;
         };
         let report = rotation
