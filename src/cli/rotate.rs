@@ -151,12 +151,9 @@ pub fn status(global: &GlobalArgs, args: RotateArgs) -> Result<Outcome> {
         if !args.domains.is_empty() && !args.domains.contains(name) {
             continue;
         }
-        let path = store.key_path(name, "x")?.with_file_name("rotation.json");
-        let state: crate::rotate::RotationState = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .with_context(|| format!("reading {}", path.display()))?,
-            Err(_) => crate::rotate::RotationState::default(),
-        };
+        let state = crate::rotate::RotationState::load(&store, name)
+            .map_err(anyhow::Error::msg)?
+            .unwrap_or_default();
         let next = crate::rotate::step::next_action(&state, &policy, now);
         if global.json {
             all.push(serde_json::json!({"domain": name, "keys": state.keys, "next": format!("{next:?}")}));
@@ -186,31 +183,23 @@ pub fn export(_global: &GlobalArgs, args: ExportArgs) -> Result<Outcome> {
     let mut keys = Vec::new();
     let mut out_dir = args.dir.clone();
     for (name, domain) in &config.domains {
-        let path = store.key_path(name, "x")?.with_file_name("rotation.json");
-        let active: Vec<(String, String)> = match std::fs::read(&path) {
-            Ok(bytes) => {
-                let state: crate::rotate::RotationState = serde_json::from_slice(&bytes)?;
-                state
+        let active: Vec<(String, String)> =
+            match crate::rotate::RotationState::load(&store, name).map_err(anyhow::Error::msg)? {
+                Some(state) => state
                     .active()
                     .map(|k| (k.selector.clone(), k.algorithm.clone()))
-                    .collect()
-            }
-            // Without rotation: the configured selectors.
-            Err(_) => domain
-                .dkim
-                .iter()
-                .map(|d| (d.selector.clone(), d.algorithm.clone()))
-                .collect(),
-        };
+                    .collect(),
+                // Without rotation: the configured selectors.
+                None => domain
+                    .dkim
+                    .iter()
+                    .map(|d| (d.selector.clone(), d.algorithm.clone()))
+                    .collect(),
+            };
         for (selector, algorithm) in active {
-            let key_path = store.key_path(name, &selector)?;
-            let key_path = std::path::absolute(&key_path).unwrap_or(key_path);
-            keys.push(crate::export::ExportKey {
-                domain: name.clone(),
-                selector,
-                algorithm,
-                key_path,
-            });
+            keys.push(crate::export::ExportKey::from_store(
+                &store, name, &selector, &algorithm,
+            )?);
         }
         if out_dir.is_none() {
             out_dir = domain

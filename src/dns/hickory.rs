@@ -155,6 +155,21 @@ impl HickoryResolver {
         Ok(HickoryResolver { inner, description })
     }
 
+    /// The answers of `rtype` at `name` that `extract` takes.
+    async fn answers<T>(
+        &self,
+        name: &str,
+        rtype: RecordType,
+        extract: impl Fn(RData) -> Option<T>,
+    ) -> Result<Vec<T>, DnsError> {
+        Ok(self
+            .query(name, rtype)
+            .await?
+            .into_iter()
+            .filter_map(extract)
+            .collect())
+    }
+
     /// The answer records' data for `name` and `rtype`, with errors mapped.
     async fn query(&self, name: &str, rtype: RecordType) -> Result<Vec<RData>, DnsError> {
         let display = normalize_name(name);
@@ -246,89 +261,61 @@ fn name_string(name: &Name) -> String {
 #[async_trait]
 impl Resolver for HickoryResolver {
     async fn txt(&self, name: &str) -> Result<Vec<TxtRecord>, DnsError> {
-        Ok(self
-            .query(name, RecordType::TXT)
-            .await?
-            .into_iter()
-            .filter_map(|d| match d {
-                RData::TXT(txt) => Some(TxtRecord::new(
-                    txt.txt_data.iter().map(|s| s.to_vec()).collect(),
-                )),
-                _ => None,
-            })
-            .collect())
+        self.answers(name, RecordType::TXT, |d| match d {
+            RData::TXT(txt) => Some(TxtRecord::new(
+                txt.txt_data.iter().map(|s| s.to_vec()).collect(),
+            )),
+            _ => None,
+        })
+        .await
     }
     async fn a(&self, name: &str) -> Result<Vec<Ipv4Addr>, DnsError> {
-        Ok(self
-            .query(name, RecordType::A)
-            .await?
-            .into_iter()
-            .filter_map(|d| match d {
-                RData::A(a) => Some(a.0),
-                _ => None,
-            })
-            .collect())
+        self.answers(name, RecordType::A, |d| match d {
+            RData::A(a) => Some(a.0),
+            _ => None,
+        })
+        .await
     }
     async fn aaaa(&self, name: &str) -> Result<Vec<Ipv6Addr>, DnsError> {
-        Ok(self
-            .query(name, RecordType::AAAA)
-            .await?
-            .into_iter()
-            .filter_map(|d| match d {
-                RData::AAAA(a) => Some(a.0),
-                _ => None,
-            })
-            .collect())
+        self.answers(name, RecordType::AAAA, |d| match d {
+            RData::AAAA(a) => Some(a.0),
+            _ => None,
+        })
+        .await
     }
     async fn mx(&self, name: &str) -> Result<Vec<MxRecord>, DnsError> {
-        Ok(self
-            .query(name, RecordType::MX)
-            .await?
-            .into_iter()
-            .filter_map(|d| match d {
-                RData::MX(mx) => Some(MxRecord {
-                    preference: mx.preference,
-                    exchange: name_string(&mx.exchange),
-                }),
-                _ => None,
-            })
-            .collect())
+        self.answers(name, RecordType::MX, |d| match d {
+            RData::MX(mx) => Some(MxRecord {
+                preference: mx.preference,
+                exchange: name_string(&mx.exchange),
+            }),
+            _ => None,
+        })
+        .await
     }
     async fn ptr(&self, ip: IpAddr) -> Result<Vec<String>, DnsError> {
         let reverse = Name::from(ip).to_ascii();
-        Ok(self
-            .query(&reverse, RecordType::PTR)
-            .await?
-            .into_iter()
-            .filter_map(|d| match d {
-                RData::PTR(p) => Some(name_string(&p.0)),
-                _ => None,
-            })
-            .collect())
+        self.answers(&reverse, RecordType::PTR, |d| match d {
+            RData::PTR(p) => Some(name_string(&p.0)),
+            _ => None,
+        })
+        .await
     }
     async fn spf_type(&self, name: &str) -> Result<Vec<TxtRecord>, DnsError> {
-        Ok(self
-            .query(name, RecordType::Unknown(99))
-            .await?
-            .into_iter()
-            .filter_map(|d| match d {
-                RData::Unknown { rdata, .. } => {
-                    Some(TxtRecord::new(character_strings(&rdata.anything)))
-                }
-                _ => None,
-            })
-            .collect())
+        self.answers(name, RecordType::Unknown(99), |d| match d {
+            RData::Unknown { rdata, .. } => {
+                Some(TxtRecord::new(character_strings(&rdata.anything)))
+            }
+            _ => None,
+        })
+        .await
     }
     async fn ns(&self, name: &str) -> Result<Vec<String>, DnsError> {
-        Ok(self
-            .query(name, RecordType::NS)
-            .await?
-            .into_iter()
-            .filter_map(|d| match d {
-                RData::NS(ns) => Some(name_string(&ns.0)),
-                _ => None,
-            })
-            .collect())
+        self.answers(name, RecordType::NS, |d| match d {
+            RData::NS(ns) => Some(name_string(&ns.0)),
+            _ => None,
+        })
+        .await
     }
 }
 

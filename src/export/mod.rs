@@ -22,6 +22,24 @@ pub struct ExportKey {
     pub key_path: PathBuf,
 }
 
+impl ExportKey {
+    /// The entry for a key in `store`, its path made absolute for the signer.
+    pub fn from_store(
+        store: &crate::keys::KeyStore,
+        domain: &str,
+        selector: &str,
+        algorithm: &str,
+    ) -> Result<ExportKey, crate::keys::KeyError> {
+        let path = store.key_path(domain, selector)?;
+        Ok(ExportKey {
+            domain: domain.to_owned(),
+            selector: selector.to_owned(),
+            algorithm: algorithm.to_owned(),
+            key_path: std::path::absolute(&path).unwrap_or(path),
+        })
+    }
+}
+
 /// The files of one export kind: (file name, contents).
 pub fn render(kind: &str, keys: &[ExportKey], dir: &Path) -> Vec<(String, String)> {
     match kind {

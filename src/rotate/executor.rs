@@ -97,18 +97,14 @@ impl Rotation<'_> {
 
     /// The state file.
     pub fn state_path(&self) -> Result<PathBuf, RotateError> {
-        Ok(self.domain_dir()?.join("rotation.json"))
+        RotationState::path(&self.store, &self.domain).map_err(RotateError::Store)
     }
 
     /// Read the state (empty when there is none yet).
     pub fn load(&self) -> Result<RotationState, RotateError> {
-        let path = self.state_path()?;
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| RotateError::Store(format!("{}: {e}", path.display()))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(RotationState::default()),
-            Err(e) => Err(RotateError::Store(format!("{}: {e}", path.display()))),
-        }
+        Ok(RotationState::load(&self.store, &self.domain)
+            .map_err(RotateError::Store)?
+            .unwrap_or_default())
     }
 
     fn save(&self, state: &RotationState) -> Result<(), RotateError> {
@@ -179,17 +175,8 @@ impl Rotation<'_> {
             .iter()
             .filter(|k| active.contains(&k.selector))
             .map(|k| {
-                let path = self
-                    .store
-                    .key_path(&self.domain, &k.selector)
-                    .map_err(|e| RotateError::Store(e.to_string()))?;
-                let path = std::path::absolute(&path).unwrap_or(path);
-                Ok(ExportKey {
-                    domain: self.domain.clone(),
-                    selector: k.selector.clone(),
-                    algorithm: k.algorithm.clone(),
-                    key_path: path,
-                })
+                ExportKey::from_store(&self.store, &self.domain, &k.selector, &k.algorithm)
+                    .map_err(|e| RotateError::Store(e.to_string()))
             })
             .collect()
     }

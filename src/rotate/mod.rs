@@ -87,6 +87,29 @@ pub struct RotationState {
 }
 
 impl RotationState {
+    /// Where `domain`'s state lives in the key store: `DOMAIN/rotation.json`.
+    pub fn path(store: &crate::keys::KeyStore, domain: &str) -> Result<std::path::PathBuf, String> {
+        store
+            .key_path(domain, "x")
+            .map(|p| p.with_file_name("rotation.json"))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Read `domain`'s state; `None` when rotation has not started.
+    pub fn load(
+        store: &crate::keys::KeyStore,
+        domain: &str,
+    ) -> Result<Option<RotationState>, String> {
+        let path = Self::path(store, domain)?;
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| format!("{}: {e}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("{}: {e}", path.display())),
+        }
+    }
+
     /// Move `selector` to `to` at `now`, journaling it.
     pub fn transition(&mut self, selector: &str, to: KeyState, now: u64) {
         if let Some(key) = self.keys.iter_mut().find(|k| k.selector == selector) {
