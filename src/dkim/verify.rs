@@ -70,18 +70,33 @@ pub async fn verify(
     let mut caches = Caches::default();
     let mut outcomes = Vec::new();
     for (position, field) in message.fields("dkim-signature").enumerate() {
-        let ids = Identifiers::scan(field);
-        let verdict = if position >= options.max_signatures {
-            verdict(
+        if position >= options.max_signatures {
+            let verdict = verdict(
                 DkimResult::Policy,
                 format!(
                     "not verified: only the first {} signatures of a message are",
                     options.max_signatures
                 ),
-            )
-        } else {
-            verify_field(message, &index, field, resolver, options, &mut caches).await
+            );
+            outcomes.push(Identifiers::scan(field).into_outcome(verdict));
+            continue;
+        }
+        // Parsed once; a field that does not parse is still reported with what can be read.
+        let parsed = parse::signature(field.value());
+        let ids = match &parsed {
+            Ok(signature) => Identifiers::of(signature),
+            Err(_) => Identifiers::scan(field),
         };
+        let verdict = verify_field(
+            message,
+            &index,
+            field,
+            parsed,
+            resolver,
+            options,
+            &mut caches,
+        )
+        .await;
         outcomes.push(ids.into_outcome(verdict));
     }
     outcomes
@@ -99,6 +114,20 @@ struct Identifiers {
 }
 
 impl Identifiers {
+    fn of(signature: &DkimSignature) -> Self {
+        use base64::Engine as _;
+        // Six bytes are the first eight base64 characters.
+        let head = &signature.signature[..signature.signature.len().min(6)];
+        let b64 = base64::engine::general_purpose::STANDARD.encode(head);
+        Identifiers {
+            domain: signature.domain.clone(),
+            selector: signature.selector.clone(),
+            algorithm: signature.algorithm.as_str().to_owned(),
+            identity: signature.identity.clone(),
+            signature_prefix: b64.chars().take(8).collect(),
+        }
+    }
+
     fn scan(field: &HeaderField) -> Self {
         let mut ids = Identifiers::default();
         let Ok(text) = std::str::from_utf8(field.value()) else {
@@ -145,11 +174,12 @@ async fn verify_field(
     message: &Message,
     index: &HeaderIndex<'_>,
     field: &HeaderField,
+    parsed: Result<DkimSignature, DkimError>,
     resolver: &dyn Resolver,
     options: &VerifyOptions,
     caches: &mut Caches,
 ) -> Verdict {
-    let signature = match parse::signature(field.value()) {
+    let signature = match parsed {
         Ok(signature) => signature,
         Err(DkimError::Unsupported { reason, .. }) => return verdict(DkimResult::Neutral, reason),
         Err(err) => {
