@@ -11,13 +11,7 @@ use crate::support::testdata;
 const MESSAGE: &str = "From: Alice <alice@mailauth.test>\nTo: bob@example.net\nSubject: hello\n\
 Date: Tue, 24 Nov 2026 10:00:00 +0000\n\nHello Bob.\n";
 
-fn mailauth(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mailauth"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("mailauth runs")
-}
+use crate::support::mailauth_in as mailauth;
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

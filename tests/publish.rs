@@ -1,19 +1,12 @@
 //! `mailauth init`, `plan` and `publish` with the zone-file default: the offline workflow a new
 //! user runs first, and its refusals.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use crate::support::named::checkzone;
 use crate::support::tool;
 
-fn mailauth(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mailauth"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("mailauth runs")
-}
+use crate::support::mailauth_in as mailauth;
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

@@ -87,3 +87,12 @@ pub fn run(command: &mut std::process::Command, stdin: &[u8]) -> Vec<u8> {
     );
     out.stdout
 }
+
+/// Run the built `mailauth` with `args` in `dir`.
+pub fn mailauth_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_mailauth"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("mailauth runs")
+}
