@@ -171,13 +171,6 @@ impl BufferedDigest {
     }
 }
 
-/// The hash named by `algorithm`'s hash part.
-pub fn digest(algorithm: SigningAlgorithm, data: &[u8]) -> Vec<u8> {
-    aws_lc_rs::digest::digest(digest_algorithm(algorithm), data)
-        .as_ref()
-        .to_vec()
-}
-
 fn check_options(
     message: &Message,
     key: &PrivateKey,

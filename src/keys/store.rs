@@ -21,11 +21,6 @@ impl KeyStore {
         KeyStore { root: root.into() }
     }
 
-    /// The store's directory.
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// Where the key for `domain` and `selector` lives. Both names are checked, so neither can
     /// reach outside the store.
     pub fn key_path(&self, domain: &str, selector: &str) -> Result<PathBuf, KeyError> {
