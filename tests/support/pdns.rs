@@ -97,6 +97,17 @@ impl Pdns {
         std::fs::read_to_string(self.dir.path().join("pdns.log")).unwrap_or_default()
     }
 
+    /// Creates the native zone `zone` (no trailing dot) with one NS name, `ns1.ZONE.`; panics with
+    /// the API's answer unless it is 201 Created.
+    pub fn create_zone(&self, zone: &str) {
+        let body = serde_json::json!({"name": format!("{zone}."), "kind": "Native",
+            "nameservers": [format!("ns1.{zone}.")]});
+        let (status, answer) = self
+            .request("POST", "/api/v1/servers/localhost/zones", Some(body))
+            .unwrap();
+        assert_eq!(status, 201, "creating {zone}: {answer}");
+    }
+
     /// A raw API request: (status, body).
     pub fn request(
         &self,

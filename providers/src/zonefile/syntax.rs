@@ -107,58 +107,39 @@ pub fn lex(text: &str) -> Result<Vec<Entry>, SyntaxError> {
                 depth -= 1;
                 i += 1;
             }
-            b'"' => {
-                let start_line = line;
+            first => {
+                // A quoted string runs to its closing quote on the same line; a bare token to the
+                // next delimiter. Both take backslash escapes.
+                let quoted = first == b'"';
                 let token_start = i;
-                i += 1;
+                i += usize::from(quoted);
                 let mut out = Vec::new();
                 loop {
-                    let Some(&c) = bytes.get(i) else {
-                        return Err(err(start_line, "unterminated quoted string".into()));
-                    };
-                    match c {
-                        b'"' => {
+                    match (quoted, bytes.get(i).copied()) {
+                        (true, None) => {
+                            return Err(err(line, "unterminated quoted string".into()));
+                        }
+                        (true, Some(b'"')) => {
                             i += 1;
                             break;
                         }
-                        b'\\' => {
-                            let (byte, used) = unescape(&bytes[i..]).map_err(|e| err(line, e))?;
-                            out.push(byte);
-                            i += used;
-                        }
-                        b'\n' => {
+                        (true, Some(b'\n')) => {
                             return Err(err(
-                                start_line,
+                                line,
                                 "quoted string runs past the end of the line".into(),
                             ));
                         }
-                        _ => {
-                            out.push(c);
-                            i += 1;
+                        (false, None)
+                        | (false, Some(b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"')) =>
+                        {
+                            break;
                         }
-                    }
-                }
-                if let Some(entry) = current.as_mut() {
-                    entry.tokens.push(Token {
-                        text: out,
-                        quoted: true,
-                        start: token_start,
-                        end: i,
-                    });
-                }
-            }
-            _ => {
-                let token_start = i;
-                let mut out = Vec::new();
-                while let Some(&c) = bytes.get(i) {
-                    match c {
-                        b' ' | b'\t' | b'\r' | b'\n' | b';' | b'(' | b')' | b'"' => break,
-                        b'\\' => {
+                        (_, Some(b'\\')) => {
                             let (byte, used) = unescape(&bytes[i..]).map_err(|e| err(line, e))?;
                             out.push(byte);
                             i += used;
                         }
-                        _ => {
+                        (_, Some(c)) => {
                             out.push(c);
                             i += 1;
                         }
@@ -167,7 +148,7 @@ pub fn lex(text: &str) -> Result<Vec<Entry>, SyntaxError> {
                 if let Some(entry) = current.as_mut() {
                     entry.tokens.push(Token {
                         text: out,
-                        quoted: false,
+                        quoted,
                         start: token_start,
                         end: i,
                     });
