@@ -53,6 +53,20 @@ fn state(dir: &Path, domain: &str) -> RotationState {
         .unwrap_or_default()
 }
 
+/// How many transitions in the journal entered `to`.
+fn entered(state: &RotationState, to: KeyState) -> usize {
+    state.journal.iter().filter(|t| t.to == to).count()
+}
+
+/// Asserts that a run succeeded, showing `context` and its stderr when it did not.
+fn assert_success(out: &Output, context: &str) {
+    assert!(
+        out.status.success(),
+        "{context}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn key_value(dir: &Path, domain: &str, selector: &str) -> Option<String> {
     let pem = std::fs::read(
         dir.join("keys")
@@ -167,11 +181,7 @@ fn two_full_rotation_cycles_through_the_zone_file_keep_every_invariant() {
     let mut now = START;
     while now < START + 200 * DAY {
         let out = mailauth(dir.path(), now, &["rotate"], None);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out, "rotate");
         check_invariants(
             dir.path(),
             "rot.test",
@@ -181,16 +191,8 @@ fn two_full_rotation_cycles_through_the_zone_file_keep_every_invariant() {
         now += DAY / 2;
     }
     let state = state(dir.path(), "rot.test");
-    let activations = state
-        .journal
-        .iter()
-        .filter(|t| t.to == KeyState::Active)
-        .count();
-    let deletions = state
-        .journal
-        .iter()
-        .filter(|t| t.to == KeyState::Deleted)
-        .count();
+    let activations = entered(&state, KeyState::Active);
+    let deletions = entered(&state, KeyState::Deleted);
     // Two algorithms: the first keys, then two rotations each.
     assert_eq!(activations, 6, "{:#?}", state.journal);
     assert_eq!(deletions, 4, "{:#?}", state.journal);
@@ -231,23 +233,13 @@ fn a_crash_at_any_step_boundary_converges_on_the_next_run() {
         let mut crashed = false;
         while now < START + 110 * DAY {
             let fault = (!crashed).then_some(point);
-            let out = mailauth(dir.path(), now, &["rotate"], fault);
+            let mut out = mailauth(dir.path(), now, &["rotate"], fault);
             if out.status.code() == Some(137) {
                 crashed = true;
                 // The next run, at the same moment, must converge.
-                let out = mailauth(dir.path(), now, &["rotate"], None);
-                assert!(
-                    out.status.success(),
-                    "{point}: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            } else {
-                assert!(
-                    out.status.success(),
-                    "{point}: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                out = mailauth(dir.path(), now, &["rotate"], None);
             }
+            assert_success(&out, point);
             check_invariants(
                 dir.path(),
                 "rot.test",
@@ -259,12 +251,7 @@ fn a_crash_at_any_step_boundary_converges_on_the_next_run() {
         assert!(crashed, "fault point {point} was never reached");
         let state = state(dir.path(), "rot.test");
         assert!(
-            state
-                .journal
-                .iter()
-                .filter(|t| t.to == KeyState::Deleted)
-                .count()
-                >= 2,
+            entered(&state, KeyState::Deleted) >= 2,
             "{point}: the cycle did not complete"
         );
     }
@@ -308,11 +295,7 @@ fn rotation_through_rfc2136_to_bind_and_opendkim_signs_with_the_exports() {
     let mut now = START;
     while now < START + 200 * DAY {
         let out = mailauth(dir.path(), now, &["--resolver", &addr, "rotate"], None);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out, "rotate");
         check_invariants(
             dir.path(),
             "bind.test",
@@ -324,11 +307,7 @@ fn rotation_through_rfc2136_to_bind_and_opendkim_signs_with_the_exports() {
     let state = state(dir.path(), "bind.test");
     // Two full cycles: both algorithms replaced twice, the replaced keys deleted.
     assert_eq!(
-        state
-            .journal
-            .iter()
-            .filter(|t| t.to == KeyState::Deleted)
-            .count(),
+        entered(&state, KeyState::Deleted),
         4,
         "{:#?}",
         state.journal
@@ -479,11 +458,7 @@ fn a_failing_on_switch_hook_keeps_the_new_keys_visible_and_is_retried() {
     .unwrap();
     for now in [START, START + DAY / 2, START + DAY] {
         let out = mailauth(dir.path(), now, &["rotate"], None);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out, "rotate");
     }
     let before = state(dir.path(), "rot.test");
     assert!(
@@ -519,11 +494,7 @@ fn a_failing_on_switch_hook_keeps_the_new_keys_visible_and_is_retried() {
         &["export", "exim", "--dir", "again"],
         None,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out, "export exim");
     assert_eq!(
         std::fs::read_to_string(dir.path().join("again/dkim_macros.conf"))
             .unwrap()
@@ -594,11 +565,7 @@ fn an_unreachable_provider_mid_rotation_exits_3_and_the_next_run_converges() {
     let mut now = START;
     while now < START + 3 * DAY {
         let out = run(now);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out, "rotate");
         check_invariants(
             dir.path(),
             "pd.test",
