@@ -17,6 +17,8 @@ pub mod rfc2136;
 pub mod txt;
 pub mod zonefile;
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt;
 
 /// One TXT record as the provider holds it, in canonical form: the character-strings joined,
@@ -223,8 +225,13 @@ pub fn plan(
 
 /// Apply `plan` after checking that every record it changes is still as it was read.
 pub fn apply_plan(provider: &dyn Provider, zone: &str, plan: &Plan) -> Result<(), ProviderError> {
+    // Each name is read once, however many changes it has.
+    let mut read: HashMap<&str, Vec<Record>> = HashMap::new();
     for change in &plan.changes {
-        let now = provider.records(zone, change.name())?;
+        let now = match read.entry(change.name()) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(provider.records(zone, change.name())?),
+        };
         let present = |r: &Record| now.iter().any(|n| n.value == r.value && n.ttl == r.ttl);
         let conflict = |reason: &str| ProviderError::Conflict {
             name: change.name().to_owned(),
