@@ -5,6 +5,7 @@
 //! flags into the plain option structs these modules take and renders their results. Nothing here
 //! reads the clock: every check takes `now` as a parameter.
 
+pub mod audit;
 pub mod auth_results;
 pub mod check;
 pub mod config;
@@ -18,6 +19,7 @@ pub mod message;
 pub mod records;
 pub mod report;
 pub mod rotate;
+pub mod smtp;
 pub mod spf;
 
 #[doc(hidden)]

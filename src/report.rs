@@ -40,8 +40,12 @@ pub struct Finding {
     pub record: String,
     /// What is wrong.
     pub message: String,
-    /// The RFC clause, e.g. "RFC 7208 §4.6.4".
+    /// The RFC clause or documentation reference, e.g. "RFC 7208 §4.6.4" or "postconf(5)
+    /// smtpd_tls_auth_only".
     pub rfc: &'static str,
+    /// What was observed, when it is not already in `record`: a server's reply, a setting's value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seen: Option<String>,
     /// How to fix it, when there is a fix.
     pub fix: Option<String>,
 }
@@ -61,8 +65,15 @@ impl Finding {
             record: record.into(),
             message: message.into(),
             rfc,
+            seen: None,
             fix: None,
         }
+    }
+
+    /// Add what was observed.
+    pub fn seen(mut self, seen: impl Into<String>) -> Finding {
+        self.seen = Some(seen.into());
+        self
     }
 
     /// Add the fix.

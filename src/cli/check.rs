@@ -216,7 +216,7 @@ async fn bulk(
     })
 }
 
-fn write_text(out: &mut impl Write, report: &Report) -> Result<()> {
+pub(super) fn write_text(out: &mut impl Write, report: &Report) -> Result<()> {
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let paint = |severity: Severity| -> (&str, &str) {
         if !color {
@@ -248,6 +248,9 @@ fn write_text(out: &mut impl Write, report: &Report) -> Result<()> {
             finding.message,
             finding.rfc
         )?;
+        if let Some(seen) = &finding.seen {
+            writeln!(out, "      seen: {seen}")?;
+        }
         if let Some(fix) = &finding.fix {
             writeln!(out, "      fix: {fix}")?;
         }

@@ -2,10 +2,12 @@
 //! codes. The only place that uses `anyhow`; handlers turn flags into the library's plain option
 //! structs.
 
+mod audit;
 mod check;
 mod dkim;
 mod dmarc;
 mod keygen;
+mod probe;
 mod publish;
 mod rotate;
 mod spf;
@@ -90,6 +92,11 @@ pub enum Command {
     /// Build a DNS record to publish.
     #[command(subcommand)]
     Record(RecordCommand),
+    /// Probe mail servers from outside: open relay, AUTH before TLS, legacy TLS, certificates.
+    Probe(probe::ProbeArgs),
+    /// Audit a mail server's configuration: Postfix, Exim, Sendmail or Exchange.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 /// `mailauth record ...`.
@@ -162,6 +169,8 @@ async fn run(cli: Cli) -> Result<Outcome> {
         Command::Export(args) => rotate::export(&cli.global, args),
         Command::Record(RecordCommand::Spf(args)) => spf::record_spf(&cli.global, args).await,
         Command::Record(RecordCommand::Dmarc(args)) => dmarc::record_dmarc(&cli.global, args),
+        Command::Probe(args) => probe::probe(&cli.global, args).await,
+        Command::Audit(command) => audit::audit(&cli.global, command),
     }
 }
 

@@ -1,0 +1,1 @@
+//! Audit of postfix's configuration.

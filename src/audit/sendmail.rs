@@ -1,0 +1,1 @@
+//! Audit of sendmail's configuration.
