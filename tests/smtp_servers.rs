@@ -344,3 +344,19 @@ fn smtp_servers_postfix_drop_stops_daemon_and_removes_dir() {
     let refused = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(1));
     assert!(refused.is_err(), "{addr} still accepts connections");
 }
+
+/// testssl.sh on Exim Hardened: its `tls_require_ciphers` GnuTLS priority floor leaves nothing
+/// below TLS 1.2 offered.
+#[test]
+fn smtp_servers_testssl_exim_hardened_refuses_below_tls12() {
+    let Some(exim) = Exim::start(EximProfile::Hardened) else {
+        return;
+    };
+    let Some(protocols) = testssl_protocols(exim.addr()) else {
+        return;
+    };
+    for old in ["SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1"] {
+        assert!(!protocols[old], "{old}: {protocols:?}");
+    }
+    assert!(protocols["TLSv1.2"], "{protocols:?}");
+}
