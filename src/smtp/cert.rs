@@ -26,8 +26,8 @@ use serde::ser::{SerializeStruct, Serializer};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
 use x509_parser::oid_registry::{
-    OID_EC_P256, OID_KEY_TYPE_DSA, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_NIST_EC_P521,
-    OID_PKCS1_RSAENCRYPTION, OID_SIG_ED448, OID_SIG_ED25519,
+    OID_KEY_TYPE_DSA, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_PKCS1_RSAENCRYPTION, OID_SIG_ED448,
+    OID_SIG_ED25519,
 };
 use x509_parser::prelude::FromDer;
 use x509_parser::x509::SubjectPublicKeyInfo;
@@ -284,11 +284,14 @@ fn curve_name(spki: &SubjectPublicKeyInfo<'_>) -> String {
         .algorithm
         .parameters
         .as_ref()
-        .and_then(|p| p.as_oid().ok());
-    match curve {
-        Some(oid) if oid == OID_EC_P256 => "P-256".to_string(),
-        Some(oid) if oid == OID_NIST_EC_P384 => "P-384".to_string(),
-        Some(oid) if oid == OID_NIST_EC_P521 => "P-521".to_string(),
+        .and_then(|p| p.as_oid().ok())
+        .map(|oid| oid.to_id_string());
+    // By dotted OID: x509-parser's registry names P-384 and P-521 only under a feature it
+    // does not enable.
+    match curve.as_deref() {
+        Some("1.2.840.10045.3.1.7") => "P-256".to_string(),
+        Some("1.3.132.0.34") => "P-384".to_string(),
+        Some("1.3.132.0.35") => "P-521".to_string(),
         Some(oid) => format!("curve {oid}"),
         None => "(curve not named)".to_string(),
     }
