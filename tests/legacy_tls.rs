@@ -115,7 +115,10 @@ fn rfc2246_7_4_1_3_openssl_allowing_tls10_accepts_the_tls10_hello() {
     let Some(server) = OpensslServer::start(&["-tls1", "-cipher", "DEFAULT:@SECLEVEL=0"]) else {
         return;
     };
-    assert_eq!(server.try_version(LegacyVersion::Tls10), LegacyOutcome::Accepted);
+    assert_eq!(
+        server.try_version(LegacyVersion::Tls10),
+        LegacyOutcome::Accepted
+    );
 }
 
 /// RFC 8996 §5 / RFC 5246 §7.2: a TLS 1.2-only server refuses TLS 1.0 and 1.1 hellos. OpenSSL

@@ -55,9 +55,23 @@ impl TestPki {
         std::fs::write(dir.path().join("serial"), "1000\n").unwrap();
         let pki = TestPki { openssl, dir };
         pki.openssl(&[
-            "req", "-x509", "-config", "ca.cnf", "-extensions", "ca_ext", "-newkey",
-            "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "30",
-            "-subj", "/CN=mailauth test CA",
+            "req",
+            "-x509",
+            "-config",
+            "ca.cnf",
+            "-extensions",
+            "ca_ext",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=mailauth test CA",
         ]);
         Some(pki)
     }
@@ -79,7 +93,9 @@ impl TestPki {
     /// A key (`rsa:BITS` or `ec` or `ed25519`) and a CSR for `name`, with the extension file
     /// naming `san`.
     fn request(&self, name: &str, key: &str, san: &str) {
-        let rsa_bits = key.strip_prefix("rsa:").map(|bits| format!("rsa_keygen_bits:{bits}"));
+        let rsa_bits = key
+            .strip_prefix("rsa:")
+            .map(|bits| format!("rsa_keygen_bits:{bits}"));
         let key_args: Vec<&str> = match (&rsa_bits, key) {
             (Some(bits), _) => vec!["-algorithm", "RSA", "-pkeyopt", bits],
             (None, "ec") => vec!["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
@@ -91,7 +107,14 @@ impl TestPki {
         self.openssl(&args);
         let csr = format!("{name}.csr");
         self.openssl(&[
-            "req", "-new", "-key", &key_file, "-subj", &format!("/CN={HOST}"), "-out", &csr,
+            "req",
+            "-new",
+            "-key",
+            &key_file,
+            "-subj",
+            &format!("/CN={HOST}"),
+            "-out",
+            &csr,
         ]);
         let ext = format!(
             "subjectAltName = {san}\nbasicConstraints = CA:FALSE\nextendedKeyUsage = serverAuth\n"
@@ -103,8 +126,19 @@ impl TestPki {
     fn leaf(&self, name: &str, key: &str, san: &str, days: u32) -> Vec<CertificateDer<'static>> {
         self.request(name, key, san);
         self.openssl(&[
-            "x509", "-req", "-in", &format!("{name}.csr"), "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-days", &days.to_string(), "-extfile", &format!("{name}.ext"), "-out",
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}.csr"),
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-days",
+            &days.to_string(),
+            "-extfile",
+            &format!("{name}.ext"),
+            "-out",
             &format!("{name}.pem"),
         ]);
         self.chain(name)
@@ -114,9 +148,24 @@ impl TestPki {
     fn dated_leaf(&self, name: &str, start: &str, end: &str) -> Vec<CertificateDer<'static>> {
         self.request(name, "rsa:2048", &format!("DNS:{HOST}"));
         self.openssl(&[
-            "ca", "-config", "ca.cnf", "-batch", "-notext", "-cert", "ca.pem", "-keyfile",
-            "ca.key", "-startdate", start, "-enddate", end, "-extfile",
-            &format!("{name}.ext"), "-in", &format!("{name}.csr"), "-out",
+            "ca",
+            "-config",
+            "ca.cnf",
+            "-batch",
+            "-notext",
+            "-cert",
+            "ca.pem",
+            "-keyfile",
+            "ca.key",
+            "-startdate",
+            start,
+            "-enddate",
+            end,
+            "-extfile",
+            &format!("{name}.ext"),
+            "-in",
+            &format!("{name}.csr"),
+            "-out",
             &format!("{name}.pem"),
         ]);
         self.chain(name)
@@ -125,9 +174,21 @@ impl TestPki {
     /// A self-signed certificate for mx.example.test, naming it in its SAN.
     fn self_signed(&self, name: &str) -> Vec<CertificateDer<'static>> {
         self.openssl(&[
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", &format!("{name}.key"),
-            "-out", &format!("{name}.pem"), "-days", "30", "-subj", &format!("/CN={HOST}"),
-            "-addext", &format!("subjectAltName=DNS:{HOST}"),
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.pem"),
+            "-days",
+            "90",
+            "-subj",
+            &format!("/CN={HOST}"),
+            "-addext",
+            &format!("subjectAltName=DNS:{HOST}"),
         ]);
         self.chain(name)
     }
@@ -144,7 +205,11 @@ impl TestPki {
     }
 
     /// `examine` then `findings` for `host`, now.
-    fn check(&self, chain: &[CertificateDer<'_>], host: &str) -> (CertificateInfo, Vec<&'static str>) {
+    fn check(
+        &self,
+        chain: &[CertificateDer<'_>],
+        host: &str,
+    ) -> (CertificateInfo, Vec<&'static str>) {
         let now = unix_now();
         let info = examine(chain, host, &self.ca(), now).unwrap();
         let codes = findings(&info, host, &format!("{host}:25"), now)
@@ -277,7 +342,10 @@ fn every_code_comes_from_some_certificate() {
     let fixtures = [
         (pki.self_signed("self"), HOST),
         (pki.leaf("good", "rsa:2048", &san, 90), "mail.example.test"),
-        (pki.dated_leaf("expired", "20200101000000Z", "20200201000000Z"), HOST),
+        (
+            pki.dated_leaf("expired", "20200101000000Z", "20200201000000Z"),
+            HOST,
+        ),
         (pki.leaf("soon", "rsa:2048", &san, 10), HOST),
         (pki.leaf("weak", "rsa:1024", &san, 90), HOST),
     ];
