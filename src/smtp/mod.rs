@@ -5,3 +5,6 @@
 //!
 //! The probe never sends DATA unless the caller names a mailbox it owns, and never prints a
 //! password: transcripts mask credentials.
+
+pub mod cert;
+pub mod legacy_tls;
