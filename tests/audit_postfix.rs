@@ -75,30 +75,69 @@ fn assert_fixture(code: &str, severity: &str, record: &str) -> Option<Value> {
         .clone();
     assert_eq!(found["severity"], severity, "{found:#}");
     assert_eq!(found["record"], record, "{found:#}");
-    assert!(found["seen"].is_string() && found["fix"].is_string(), "{found:#}");
-    assert!(found["rfc"].as_str().unwrap().starts_with("postconf(5)") || code.contains("keytable") || code.contains("no_smtpd"));
+    assert!(
+        found["seen"].is_string() && found["fix"].is_string(),
+        "{found:#}"
+    );
+    assert!(
+        found["rfc"].as_str().unwrap().starts_with("postconf(5)")
+            || code.contains("keytable")
+            || code.contains("no_smtpd")
+    );
     let others: Vec<&Value> = findings
         .iter()
         .filter(|f| f["code"] != code && f["severity"] != "info")
         .collect();
     assert!(others.is_empty(), "{name}: unexpected findings {others:#?}");
     let errors = findings.iter().any(|f| f["severity"] == "error");
-    assert_eq!(status, i32::from(errors), "exit status 1 exactly when an error is found");
+    assert_eq!(
+        status,
+        i32::from(errors),
+        "exit status 1 exactly when an error is found"
+    );
     Some(found)
 }
 
 /// The fixture for each code, with the severity and record it must have.
 const EXPECTED: &[(&str, &str, &str)] = &[
-    ("postfix.relay_permit_before_reject", "error", "master.cf 127.0.0.1:2525/inet"),
-    ("postfix.relay_no_reject_unauth_destination", "error", "main.cf"),
+    (
+        "postfix.relay_permit_before_reject",
+        "error",
+        "master.cf 127.0.0.1:2525/inet",
+    ),
+    (
+        "postfix.relay_no_reject_unauth_destination",
+        "error",
+        "main.cf",
+    ),
     ("postfix.mynetworks_too_wide", "error", "main.cf"),
-    ("postfix.tls_auth_only_off", "warning", "master.cf 127.0.0.1:2587/inet"),
-    ("postfix.sasl_anonymous_allowed", "error", "master.cf 127.0.0.1:2587/inet"),
-    ("postfix.sasl_plaintext_without_tls", "error", "master.cf 127.0.0.1:2587/inet"),
+    (
+        "postfix.tls_auth_only_off",
+        "warning",
+        "master.cf 127.0.0.1:2587/inet",
+    ),
+    (
+        "postfix.sasl_anonymous_allowed",
+        "error",
+        "master.cf 127.0.0.1:2587/inet",
+    ),
+    (
+        "postfix.sasl_plaintext_without_tls",
+        "error",
+        "master.cf 127.0.0.1:2587/inet",
+    ),
     ("postfix.sasl_on_port25", "warning", "main.cf"),
-    ("postfix.submission_tls_not_required", "warning", "master.cf submission/inet"),
+    (
+        "postfix.submission_tls_not_required",
+        "warning",
+        "master.cf submission/inet",
+    ),
     ("postfix.tls_protocols_legacy", "warning", "main.cf"),
-    ("postfix.tls_mandatory_protocols_legacy", "error", "main.cf"),
+    (
+        "postfix.tls_mandatory_protocols_legacy",
+        "warning",
+        "main.cf",
+    ),
     ("postfix.tls_cert_missing", "error", "main.cf"),
     ("postfix.tls_disabled", "warning", "master.cf smtp/inet"),
     ("postfix.rate_limits_missing", "warning", "main.cf"),
@@ -135,7 +174,12 @@ fn postfix_relay_no_reject_unauth_destination() {
     if let Some(found) = expect("postfix.relay_no_reject_unauth_destination") {
         // The submission listeners override the relay list with their own `reject`: only the
         // smtp listener is affected.
-        assert!(found["message"].as_str().unwrap().starts_with("listener smtp/inet:"));
+        assert!(
+            found["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("listener smtp/inet:")
+        );
     }
 }
 
@@ -157,7 +201,12 @@ fn postfix_tls_auth_only_off_on_listener() {
 #[test]
 fn postfix_sasl_anonymous_allowed_after_tls() {
     if let Some(found) = expect("postfix.sasl_anonymous_allowed") {
-        assert!(found["seen"].as_str().unwrap().contains("smtpd_sasl_tls_security_options"));
+        assert!(
+            found["seen"]
+                .as_str()
+                .unwrap()
+                .contains("smtpd_sasl_tls_security_options")
+        );
     }
 }
 
@@ -171,7 +220,12 @@ fn postfix_sasl_plaintext_without_tls() {
 #[test]
 fn postfix_sasl_on_port25() {
     if let Some(found) = expect("postfix.sasl_on_port25") {
-        assert!(found["message"].as_str().unwrap().starts_with("listener smtp/inet:"));
+        assert!(
+            found["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("listener smtp/inet:")
+        );
     }
 }
 
@@ -188,7 +242,10 @@ fn postfix_tls_protocols_legacy_with_level_may() {
     if let Some(found) = expect("postfix.tls_protocols_legacy") {
         let message = found["message"].as_str().unwrap();
         assert!(message.contains("TLSv1, TLSv1.1"), "{message}");
-        assert!(message.contains("smtpd_tls_mandatory_protocols"), "{message}");
+        assert!(
+            message.contains("smtpd_tls_mandatory_protocols"),
+            "{message}"
+        );
     }
 }
 
@@ -198,7 +255,10 @@ fn postfix_tls_protocols_legacy_with_level_may() {
 fn postfix_tls_mandatory_protocols_legacy() {
     if let Some(found) = expect("postfix.tls_mandatory_protocols_legacy") {
         let message = found["message"].as_str().unwrap();
-        assert!(message.starts_with("listeners submission/inet, submissions/inet:"), "{message}");
+        assert!(
+            message.starts_with("listeners submission/inet, submissions/inet:"),
+            "{message}"
+        );
     }
 }
 
@@ -206,7 +266,12 @@ fn postfix_tls_mandatory_protocols_legacy() {
 #[test]
 fn postfix_tls_cert_missing_files_absent() {
     if let Some(found) = expect("postfix.tls_cert_missing") {
-        assert!(found["message"].as_str().unwrap().contains("missing-chain.pem"));
+        assert!(
+            found["message"]
+                .as_str()
+                .unwrap()
+                .contains("missing-chain.pem")
+        );
     }
 }
 
@@ -221,7 +286,12 @@ fn postfix_tls_disabled_on_port25() {
 fn postfix_rate_limits_missing() {
     if let Some(found) = expect("postfix.rate_limits_missing") {
         assert!(found["message"].as_str().unwrap().contains("$mynetworks"));
-        assert!(found["seen"].as_str().unwrap().contains("smtpd_client_message_rate_limit = 0"));
+        assert!(
+            found["seen"]
+                .as_str()
+                .unwrap()
+                .contains("smtpd_client_message_rate_limit = 0")
+        );
     }
 }
 
@@ -271,11 +341,8 @@ fn postfix_milter_missing_with_domain() {
 /// state.
 #[test]
 fn postfix_keytable_selector_missing_active_selector() {
-    let Some(found) = assert_fixture(
-        "postfix.keytable_selector_missing",
-        "error",
-        "KeyTable",
-    ) else {
+    let Some(found) = assert_fixture("postfix.keytable_selector_missing", "error", "KeyTable")
+    else {
         return;
     };
     assert!(found["message"].as_str().unwrap().contains("2026b"));
@@ -298,7 +365,10 @@ fn postfix_hardened_contrib_passes_audit() {
     let Some((status, findings)) = audit_both(&dir) else {
         return;
     };
-    let bad: Vec<&Value> = findings.iter().filter(|f| f["severity"] != "info").collect();
+    let bad: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["severity"] != "info")
+        .collect();
     assert!(bad.is_empty(), "{bad:#?}");
     assert_eq!(status, 0);
 }
@@ -322,7 +392,10 @@ fn postfix_every_code_has_a_producing_fixture() {
             .iter()
             .filter_map(|f| f["code"].as_str())
             .collect();
-        assert!(codes.contains(code), "{code} not produced by its fixture: {codes:?}");
+        assert!(
+            codes.contains(code),
+            "{code} not produced by its fixture: {codes:?}"
+        );
     }
 }
 
@@ -350,11 +423,22 @@ fn postfix_debian_main_cf_dist_audited() {
 #[test]
 fn postfix_main_cf_syntax_error_exit_2() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("main.cf"), "mynetworks = 127.0.0.0/8\nbogus line\n").unwrap();
+    std::fs::write(
+        dir.path().join("main.cf"),
+        "mynetworks = 127.0.0.0/8\nbogus line\n",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("master.cf"), "smtp inet n - y - - smtpd\n").unwrap();
     let out = support::mailauth_in(
         dir.path(),
-        &["audit", "postfix", "--main-cf", "main.cf", "--master-cf", "master.cf"],
+        &[
+            "audit",
+            "postfix",
+            "--main-cf",
+            "main.cf",
+            "--master-cf",
+            "master.cf",
+        ],
     );
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);

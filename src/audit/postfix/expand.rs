@@ -198,7 +198,10 @@ mod tests {
             "permit_mynetworks, defer_unauth_destination"
         );
         let style = "${{$compatibility_level} <level {2} ? {subnet} : {host}}";
-        assert_eq!(expand(style, &with(&[("compatibility_level", "10")])), "host");
+        assert_eq!(
+            expand(style, &with(&[("compatibility_level", "10")])),
+            "host"
+        );
     }
 
     /// A reference loop ends (Postfix reports it) instead of recursing forever.

@@ -189,7 +189,10 @@ mod tests {
     #[test]
     fn main_cf_syntax_error_names_line() {
         let err = parse_main("a = 1\nbogus\n", Path::new("main.cf")).unwrap_err();
-        assert_eq!(err.to_string(), "main.cf:2: expected `name = value` (comments must start the line)");
+        assert_eq!(
+            err.to_string(),
+            "main.cf:2: expected `name = value` (comments must start the line)"
+        );
     }
 
     /// master(5): `-o name=value` and `-o { name = value }` on continuation lines.

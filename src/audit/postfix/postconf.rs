@@ -86,7 +86,11 @@ fn services(fields: &[(String, String)], overrides: &[(String, String)]) -> Vec<
         services.push(Service {
             name: name.to_owned(),
             kind: kind.to_owned(),
-            command: value.split_whitespace().next().unwrap_or_default().to_owned(),
+            command: value
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
             overrides: BTreeMap::new(),
         });
     }

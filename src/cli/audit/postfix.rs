@@ -72,7 +72,10 @@ fn read(global: &GlobalArgs, args: &PostfixArgs) -> Result<PostfixConfig> {
     }
     match postfix::postconf::find() {
         Some(postconf) => {
-            global.note(format_args!("reading the configuration with {}", postconf.display()));
+            global.note(format_args!(
+                "reading the configuration with {}",
+                postconf.display()
+            ));
             Ok(postfix::postconf::read(&postconf, &args.config_dir)
                 .context("run as a user who may read the Postfix configuration, or use --main-cf FILE --master-cf FILE")?)
         }

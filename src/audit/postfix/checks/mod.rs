@@ -99,7 +99,11 @@ fn merge(hits: Vec<(Listener<'_>, Hit)>) -> Vec<Finding> {
     groups
         .into_iter()
         .map(|(record, hit, labels)| {
-            let which = if labels.len() == 1 { "listener" } else { "listeners" };
+            let which = if labels.len() == 1 {
+                "listener"
+            } else {
+                "listeners"
+            };
             Finding::new(
                 hit.code,
                 hit.severity,

@@ -167,7 +167,11 @@ fn too_wide(entry: &str) -> Option<bool> {
     if prefix >= host_len || is_private(addr, prefix) {
         return None;
     }
-    let very = if addr.is_ipv4() { prefix <= 8 } else { prefix <= 32 };
+    let very = if addr.is_ipv4() {
+        prefix <= 8
+    } else {
+        prefix <= 32
+    };
     Some(very)
 }
 
@@ -212,7 +216,11 @@ fn same_prefix(a: IpAddr, b: IpAddr, len: u8) -> bool {
     if a.is_ipv4() != b.is_ipv4() {
         return false;
     }
-    let mask = if len == 0 { 0 } else { u128::MAX << (128 - u32::from(len)) };
+    let mask = if len == 0 {
+        0
+    } else {
+        u128::MAX << (128 - u32::from(len))
+    };
     bits(a) & mask == bits(b) & mask
 }
 

@@ -35,8 +35,7 @@ fn anonymous(listener: &Listener<'_>) -> Vec<Hit> {
     {
         lacking.push(setting(listener, "smtpd_sasl_security_options"));
     }
-    if level != TlsLevel::None && !has(listener, "smtpd_sasl_tls_security_options", "noanonymous")
-    {
+    if level != TlsLevel::None && !has(listener, "smtpd_sasl_tls_security_options", "noanonymous") {
         lacking.push(setting(listener, "smtpd_sasl_tls_security_options"));
     }
     if lacking.is_empty() {

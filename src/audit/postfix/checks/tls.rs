@@ -134,10 +134,11 @@ pub(super) fn protocols(listener: &Listener<'_>) -> Vec<Hit> {
     if old.is_empty() {
         return Vec::new();
     }
+    // The record is where the protocol list is set; the level only chose which list counts.
     let settings: &'static [&'static str] = if name == "smtpd_tls_protocols" {
-        &["smtpd_tls_protocols", "smtpd_tls_security_level"]
+        &["smtpd_tls_protocols"]
     } else {
-        &["smtpd_tls_mandatory_protocols", "smtpd_tls_security_level"]
+        &["smtpd_tls_mandatory_protocols"]
     };
     vec![Hit {
         code,
@@ -210,8 +211,6 @@ pub(super) fn certificate(listener: &Listener<'_>) -> Vec<Hit> {
             "smtpd_tls_chain_files",
             "smtpd_tls_cert_file",
             "smtpd_tls_key_file",
-            "smtpd_tls_security_level",
-            "smtpd_tls_wrappermode",
         ],
         message,
         rfc: "postconf(5) smtpd_tls_chain_files",
@@ -235,7 +234,10 @@ mod tests {
     #[test]
     fn postconf_5_protocol_list_syntaxes() {
         assert_eq!(allowed(">=TLSv1.2"), ["TLSv1.2", "TLSv1.3"]);
-        assert_eq!(allowed(">=TLSv1"), ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]);
+        assert_eq!(
+            allowed(">=TLSv1"),
+            ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
+        );
         assert_eq!(
             allowed("!SSLv2, !SSLv3, !TLSv1, !TLSv1.1"),
             ["TLSv1.2", "TLSv1.3"]
