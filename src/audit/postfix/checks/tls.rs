@@ -188,7 +188,13 @@ pub(super) fn certificate(listener: &Listener<'_>) -> Vec<Hit> {
             "smtpd_tls_chain_files and smtpd_tls_cert_file are empty".to_owned(),
         )
     } else {
-        let missing: Vec<String> = files.into_iter().filter(|f| absent(f)).collect();
+        // The key file defaults to the certificate file: name each missing file once.
+        let mut missing: Vec<String> = Vec::new();
+        for file in files.into_iter().filter(|f| absent(f)) {
+            if !missing.contains(&file) {
+                missing.push(file);
+            }
+        }
         if missing.is_empty() {
             return Vec::new();
         }
