@@ -16,6 +16,7 @@ mod providers;
 mod publish;
 mod rfc7208;
 mod rotate;
+mod smtp_agreement;
 mod smtp_cert;
 mod smtp_servers;
 mod spf;
