@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod audit_mta;
 mod check;
 mod cli;
 mod dkim;
