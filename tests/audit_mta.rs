@@ -61,7 +61,10 @@ fn assert_only(doc: &Value, code: &str, exit: i32, expected_exit: i32) {
         .into_iter()
         .filter(|c| c != code)
         .collect();
-    assert!(others.is_empty(), "unexpected {others:?} beside {code}: {doc:#}");
+    assert!(
+        others.is_empty(),
+        "unexpected {others:?} beside {code}: {doc:#}"
+    );
     assert_eq!(exit, expected_exit, "exit status for {code}: {doc:#}");
     for finding in doc["findings"].as_array().unwrap() {
         for key in ["record", "message", "rfc", "seen", "fix"] {
@@ -86,7 +89,10 @@ fn assert_bad_input(args: &[&str], expected: &str) {
     let out = run(&all);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{all:?}: stderr {stderr}");
-    assert!(stderr.contains(expected), "{all:?}: `{expected}` not in: {stderr}");
+    assert!(
+        stderr.contains(expected),
+        "{all:?}: `{expected}` not in: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
@@ -118,7 +124,12 @@ fn exim(name: &str) -> (i32, Value) {
 fn exim_relay_open_accept_without_domain_or_host_limit() {
     let (exit, doc) = exim("relay_open.conf");
     assert_only(&doc, "exim.relay_open", exit, 1);
-    assert!(doc["findings"][0]["record"].as_str().unwrap().contains("relay_open.conf:"));
+    assert!(
+        doc["findings"][0]["record"]
+            .as_str()
+            .unwrap()
+            .contains("relay_open.conf:")
+    );
 }
 
 /// relay_from_hosts containing 0.0.0.0/0, reached through a macro and a continued line.
@@ -197,7 +208,10 @@ fn exim_every_code_has_a_fixture() {
         assert!(produced.contains(*code), "no fixture produces {code}");
     }
     for (name, code, _) in EXIM_FIXTURES {
-        assert!(mailauth::audit::exim::CODES.contains(code), "{name}: {code} not in CODES");
+        assert!(
+            mailauth::audit::exim::CODES.contains(code),
+            "{name}: {code} not in CODES"
+        );
     }
 }
 
@@ -213,15 +227,25 @@ fn exim_include_loop_is_reported_with_file_line() {
 #[test]
 fn exim_undefined_rcpt_acl_is_reported_with_file_line() {
     let path = fixture("exim", "undefined_acl.conf");
-    assert_bad_input(&["exim", "--config", path_str(&path)], "undefined_acl.conf:2:");
+    assert_bad_input(
+        &["exim", "--config", path_str(&path)],
+        "undefined_acl.conf:2:",
+    );
 }
 
 #[test]
 fn exim_megabyte_line_is_refused_with_file_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("huge.conf");
-    std::fs::write(&path, format!("# ok\nsmtp_banner = {}\n", "x".repeat(1 << 20))).unwrap();
-    assert_bad_input(&["exim", "--config", path_str(&path)], "huge.conf:2: line longer");
+    std::fs::write(
+        &path,
+        format!("# ok\nsmtp_banner = {}\n", "x".repeat(1 << 20)),
+    )
+    .unwrap();
+    assert_bad_input(
+        &["exim", "--config", path_str(&path)],
+        "huge.conf:2: line longer",
+    );
 }
 
 #[test]
@@ -257,7 +281,12 @@ fn exim_parser_agrees_with_exim_bp_when_available() {
     };
     let path = fixture("exim", "relay_open_hostlist.conf");
     let config = mailauth::audit::exim::parse_file(&path).unwrap();
-    for option in ["tls_advertise_hosts", "auth_advertise_hosts", "openssl_options", "smtp_banner"] {
+    for option in [
+        "tls_advertise_hosts",
+        "auth_advertise_hosts",
+        "openssl_options",
+        "smtp_banner",
+    ] {
         let out = std::process::Command::new(binary)
             .args(["-C", path_str(&path), "-bP", option])
             .output()
@@ -280,12 +309,28 @@ fn exim_parser_agrees_with_exim_bp_when_available() {
 // Sendmail
 
 const SENDMAIL_FIXTURES: &[(&str, &str, i32)] = &[
-    ("auth_options_missing_p.mc", "sendmail.auth_options_missing_p", 1),
-    ("auth_options_missing_y.mc", "sendmail.auth_options_missing_y", 0),
+    (
+        "auth_options_missing_p.mc",
+        "sendmail.auth_options_missing_p",
+        1,
+    ),
+    (
+        "auth_options_missing_y.mc",
+        "sendmail.auth_options_missing_y",
+        0,
+    ),
     ("promiscuous_relay.mc", "sendmail.promiscuous_relay", 1),
     ("relay_based_on_mx.mc", "sendmail.promiscuous_relay", 0),
-    ("tls_srv_options_legacy.mc", "sendmail.tls_srv_options_legacy", 0),
-    ("privacy_options_weak.mc", "sendmail.privacy_options_weak", 0),
+    (
+        "tls_srv_options_legacy.mc",
+        "sendmail.tls_srv_options_legacy",
+        0,
+    ),
+    (
+        "privacy_options_weak.mc",
+        "sendmail.privacy_options_weak",
+        0,
+    ),
     ("tls_cert_missing.mc", "sendmail.tls_cert_missing", 1),
 ];
 
@@ -318,7 +363,10 @@ fn sendmail_promiscuous_relay_feature_is_an_error() {
 fn sendmail_relay_based_on_mx_is_a_warning() {
     let (exit, doc) = sendmail("relay_based_on_mx.mc");
     assert_only(&doc, "sendmail.promiscuous_relay", exit, 0);
-    assert_eq!(codes(&doc, &["warning"]), vec!["sendmail.promiscuous_relay"]);
+    assert_eq!(
+        codes(&doc, &["warning"]),
+        vec!["sendmail.promiscuous_relay"]
+    );
 }
 
 /// ServerSSLOptions without +SSL_OP_NO_TLSv1 +SSL_OP_NO_TLSv1_1; the finding explains that
@@ -328,7 +376,10 @@ fn sendmail_server_ssl_options_leave_legacy_tls() {
     let (exit, doc) = sendmail("tls_srv_options_legacy.mc");
     assert_only(&doc, "sendmail.tls_srv_options_legacy", exit, 0);
     let message = doc["findings"][0]["message"].as_str().unwrap();
-    assert!(message.contains("SSL_OP_NO_TLSv1, SSL_OP_NO_TLSv1_1"), "{message}");
+    assert!(
+        message.contains("SSL_OP_NO_TLSv1, SSL_OP_NO_TLSv1_1"),
+        "{message}"
+    );
     assert!(message.contains("confTLS_SRV_OPTIONS"), "{message}");
 }
 
@@ -364,8 +415,14 @@ fn sendmail_cf_shows_promiscuous_relay_through_id_comment() {
     let (exit, doc) = sendmail("promiscuous_relay.cf");
     assert_eq!(exit, 1);
     let found = codes(&doc, &["error", "warning"]);
-    assert!(found.contains(&"sendmail.promiscuous_relay".to_string()), "{doc:#}");
-    assert!(found.contains(&"sendmail.auth_options_missing_p".to_string()), "{doc:#}");
+    assert!(
+        found.contains(&"sendmail.promiscuous_relay".to_string()),
+        "{doc:#}"
+    );
+    assert!(
+        found.contains(&"sendmail.auth_options_missing_p".to_string()),
+        "{doc:#}"
+    );
     assert!(doc["source"].as_str().unwrap().contains("$Id"), "{doc:#}");
 }
 
@@ -394,7 +451,10 @@ fn sendmail_megabyte_line_is_refused_with_file_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("huge.mc");
     std::fs::write(&path, format!("dnl\ndnl\ndnl {}\n", "`".repeat(1 << 20))).unwrap();
-    assert_bad_input(&["sendmail", "--config", path_str(&path)], "huge.mc:3: line longer");
+    assert_bad_input(
+        &["sendmail", "--config", path_str(&path)],
+        "huge.mc:3: line longer",
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -402,7 +462,12 @@ fn sendmail_megabyte_line_is_refused_with_file_line() {
 
 /// Connectors file, optional permissions file, code, exit status.
 const EXCHANGE_FIXTURES: &[(&str, Option<&str>, &str, i32)] = &[
-    ("open_relay.json", Some("open_relay_permissions.json"), "exchange.open_relay", 1),
+    (
+        "open_relay.json",
+        Some("open_relay_permissions.json"),
+        "exchange.open_relay",
+        1,
+    ),
     ("open_relay_external.json", None, "exchange.open_relay", 1),
     (
         "anonymous_relay_unscoped.json",
@@ -410,8 +475,18 @@ const EXCHANGE_FIXTURES: &[(&str, Option<&str>, &str, i32)] = &[
         "exchange.anonymous_relay_unscoped",
         0,
     ),
-    ("basic_auth_without_tls.json", None, "exchange.basic_auth_without_tls", 1),
-    ("tls_not_required.json", None, "exchange.tls_not_required", 0),
+    (
+        "basic_auth_without_tls.json",
+        None,
+        "exchange.basic_auth_without_tls",
+        1,
+    ),
+    (
+        "tls_not_required.json",
+        None,
+        "exchange.tls_not_required",
+        0,
+    ),
     ("banner_version.json", None, "exchange.banner_version", 0),
     ("tls_disabled.json", None, "exchange.tls_disabled", 1),
 ];
@@ -476,7 +551,10 @@ fn exchange_auth_mechanism_without_tls() {
 fn exchange_open_relay_needs_the_permissions_file() {
     let (exit, doc) = exchange("open_relay.json", None);
     assert_eq!(exit, 0, "{doc:#}");
-    assert!(doc["source"].as_str().unwrap().contains("no --permissions"), "{doc:#}");
+    assert!(
+        doc["source"].as_str().unwrap().contains("no --permissions"),
+        "{doc:#}"
+    );
 }
 
 #[test]
@@ -553,7 +631,10 @@ fn exchange_json_that_is_not_a_connector_export() {
 fn audit_help_teaches_the_powershell_lines() {
     let out = run(&["audit", "exchange", "--help"]);
     let help = String::from_utf8_lossy(&out.stdout);
-    assert!(help.contains(mailauth::audit::exchange::CONNECTORS_COMMAND), "{help}");
+    assert!(
+        help.contains(mailauth::audit::exchange::CONNECTORS_COMMAND),
+        "{help}"
+    );
     assert!(help.contains("Get-ADPermission"), "{help}");
     assert!(help.contains("Exit status"), "{help}");
 }

@@ -30,8 +30,7 @@ pub const CODES: &[&str] = &[
 const MAX_FILE: usize = 32 * 1024 * 1024;
 
 /// The PowerShell line that produces the `--receive-connectors` file.
-pub const CONNECTORS_COMMAND: &str =
-    "Get-ReceiveConnector | ConvertTo-Json -Depth 4 | Set-Content -Encoding UTF8 receive-connectors.json";
+pub const CONNECTORS_COMMAND: &str = "Get-ReceiveConnector | ConvertTo-Json -Depth 4 | Set-Content -Encoding UTF8 receive-connectors.json";
 
 /// The PowerShell line that produces the `--permissions` file.
 pub const PERMISSIONS_COMMAND: &str = "Get-ReceiveConnector | Get-ADPermission | Where-Object { $_.ExtendedRights -like \"ms-Exch-SMTP-Accept-Any-Recipient\" } | Select-Object @{n='Identity';e={\"$($_.Identity)\"}}, @{n='User';e={\"$($_.User)\"}}, @{n='ExtendedRights';e={\"$($_.ExtendedRights)\"}}, Deny, IsInherited | ConvertTo-Json -Depth 4 | Set-Content -Encoding UTF8 permissions.json";
@@ -91,7 +90,7 @@ impl Connector {
     }
 
     fn is_anonymous(&self) -> bool {
-        self.permission_groups.contains("anonymususers")
+        self.permission_groups.contains("anonymoususers")
     }
 
     fn is_client(&self) -> bool {
@@ -124,7 +123,10 @@ pub struct Grant {
 impl Grant {
     fn is_anonymous_relay(&self) -> bool {
         self.user.to_ascii_uppercase().contains("ANONYMOUS LOGON")
-            && self.rights.to_ascii_lowercase().contains(ACCEPT_ANY_RECIPIENT)
+            && self
+                .rights
+                .to_ascii_lowercase()
+                .contains(ACCEPT_ANY_RECIPIENT)
     }
 
     fn applies_to(&self, connector: &Connector) -> bool {
@@ -139,7 +141,10 @@ impl Grant {
 }
 
 /// Audit the connectors in `connectors` (and the grants in `permissions`, when given).
-pub fn audit_files(connectors: &Path, permissions: Option<&Path>) -> Result<AuditReport, AuditError> {
+pub fn audit_files(
+    connectors: &Path,
+    permissions: Option<&Path>,
+) -> Result<AuditReport, AuditError> {
     let list = parse_connectors(connectors)?;
     let grants = match permissions {
         Some(path) => Some(parse_grants(path)?),
@@ -186,7 +191,11 @@ fn read_text(path: &Path) -> Result<String, AuditError> {
         source,
     })?;
     if bytes.len() > MAX_FILE {
-        return Err(syntax(path, 0, "file larger than 32 MiB; is this a connector export?"));
+        return Err(syntax(
+            path,
+            0,
+            "file larger than 32 MiB; is this a connector export?",
+        ));
     }
     let utf16 = |le: bool| -> String {
         let units: Vec<u16> = bytes[2..]
@@ -210,16 +219,26 @@ fn read_text(path: &Path) -> Result<String, AuditError> {
 }
 
 /// The JSON document's objects: one object or an array of them.
-fn read_objects(path: &Path, what: &str) -> Result<Vec<serde_json::Map<String, Value>>, AuditError> {
+fn read_objects(
+    path: &Path,
+    what: &str,
+) -> Result<Vec<serde_json::Map<String, Value>>, AuditError> {
     let text = read_text(path)?;
     if text.trim().is_empty() {
-        return Err(syntax(path, 0, format!("empty file; expected the JSON of {what}")));
+        return Err(syntax(
+            path,
+            0,
+            format!("empty file; expected the JSON of {what}"),
+        ));
     }
     let value: Value = serde_json::from_str(&text).map_err(|e| {
         syntax(
             path,
             e.line(),
-            format!("not valid JSON (column {}): {e}; expected the JSON of {what}", e.column()),
+            format!(
+                "not valid JSON (column {}): {e}; expected the JSON of {what}",
+                e.column()
+            ),
         )
     })?;
     let items = match value {
@@ -234,7 +253,10 @@ fn read_objects(path: &Path, what: &str) -> Result<Vec<serde_json::Map<String, V
             _ => Err(syntax(
                 path,
                 0,
-                format!("element {} is not an object; expected the JSON of {what}", index + 1),
+                format!(
+                    "element {} is not an object; expected the JSON of {what}",
+                    index + 1
+                ),
             )),
         })
         .collect()
@@ -333,7 +355,9 @@ fn range_text(value: &Value) -> String {
     }
     let bound = |name: &str| {
         field(map, name).map_or(String::new(), |v| match v {
-            Value::Object(inner) => field(inner, "IPAddressToString").map_or_else(|| text_of(v), text_of),
+            Value::Object(inner) => {
+                field(inner, "IPAddressToString").map_or_else(|| text_of(v), text_of)
+            }
             other => text_of(other),
         })
     };
@@ -395,7 +419,9 @@ pub fn parse_grants(path: &Path) -> Result<Vec<Grant>, AuditError> {
         .map(|map| Grant {
             identity: field(map, "Identity").map(text_of).unwrap_or_default(),
             user: field(map, "User").map(text_of).unwrap_or_default(),
-            rights: field(map, "ExtendedRights").map(text_of).unwrap_or_default(),
+            rights: field(map, "ExtendedRights")
+                .map(text_of)
+                .unwrap_or_default(),
             deny: truthy(field(map, "Deny")),
         })
         .collect())
@@ -410,7 +436,8 @@ const FULL: u128 = u32::MAX as u128 + 1;
 fn range_size(range: &str) -> u128 {
     let range = range.trim();
     if let Some((address, bits)) = range.split_once('/') {
-        let (Ok(address), Ok(bits)) = (address.trim().parse::<IpAddr>(), bits.trim().parse::<u32>())
+        let (Ok(address), Ok(bits)) =
+            (address.trim().parse::<IpAddr>(), bits.trim().parse::<u32>())
         else {
             return 0;
         };
@@ -435,7 +462,11 @@ fn range_size(range: &str) -> u128 {
 
 /// Size of a prefix with `host_bits` free, on the IPv4 scale (IPv6 divided by 2^96).
 fn scaled(ipv4: bool, host_bits: u32) -> u128 {
-    let bits = if ipv4 { host_bits } else { host_bits.saturating_sub(96) };
+    let bits = if ipv4 {
+        host_bits
+    } else {
+        host_bits.saturating_sub(96)
+    };
     1u128 << bits.min(32)
 }
 
@@ -558,10 +589,7 @@ fn auth_findings(connector: &Connector) -> Vec<Finding> {
                  TLS: messages and NTLM/Integrated logons may be sent in clear",
                 "Microsoft Learn Set-ReceiveConnector -RequireTLS",
             )
-            .seen(format!(
-                "RequireTLS = false; ports {:?}",
-                connector.ports
-            ))
+            .seen(format!("RequireTLS = false; ports {:?}", connector.ports))
             .fix(format!(
                 "Set-ReceiveConnector \"{}\" -RequireTLS $true",
                 connector.identity
@@ -605,9 +633,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn anonymous_grant_matches_its_connector() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/audit/exchange");
+        let connectors = parse_connectors(&dir.join("open_relay.json")).unwrap();
+        let grants = parse_grants(&dir.join("open_relay_permissions.json")).unwrap();
+        assert!(connectors[0].is_anonymous(), "{connectors:?}");
+        assert!(grants[0].is_anonymous_relay(), "{grants:?}");
+        assert!(
+            grants[0].applies_to(&connectors[0]),
+            "{grants:?} {connectors:?}"
+        );
+        assert!(connectors[0].open_to_all(), "{connectors:?}");
+    }
+
+    #[test]
     fn range_sizes() {
         assert_eq!(range_size("0.0.0.0-255.255.255.255"), FULL);
-        assert_eq!(range_size("::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), FULL);
+        assert_eq!(
+            range_size("::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+            FULL
+        );
         assert_eq!(range_size("0.0.0.0/0"), FULL);
         assert_eq!(range_size("10.0.0.0/24"), 256);
         assert_eq!(range_size("192.0.2.10"), 1);
@@ -620,6 +665,9 @@ mod tests {
         assert!(flag_names(Some(&s), AUTH_MECHANISM_FLAGS).contains("basicauth"));
         let n = Value::from(1 + 4);
         let names = flag_names(Some(&n), AUTH_MECHANISM_FLAGS);
-        assert_eq!(names, ["basicauth", "tls"].iter().map(|s| s.to_string()).collect());
+        assert_eq!(
+            names,
+            ["basicauth", "tls"].iter().map(|s| s.to_string()).collect()
+        );
     }
 }

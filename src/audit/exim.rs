@@ -317,7 +317,12 @@ impl Reader {
         self.ifs.iter().all(|level| level.active)
     }
 
-    fn logical_line(&mut self, line: &str, origin: &Origin, depth: usize) -> Result<(), AuditError> {
+    fn logical_line(
+        &mut self,
+        line: &str,
+        origin: &Origin,
+        depth: usize,
+    ) -> Result<(), AuditError> {
         if line.starts_with('.') {
             return self.directive(line, origin, depth);
         }
@@ -467,9 +472,7 @@ impl Reader {
                     Some(name) => (name, "false"),
                     None => (line, "true"),
                 };
-                self.config
-                    .options
-                    .insert(name.to_string(), setting(value));
+                self.config.options.insert(name.to_string(), setting(value));
             }
         }
     }
@@ -531,7 +534,11 @@ fn push_condition(acl: &mut Acl, text: &str, origin: &Origin) -> Result<(), Audi
     let statement = acl.statements.last_mut().ok_or_else(|| {
         syntax(
             origin,
-            format!("condition `{}` before any verb in ACL {}", text.trim(), acl.name),
+            format!(
+                "condition `{}` before any verb in ACL {}",
+                text.trim(),
+                acl.name
+            ),
         )
     })?;
     let text = text.trim();
@@ -561,8 +568,8 @@ fn macro_definition(line: &str) -> Option<(&str, &str)> {
     let (name, value) = line.split_once('=')?;
     let name = name.trim();
     let first = name.chars().next()?;
-    let well_formed = first.is_ascii_uppercase()
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let well_formed =
+        first.is_ascii_uppercase() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     // `NAME == value` redefines; the second `=` belongs to the operator.
     let value = value.strip_prefix('=').unwrap_or(value);
     well_formed.then_some((name, value.trim()))
@@ -592,8 +599,7 @@ fn replace_word(text: &str, name: &str, value: &str) -> String {
 /// `name:` alone on a line starts an ACL or a driver.
 fn section_name(line: &str) -> Option<&str> {
     let name = line.trim().strip_suffix(':')?.trim();
-    (!name.is_empty() && !name.contains(char::is_whitespace) && !name.contains('='))
-        .then_some(name)
+    (!name.is_empty() && !name.contains(char::is_whitespace) && !name.contains('=')).then_some(name)
 }
 
 fn is_verb(word: &str) -> bool {
@@ -677,9 +683,7 @@ fn accept_limit(config: &EximConfig, statement: &Statement) -> Result<(), String
 /// A positive domain list that does not match everything.
 fn limits_domains(value: &str) -> bool {
     let items = list_items(value);
-    !items.is_empty()
-        && !items[0].starts_with('!')
-        && !items.iter().any(|item| item == "*")
+    !items.is_empty() && !items[0].starts_with('!') && !items.iter().any(|item| item == "*")
 }
 
 /// A statement after which recipients in foreign domains can no longer be accepted.
@@ -696,11 +700,15 @@ fn is_relay_guard(statement: &Statement) -> bool {
         "deny" | "drop" => {
             let refuses_foreign = relevant.iter().any(|c| {
                 c.name == "domains"
-                    && (c.negated || list_items(&c.value).first().is_some_and(|i| i.starts_with('!')))
+                    && (c.negated
+                        || list_items(&c.value)
+                            .first()
+                            .is_some_and(|i| i.starts_with('!')))
             });
             // Other conditions may only exempt trusted clients (`!hosts`, `!authenticated`).
             let only_exemptions = relevant.iter().all(|c| {
-                c.name == "domains" || (c.negated && matches!(c.name.as_str(), "hosts" | "authenticated"))
+                c.name == "domains"
+                    || (c.negated && matches!(c.name.as_str(), "hosts" | "authenticated"))
             });
             relevant.is_empty() || (refuses_foreign && only_exemptions)
         }
@@ -728,7 +736,7 @@ fn is_modifier(name: &str) -> bool {
     )
 }
 
-fn rcpt_acl<'c>(config: &'c EximConfig) -> Result<Option<(&'c Setting, &'c Acl)>, AuditError> {
+fn rcpt_acl(config: &EximConfig) -> Result<Option<(&Setting, &Acl)>, AuditError> {
     let Some(setting) = config.option("acl_smtp_rcpt") else {
         return Ok(None);
     };
@@ -822,15 +830,15 @@ fn describe(statement: &Statement) -> String {
 
 /// An expansion that is empty without TLS (`$tls_in_cipher`, or `$tls_cipher` before 4.80).
 fn limited_to_tls(value: &str) -> bool {
-    value.contains("tls_in_cipher") || value.contains("$tls_cipher") || value.contains("{tls_cipher")
+    value.contains("tls_in_cipher")
+        || value.contains("$tls_cipher")
+        || value.contains("{tls_cipher")
 }
 
 fn auth_findings(config: &EximConfig) -> Vec<Finding> {
     let advertise = config.option("auth_advertise_hosts");
-    if let Some(setting) = advertise {
-        if setting.value.is_empty() || limited_to_tls(&setting.value) {
-            return Vec::new();
-        }
+    if advertise.is_some_and(|s| s.value.is_empty() || limited_to_tls(&s.value)) {
+        return Vec::new();
     }
     let seen = advertise.map_or("auth_advertise_hosts unset (default *)".to_string(), |s| {
         format!("auth_advertise_hosts = {} ({})", s.value, s.origin)
@@ -865,20 +873,20 @@ fn auth_findings(config: &EximConfig) -> Vec<Finding> {
 const TLS_REF: &str = "Exim spec 4.96 ch. 43 (TLS) tls_advertise_hosts, tls_certificate";
 
 fn tls_findings(config: &EximConfig) -> Vec<Finding> {
-    if let Some(setting) = config.option("tls_advertise_hosts") {
-        if setting.value.is_empty() {
-            return vec![
-                Finding::new(
-                    "exim.tls_not_advertised",
-                    Severity::Error,
-                    setting.origin.to_string(),
-                    "STARTTLS is offered to no client: mail and AUTH travel in clear",
-                    TLS_REF,
-                )
-                .seen("tls_advertise_hosts = (empty)")
-                .fix("tls_advertise_hosts = * with tls_certificate and tls_privatekey set"),
-            ];
-        }
+    if let Some(setting) = config.option("tls_advertise_hosts")
+        && setting.value.is_empty()
+    {
+        return vec![
+            Finding::new(
+                "exim.tls_not_advertised",
+                Severity::Error,
+                setting.origin.to_string(),
+                "STARTTLS is offered to no client: mail and AUTH travel in clear",
+                TLS_REF,
+            )
+            .seen("tls_advertise_hosts = (empty)")
+            .fix("tls_advertise_hosts = * with tls_certificate and tls_privatekey set"),
+        ];
     }
     if config.option("tls_certificate").is_none() {
         return vec![
@@ -972,7 +980,11 @@ fn vrfy_findings(config: &EximConfig) -> Result<Vec<Finding>, AuditError> {
                 "VRFY is accepted: anyone can test which addresses exist (harvesting)",
                 "Exim spec 4.96 ch. 44 (ACLs) acl_smtp_vrfy",
             )
-            .seen(format!("acl_smtp_vrfy = {}; {}", setting.value, describe(statement)))
+            .seen(format!(
+                "acl_smtp_vrfy = {}; {}",
+                setting.value,
+                describe(statement)
+            ))
             .fix("leave acl_smtp_vrfy unset (VRFY then answers 252 without looking anything up)")
         })
         .into_iter()
@@ -1009,7 +1021,12 @@ fn banner_findings(config: &EximConfig) -> Vec<Finding> {
 }
 
 /// ACL options checked for a `ratelimit` condition, and the ACLs they call.
-const RATE_LIMITED_ACLS: &[&str] = &["acl_smtp_connect", "acl_smtp_mail", "acl_smtp_rcpt", "acl_smtp_data"];
+const RATE_LIMITED_ACLS: &[&str] = &[
+    "acl_smtp_connect",
+    "acl_smtp_mail",
+    "acl_smtp_rcpt",
+    "acl_smtp_data",
+];
 
 fn rate_limit_findings(config: &EximConfig) -> Vec<Finding> {
     let mut seen = BTreeSet::new();
@@ -1022,7 +1039,9 @@ fn rate_limit_findings(config: &EximConfig) -> Vec<Finding> {
         if !seen.insert(name.clone()) {
             continue;
         }
-        let Some(acl) = config.acl(&name) else { continue };
+        let Some(acl) = config.acl(&name) else {
+            continue;
+        };
         for c in acl.statements.iter().flat_map(|s| &s.conditions) {
             if c.name == "ratelimit" {
                 return Vec::new();
@@ -1037,7 +1056,9 @@ fn rate_limit_findings(config: &EximConfig) -> Vec<Finding> {
         .map(|option| {
             config
                 .option(option)
-                .map_or(format!("{option} unset"), |s| format!("{option} = {}", s.value))
+                .map_or(format!("{option} unset"), |s| {
+                    format!("{option} = {}", s.value)
+                })
         })
         .collect();
     vec![
@@ -1076,8 +1097,12 @@ mod tests {
     #[test]
     fn gnutls_priority_floor() {
         assert!(gnutls_excludes_old("NORMAL:-VERS-TLS1.0:-VERS-TLS1.1"));
-        assert!(gnutls_excludes_old("NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"));
+        assert!(gnutls_excludes_old(
+            "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+        ));
         assert!(!gnutls_excludes_old("NORMAL"));
-        assert!(!gnutls_excludes_old("NORMAL:-VERS-ALL:+VERS-TLS1.2:+VERS-TLS1.0"));
+        assert!(!gnutls_excludes_old(
+            "NORMAL:-VERS-ALL:+VERS-TLS1.2:+VERS-TLS1.0"
+        ));
     }
 }

@@ -186,7 +186,12 @@ fn detect_format(path: &Path, text: &str) -> Format {
     match path.extension().and_then(|e| e.to_str()) {
         Some("mc" | "m4") => Format::Mc,
         Some("cf") => Format::Cf,
-        _ if text.lines().any(|l| l.starts_with("O ") || l.starts_with("V10")) => Format::Cf,
+        _ if text
+            .lines()
+            .any(|l| l.starts_with("O ") || l.starts_with("V10")) =>
+        {
+            Format::Cf
+        }
         _ => Format::Mc,
     }
 }
@@ -602,8 +607,8 @@ fn privacy_findings(config: &SendmailConfig) -> Vec<Finding> {
         .option("PrivacyOptions")
         .map(|s| flags(&s.value))
         .unwrap_or_default();
-    let hides = present.contains("goaway")
-        || (present.contains("noexpn") && present.contains("novrfy"));
+    let hides =
+        present.contains("goaway") || (present.contains("noexpn") && present.contains("novrfy"));
     if hides {
         return Vec::new();
     }
@@ -618,7 +623,9 @@ fn privacy_findings(config: &SendmailConfig) -> Vec<Finding> {
         )
         .seen(seen(config, "PrivacyOptions"))
         .fix(match config.format {
-            Format::Mc => "define(`confPRIVACY_FLAGS', `authwarnings,goaway,noreceipts,restrictqrun')dnl",
+            Format::Mc => {
+                "define(`confPRIVACY_FLAGS', `authwarnings,goaway,noreceipts,restrictqrun')dnl"
+            }
             Format::Cf => "O PrivacyOptions=authwarnings,goaway,noreceipts,restrictqrun",
         }),
     ]
@@ -635,7 +642,10 @@ mod tests {
         let config = parse_mc(Path::new("t.mc"), text).unwrap();
         assert_eq!(config.option("AuthOptions").unwrap().value, "`A p' y");
         assert_eq!(config.option("AuthOptions").unwrap().origin.line, 2);
-        assert_eq!(config.features().collect::<Vec<_>>(), vec!["promiscuous_relay"]);
+        assert_eq!(
+            config.features().collect::<Vec<_>>(),
+            vec!["promiscuous_relay"]
+        );
     }
 
     #[test]

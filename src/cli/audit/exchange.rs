@@ -10,7 +10,10 @@ use crate::cli::GlobalArgs;
 
 /// Arguments of `mailauth audit exchange`.
 #[derive(Debug, Args)]
-#[command(after_help = "\
+// The PowerShell lines must stay whole to be copied: no wrapping for this help.
+#[command(
+    term_width = 0,
+    after_help = "\
 Reads the receive connectors exported from the Exchange Management Shell and reports: anonymous \
 relay open to every address (exchange.open_relay), anonymous relay from ranges wider than a /16 \
 (exchange.anonymous_relay_unscoped), BasicAuth without BasicAuthRequireTLS \
@@ -30,7 +33,8 @@ with file:line).
 
 Examples:
   mailauth audit exchange --receive-connectors receive-connectors.json
-  mailauth audit exchange --receive-connectors receive-connectors.json --permissions permissions.json --json")]
+  mailauth audit exchange --receive-connectors receive-connectors.json --permissions permissions.json --json"
+)]
 pub struct ExchangeArgs {
     /// JSON of `Get-ReceiveConnector | ConvertTo-Json -Depth 4`.
     #[arg(long, value_name = "FILE")]
