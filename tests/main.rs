@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod audit_mta;
 mod audit_postfix;
 mod check;
 mod cli;
