@@ -10,6 +10,7 @@ mod dkim;
 mod dmarc;
 mod interop;
 mod local_dns;
+mod probe;
 mod providers;
 mod publish;
 mod rfc7208;

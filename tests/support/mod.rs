@@ -4,6 +4,7 @@
 
 pub mod cloudflare_fake;
 pub mod dns_server;
+pub mod fake_smtp;
 pub mod knot;
 pub mod named;
 pub mod pdns;

@@ -1,0 +1,425 @@
+//! `mailauth probe` against in-process scripted SMTP servers (tests/support/fake_smtp.rs) for what
+//! real servers will not do, driving the real binary. Every `smtp.*` code in
+//! `mailauth::smtp::CODES` is produced by a test listed in `CODE_TESTS`.
+
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::Value;
+
+use crate::support::fake_smtp::{FakeSmtp, Script, self_signed};
+
+/// The password used with fakes; it must appear nowhere in the output.
+const PASSWORD: &str = "Tr0ub4dor-probe-secret";
+
+/// A zone with forward-confirmed reverse DNS for 127.0.0.1 named fake.example.test.
+fn zone_with_ptr(dir: &Path) -> String {
+    let path = dir.join("fake.zone");
+    std::fs::write(
+        &path,
+        "$TTL 300\n\
+         fake.example.test. IN A 127.0.0.1\n\
+         1.0.0.127.in-addr.arpa. IN PTR fake.example.test.\n",
+    )
+    .unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// Run `mailauth --json probe 127.0.0.1:PORT ARGS` with the PTR zone; (exit code, JSON target, output).
+fn probe(fake: &FakeSmtp, args: &[&str]) -> (i32, Value, Output) {
+    let dir = tempfile::tempdir().unwrap();
+    let zone = zone_with_ptr(dir.path());
+    let target = format!("127.0.0.1:{}", fake.addr().port());
+    let mut all = vec!["--zone", zone.as_str(), "--json", "probe", target.as_str(), "--timeout", "5"];
+    all.extend_from_slice(args);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mailauth"))
+        .args(&all)
+        .env("PROBE_TEST_PASSWORD", PASSWORD)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let target = json["targets"][0].clone();
+    (out.status.code().unwrap_or(-1), target, out)
+}
+
+fn codes(target: &Value) -> Vec<String> {
+    target["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn tls_script(dir: &Path) -> Script {
+    Script {
+        tls: Some(self_signed(dir, "fake.example.test")),
+        ..Script::default()
+    }
+}
+
+fn assert_no_data(fake: &FakeSmtp) {
+    let commands = fake.commands();
+    assert!(
+        !commands.iter().any(|c| c.eq_ignore_ascii_case("DATA")),
+        "the probe sent DATA: {commands:?}"
+    );
+}
+
+/// Which test produces each code (checked against CODES below).
+const CODE_TESTS: &[(&str, &str)] = &[
+    ("smtp.connect_failed", "unreachable_target_is_connect_failed_and_exit_3"),
+    ("smtp.service_unavailable", "rfc5321_3_8_421_mid_session_stops_the_probe"),
+    ("smtp.open_relay", "open_relay_lists_every_accepted_pair"),
+    ("smtp.auth_before_tls", "rfc4954_4_auth_before_tls_anonymous_and_cleartext_235"),
+    ("smtp.auth_cleartext_accepted", "rfc4954_4_auth_before_tls_anonymous_and_cleartext_235"),
+    ("smtp.auth_anonymous", "rfc4954_4_auth_before_tls_anonymous_and_cleartext_235"),
+    ("smtp.auth_relay_ok", "authenticated_relay_over_tls_accepted"),
+    ("smtp.auth_relay_refused", "rfc4954_4_auth_before_tls_anonymous_and_cleartext_235"),
+    ("smtp.starttls_missing", "open_relay_lists_every_accepted_pair"),
+    ("smtp.starttls_required_missing", "rfc8314_submission_accepting_mail_before_starttls"),
+    ("smtp.starttls_injection", "cve_2011_0411_starttls_injection_detected"),
+    ("smtp.tls_protocol_legacy", "legacy_tls_reported_by_the_tls_module"),
+    ("smtp.vrfy_enabled", "rfc5321_7_3_vrfy_and_expn_that_answer"),
+    ("smtp.expn_enabled", "rfc5321_7_3_vrfy_and_expn_that_answer"),
+    ("smtp.banner_software", "rfc5321_4_2_multi_line_greeting_names_software"),
+    ("smtp.ptr_mismatch", "ptr_missing_is_a_warning"),
+];
+
+#[test]
+fn every_probe_code_has_a_test() {
+    let mut listed: Vec<&str> = CODE_TESTS.iter().map(|(c, _)| *c).collect();
+    listed.sort();
+    let mut codes: Vec<&str> = mailauth::smtp::CODES.to_vec();
+    codes.sort();
+    assert_eq!(listed, codes);
+}
+
+#[test]
+fn open_relay_lists_every_accepted_pair() {
+    let fake = FakeSmtp::start(Script {
+        rcpt_reply: "250 2.1.5 Ok".into(),
+        ..Script::default()
+    });
+    let (code, target, _) = probe(&fake, &[]);
+    assert_eq!(code, 1, "error findings exit 1");
+    let found = codes(&target);
+    assert!(found.contains(&"smtp.open_relay".to_owned()), "{found:?}");
+    assert!(found.contains(&"smtp.starttls_missing".to_owned()), "{found:?}");
+    let relay = target["relay"].as_array().unwrap();
+    assert_eq!(relay.len(), 16, "every pair is listed");
+    assert!(relay.iter().all(|p| p["accepted"] == true));
+    assert!(relay.iter().any(|p| p["mail_from"] == ""), "null sender tried");
+    // The whole battery ran on one connection, each pair after RSET.
+    let commands = fake.commands();
+    assert_eq!(commands.iter().filter(|c| c.starts_with("EHLO")).count(), 1);
+    assert!(commands.iter().filter(|c| *c == "RSET").count() >= 16);
+    assert_no_data(&fake);
+}
+
+#[test]
+fn relay_refused_everywhere_is_no_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeSmtp::start(tls_script(dir.path()));
+    let (code, target, _) = probe(&fake, &[]);
+    let found = codes(&target);
+    assert!(!found.iter().any(|c| c == "smtp.open_relay"), "{found:?}");
+    assert_eq!(target["relay"].as_array().unwrap().len(), 16);
+    assert_eq!(target["tls"]["version"], "TLSv1.3");
+    assert!(target["ehlo"].as_array().unwrap().iter().any(|e| e == "STARTTLS"));
+    assert!(target["ehlo_tls"].is_array());
+    assert!(target["error"].is_null(), "{}", target["error"]);
+    assert!(code == 0 || code == 1, "exit {code}");
+    assert!(!found.iter().any(|c| c == "smtp.starttls_injection"), "{found:?}");
+}
+
+#[test]
+fn no_relay_skips_the_battery() {
+    let fake = FakeSmtp::start(Script {
+        rcpt_reply: "250 2.1.5 Ok".into(),
+        ..Script::default()
+    });
+    let (_, target, _) = probe(&fake, &["--no-relay"]);
+    assert_eq!(target["relay"].as_array().unwrap().len(), 0);
+    assert!(!fake.commands().iter().any(|c| c.starts_with("RCPT")));
+}
+
+#[test]
+fn rfc4954_4_auth_before_tls_anonymous_and_cleartext_235() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeSmtp::start(Script {
+        extensions: vec!["AUTH PLAIN LOGIN ANONYMOUS".into()],
+        auth_reply: "235 2.7.0 Authentication successful".into(),
+        ..tls_script(dir.path())
+    });
+    let (code, target, out) = probe(
+        &fake,
+        &["--auth-user", "alice@fake.example.test", "--auth-password-env", "PROBE_TEST_PASSWORD", "--transcript"],
+    );
+    assert_eq!(code, 1);
+    let found = codes(&target);
+    for expected in [
+        "smtp.auth_before_tls",
+        "smtp.auth_anonymous",
+        "smtp.auth_cleartext_accepted",
+        // AUTH succeeded over TLS but the fake refuses every RCPT.
+        "smtp.auth_relay_refused",
+    ] {
+        assert!(found.contains(&expected.to_owned()), "{expected} missing: {found:?}");
+    }
+    assert!(target["auth"]["cleartext_result"].as_str().unwrap().starts_with("235"));
+    assert!(target["auth"]["tls_result"].as_str().unwrap().starts_with("235"));
+    // The password, and its base64 forms, appear nowhere.
+    let everything = [out.stdout.as_slice(), out.stderr.as_slice()].concat();
+    let text = String::from_utf8_lossy(&everything);
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for secret in [
+        PASSWORD.to_owned(),
+        b64.encode(PASSWORD),
+        b64.encode(format!("\0alice@fake.example.test\0{PASSWORD}")),
+    ] {
+        assert!(!text.contains(&secret), "secret {secret:?} leaked");
+    }
+    let transcript = target["transcript"].as_array().unwrap();
+    assert!(transcript.iter().any(|l| l == "C: AUTH PLAIN ***"));
+    assert_no_data(&fake);
+}
+
+#[test]
+fn authenticated_relay_over_tls_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeSmtp::start(Script {
+        extensions: vec!["AUTH LOGIN".into()],
+        auth_reply: "235 2.7.0 Authentication successful".into(),
+        rcpt_reply: "250 2.1.5 Ok".into(),
+        ..tls_script(dir.path())
+    });
+    let password = dir.path().join("password");
+    std::fs::write(&password, format!("{PASSWORD}\n")).unwrap();
+    let (_, target, out) = probe(
+        &fake,
+        &["--no-relay", "--auth-user", "alice", "--auth-password-file", password.to_str().unwrap()],
+    );
+    let found = codes(&target);
+    assert!(found.contains(&"smtp.auth_relay_ok".to_owned()), "{found:?}");
+    assert_eq!(target["auth"]["relay_after_auth"]["accepted"], true);
+    // AUTH LOGIN payloads went masked into no output.
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(PASSWORD));
+    assert_no_data(&fake);
+}
+
+#[test]
+fn password_on_the_command_line_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = crate::support::mailauth_in(
+        dir.path(),
+        &["probe", "127.0.0.1:1", "--auth-user", "alice"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--auth-password-env"));
+}
+
+#[test]
+fn cve_2011_0411_starttls_injection_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeSmtp::start(Script {
+        injectable: true,
+        ..tls_script(dir.path())
+    });
+    let (code, target, _) = probe(&fake, &["--no-relay"]);
+    assert_eq!(code, 1);
+    let found = codes(&target);
+    assert!(found.contains(&"smtp.starttls_injection".to_owned()), "{found:?}");
+}
+
+#[test]
+fn rfc5321_3_8_421_mid_session_stops_the_probe() {
+    let fake = FakeSmtp::start(Script {
+        close_421_after: Some(3),
+        ..Script::default()
+    });
+    let (code, target, _) = probe(&fake, &[]);
+    assert_eq!(code, 3, "a 421 is temporary: exit 3");
+    let found = codes(&target);
+    assert!(found.contains(&"smtp.service_unavailable".to_owned()), "{found:?}");
+    assert!(target["error"].as_str().unwrap().contains("421"), "{}", target["error"]);
+    // It stopped: no further connection after the 421.
+    assert_eq!(fake.commands().iter().filter(|c| c.starts_with("EHLO")).count(), 1);
+}
+
+#[test]
+fn rfc5321_4_2_multi_line_greeting_names_software() {
+    let fake = FakeSmtp::start(Script {
+        greeting: vec![
+            "220-fake.example.test ESMTP Exim 4.96 Sun, 29 Nov 2026 10:00:00 +0000".into(),
+            "220-No unsolicited bulk mail".into(),
+            "220 Second continuation ends here".into(),
+        ],
+        ..Script::default()
+    });
+    let (_, target, _) = probe(&fake, &["--no-relay"]);
+    let banner = target["banner"].as_str().unwrap();
+    assert!(banner.starts_with("220 fake.example.test ESMTP Exim 4.96"), "{banner}");
+    let finding = target["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "smtp.banner_software")
+        .expect("banner_software");
+    assert_eq!(finding["severity"], "info");
+    assert!(finding["message"].as_str().unwrap().contains("4.96"));
+}
+
+#[test]
+fn overlong_reply_line_is_bounded() {
+    let fake = FakeSmtp::start(Script {
+        greeting: vec![format!("220 {}", "x".repeat(100_000))],
+        ..Script::default()
+    });
+    let started = std::time::Instant::now();
+    let (_, target, _) = probe(&fake, &[]);
+    assert!(started.elapsed().as_secs() < 10, "no hang");
+    let error = target["error"].as_str().unwrap();
+    assert!(error.contains("longer than"), "{error}");
+}
+
+#[test]
+fn garbage_greeting_is_a_protocol_error() {
+    let fake = FakeSmtp::start(Script {
+        greeting: vec!["SSH-2.0-OpenSSH_9.2".into()],
+        ..Script::default()
+    });
+    let (_, target, _) = probe(&fake, &[]);
+    let error = target["error"].as_str().unwrap();
+    assert!(error.contains("not an SMTP reply line"), "{error}");
+}
+
+#[test]
+fn rfc5321_7_3_vrfy_and_expn_that_answer() {
+    let fake = FakeSmtp::start(Script {
+        vrfy_reply: "252 2.0.0 postmaster".into(),
+        expn_reply: "250 2.1.5 <root@fake.example.test>".into(),
+        ..Script::default()
+    });
+    let (_, target, _) = probe(&fake, &["--no-relay"]);
+    let found = codes(&target);
+    assert!(found.contains(&"smtp.vrfy_enabled".to_owned()), "{found:?}");
+    assert!(found.contains(&"smtp.expn_enabled".to_owned()), "{found:?}");
+}
+
+#[test]
+fn rfc5321_3_5_3_vrfy_252_cannot_verify_is_fine() {
+    let fake = FakeSmtp::start(Script {
+        vrfy_reply: "252 2.1.5 Cannot VRFY user, but will accept message".into(),
+        ..Script::default()
+    });
+    let (_, target, _) = probe(&fake, &["--no-relay"]);
+    assert!(!codes(&target).iter().any(|c| c == "smtp.vrfy_enabled"));
+}
+
+#[test]
+fn rfc8314_submission_accepting_mail_before_starttls() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeSmtp::start(tls_script(dir.path()));
+    let (_, target, _) = probe(&fake, &["--no-relay", "--role", "submission"]);
+    assert_eq!(target["role"], "submission");
+    let found = codes(&target);
+    assert!(found.contains(&"smtp.starttls_required_missing".to_owned()), "{found:?}");
+}
+
+#[test]
+fn unreachable_target_is_connect_failed_and_exit_3() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let zone = zone_with_ptr(dir.path());
+    let out = crate::support::mailauth_in(
+        dir.path(),
+        &["--zone", &zone, "--json", "probe", &format!("127.0.0.1:{port}"), "--timeout", "2"],
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let target = &json["targets"][0];
+    assert_eq!(codes(target), ["smtp.connect_failed"]);
+    assert!(target["error"].as_str().unwrap().contains("cannot connect"));
+}
+
+#[test]
+fn ptr_missing_is_a_warning() {
+    let fake = FakeSmtp::start(Script::default());
+    let dir = tempfile::tempdir().unwrap();
+    let zone = dir.path().join("empty.zone");
+    std::fs::write(&zone, "$TTL 300\nother.example.test. IN A 192.0.2.1\n").unwrap();
+    let out = crate::support::mailauth_in(
+        dir.path(),
+        &[
+            "--zone",
+            zone.to_str().unwrap(),
+            "--json",
+            "probe",
+            &format!("127.0.0.1:{}", fake.addr().port()),
+            "--no-relay",
+        ],
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let finding = json["targets"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "smtp.ptr_mismatch")
+        .cloned()
+        .expect("ptr_mismatch");
+    assert_eq!(finding["severity"], "warning");
+    assert!(finding["message"].as_str().unwrap().contains("no PTR"));
+}
+
+#[test]
+fn forward_confirmed_ptr_matching_the_banner_is_no_finding() {
+    let fake = FakeSmtp::start(Script::default());
+    let (_, target, _) = probe(&fake, &["--no-relay"]);
+    assert!(!codes(&target).iter().any(|c| c == "smtp.ptr_mismatch"), "{:?}", codes(&target));
+}
+
+#[test]
+fn text_output_has_a_header_per_target() {
+    let fake = FakeSmtp::start(Script {
+        rcpt_reply: "250 2.1.5 Ok".into(),
+        ..Script::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let zone = zone_with_ptr(dir.path());
+    let out = crate::support::mailauth_in(
+        dir.path(),
+        &["--zone", &zone, "probe", &format!("127.0.0.1:{}", fake.addr().port())],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("banner: 220 fake.example.test ESMTP"), "{text}");
+    assert!(text.contains("relay: 16 of 16 pairs accepted"), "{text}");
+    assert!(text.contains("error smtp.open_relay"), "{text}");
+}
+
+/// SSLv3/TLS 1.0/1.1 are tried by `smtp::legacy_tls` (a raw ClientHello); until that module is
+/// merged the probe reports each version as inconclusive, never accepted.
+#[test]
+fn legacy_tls_reported_by_the_tls_module() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeSmtp::start(tls_script(dir.path()));
+    let (_, target, _) = probe(&fake, &["--no-relay"]);
+    let legacy = target["legacy_tls"].as_object().expect("legacy_tls map");
+    assert_eq!(
+        legacy.keys().collect::<Vec<_>>(),
+        ["SSLv3", "TLSv1.0", "TLSv1.1"]
+    );
+    // rustls' fake server speaks only TLS 1.2 and 1.3.
+    assert!(legacy.values().all(|v| v != "accepted"), "{legacy:?}");
+}
