@@ -9,13 +9,12 @@
 //! tests over a bounded number of connections. Certificates and raw legacy ClientHellos live in
 //! `cert` and `legacy_tls`. Resolving targets and rendering belong to the command line.
 
+pub mod cert;
 pub mod checks;
 pub mod client;
+pub mod legacy_tls;
 pub mod probe;
 pub mod relay;
-mod tls_standin;
-
-pub use tls_standin::{cert, legacy_tls};
 
 use std::net::IpAddr;
 
