@@ -30,7 +30,15 @@ fn probe(fake: &FakeSmtp, args: &[&str]) -> (i32, Value, Output) {
     let dir = tempfile::tempdir().unwrap();
     let zone = zone_with_ptr(dir.path());
     let target = format!("127.0.0.1:{}", fake.addr().port());
-    let mut all = vec!["--zone", zone.as_str(), "--json", "probe", target.as_str(), "--timeout", "5"];
+    let mut all = vec![
+        "--zone",
+        zone.as_str(),
+        "--json",
+        "probe",
+        target.as_str(),
+        "--timeout",
+        "5",
+    ];
     all.extend_from_slice(args);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_mailauth"))
         .args(&all)
@@ -75,21 +83,57 @@ fn assert_no_data(fake: &FakeSmtp) {
 
 /// Which test produces each code (checked against CODES below).
 const CODE_TESTS: &[(&str, &str)] = &[
-    ("smtp.connect_failed", "unreachable_target_is_connect_failed_and_exit_3"),
-    ("smtp.service_unavailable", "rfc5321_3_8_421_mid_session_stops_the_probe"),
+    (
+        "smtp.connect_failed",
+        "unreachable_target_is_connect_failed_and_exit_3",
+    ),
+    (
+        "smtp.service_unavailable",
+        "rfc5321_3_8_421_mid_session_stops_the_probe",
+    ),
     ("smtp.open_relay", "open_relay_lists_every_accepted_pair"),
-    ("smtp.auth_before_tls", "rfc4954_4_auth_before_tls_anonymous_and_cleartext_235"),
-    ("smtp.auth_cleartext_accepted", "rfc4954_4_auth_before_tls_anonymous_and_cleartext_235"),
-    ("smtp.auth_anonymous", "rfc4954_4_auth_before_tls_anonymous_and_cleartext_235"),
-    ("smtp.auth_relay_ok", "authenticated_relay_over_tls_accepted"),
-    ("smtp.auth_relay_refused", "rfc4954_4_auth_before_tls_anonymous_and_cleartext_235"),
-    ("smtp.starttls_missing", "open_relay_lists_every_accepted_pair"),
-    ("smtp.starttls_required_missing", "rfc8314_submission_accepting_mail_before_starttls"),
-    ("smtp.starttls_injection", "cve_2011_0411_starttls_injection_detected"),
-    ("smtp.tls_protocol_legacy", "legacy_tls_reported_by_the_tls_module"),
+    (
+        "smtp.auth_before_tls",
+        "rfc4954_4_auth_before_tls_anonymous_and_cleartext_235",
+    ),
+    (
+        "smtp.auth_cleartext_accepted",
+        "rfc4954_4_auth_before_tls_anonymous_and_cleartext_235",
+    ),
+    (
+        "smtp.auth_anonymous",
+        "rfc4954_4_auth_before_tls_anonymous_and_cleartext_235",
+    ),
+    (
+        "smtp.auth_relay_ok",
+        "authenticated_relay_over_tls_accepted",
+    ),
+    (
+        "smtp.auth_relay_refused",
+        "rfc4954_4_auth_before_tls_anonymous_and_cleartext_235",
+    ),
+    (
+        "smtp.starttls_missing",
+        "open_relay_lists_every_accepted_pair",
+    ),
+    (
+        "smtp.starttls_required_missing",
+        "rfc8314_submission_accepting_mail_before_starttls",
+    ),
+    (
+        "smtp.starttls_injection",
+        "cve_2011_0411_starttls_injection_detected",
+    ),
+    (
+        "smtp.tls_protocol_legacy",
+        "rfc7568_rfc8996_legacy_versions_accepted",
+    ),
     ("smtp.vrfy_enabled", "rfc5321_7_3_vrfy_and_expn_that_answer"),
     ("smtp.expn_enabled", "rfc5321_7_3_vrfy_and_expn_that_answer"),
-    ("smtp.banner_software", "rfc5321_4_2_multi_line_greeting_names_software"),
+    (
+        "smtp.banner_software",
+        "rfc5321_4_2_multi_line_greeting_names_software",
+    ),
     ("smtp.ptr_mismatch", "ptr_missing_is_a_warning"),
 ];
 
@@ -112,11 +156,17 @@ fn open_relay_lists_every_accepted_pair() {
     assert_eq!(code, 1, "error findings exit 1");
     let found = codes(&target);
     assert!(found.contains(&"smtp.open_relay".to_owned()), "{found:?}");
-    assert!(found.contains(&"smtp.starttls_missing".to_owned()), "{found:?}");
+    assert!(
+        found.contains(&"smtp.starttls_missing".to_owned()),
+        "{found:?}"
+    );
     let relay = target["relay"].as_array().unwrap();
     assert_eq!(relay.len(), 16, "every pair is listed");
     assert!(relay.iter().all(|p| p["accepted"] == true));
-    assert!(relay.iter().any(|p| p["mail_from"] == ""), "null sender tried");
+    assert!(
+        relay.iter().any(|p| p["mail_from"] == ""),
+        "null sender tried"
+    );
     // The whole battery ran on one connection, each pair after RSET.
     let commands = fake.commands();
     assert_eq!(commands.iter().filter(|c| c.starts_with("EHLO")).count(), 1);
@@ -133,11 +183,20 @@ fn relay_refused_everywhere_is_no_finding() {
     assert!(!found.iter().any(|c| c == "smtp.open_relay"), "{found:?}");
     assert_eq!(target["relay"].as_array().unwrap().len(), 16);
     assert_eq!(target["tls"]["version"], "TLSv1.3");
-    assert!(target["ehlo"].as_array().unwrap().iter().any(|e| e == "STARTTLS"));
+    assert!(
+        target["ehlo"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e == "STARTTLS")
+    );
     assert!(target["ehlo_tls"].is_array());
     assert!(target["error"].is_null(), "{}", target["error"]);
     assert!(code == 0 || code == 1, "exit {code}");
-    assert!(!found.iter().any(|c| c == "smtp.starttls_injection"), "{found:?}");
+    assert!(
+        !found.iter().any(|c| c == "smtp.starttls_injection"),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -161,7 +220,13 @@ fn rfc4954_4_auth_before_tls_anonymous_and_cleartext_235() {
     });
     let (code, target, out) = probe(
         &fake,
-        &["--auth-user", "alice@fake.example.test", "--auth-password-env", "PROBE_TEST_PASSWORD", "--transcript"],
+        &[
+            "--auth-user",
+            "alice@fake.example.test",
+            "--auth-password-env",
+            "PROBE_TEST_PASSWORD",
+            "--transcript",
+        ],
     );
     assert_eq!(code, 1);
     let found = codes(&target);
@@ -172,10 +237,23 @@ fn rfc4954_4_auth_before_tls_anonymous_and_cleartext_235() {
         // AUTH succeeded over TLS but the fake refuses every RCPT.
         "smtp.auth_relay_refused",
     ] {
-        assert!(found.contains(&expected.to_owned()), "{expected} missing: {found:?}");
+        assert!(
+            found.contains(&expected.to_owned()),
+            "{expected} missing: {found:?}"
+        );
     }
-    assert!(target["auth"]["cleartext_result"].as_str().unwrap().starts_with("235"));
-    assert!(target["auth"]["tls_result"].as_str().unwrap().starts_with("235"));
+    assert!(
+        target["auth"]["cleartext_result"]
+            .as_str()
+            .unwrap()
+            .starts_with("235")
+    );
+    assert!(
+        target["auth"]["tls_result"]
+            .as_str()
+            .unwrap()
+            .starts_with("235")
+    );
     // The password, and its base64 forms, appear nowhere.
     let everything = [out.stdout.as_slice(), out.stderr.as_slice()].concat();
     let text = String::from_utf8_lossy(&everything);
@@ -206,10 +284,19 @@ fn authenticated_relay_over_tls_accepted() {
     std::fs::write(&password, format!("{PASSWORD}\n")).unwrap();
     let (_, target, out) = probe(
         &fake,
-        &["--no-relay", "--auth-user", "alice", "--auth-password-file", password.to_str().unwrap()],
+        &[
+            "--no-relay",
+            "--auth-user",
+            "alice",
+            "--auth-password-file",
+            password.to_str().unwrap(),
+        ],
     );
     let found = codes(&target);
-    assert!(found.contains(&"smtp.auth_relay_ok".to_owned()), "{found:?}");
+    assert!(
+        found.contains(&"smtp.auth_relay_ok".to_owned()),
+        "{found:?}"
+    );
     assert_eq!(target["auth"]["relay_after_auth"]["accepted"], true);
     // AUTH LOGIN payloads went masked into no output.
     assert!(!String::from_utf8_lossy(&out.stdout).contains(PASSWORD));
@@ -237,7 +324,10 @@ fn cve_2011_0411_starttls_injection_detected() {
     let (code, target, _) = probe(&fake, &["--no-relay"]);
     assert_eq!(code, 1);
     let found = codes(&target);
-    assert!(found.contains(&"smtp.starttls_injection".to_owned()), "{found:?}");
+    assert!(
+        found.contains(&"smtp.starttls_injection".to_owned()),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -249,10 +339,23 @@ fn rfc5321_3_8_421_mid_session_stops_the_probe() {
     let (code, target, _) = probe(&fake, &[]);
     assert_eq!(code, 3, "a 421 is temporary: exit 3");
     let found = codes(&target);
-    assert!(found.contains(&"smtp.service_unavailable".to_owned()), "{found:?}");
-    assert!(target["error"].as_str().unwrap().contains("421"), "{}", target["error"]);
+    assert!(
+        found.contains(&"smtp.service_unavailable".to_owned()),
+        "{found:?}"
+    );
+    assert!(
+        target["error"].as_str().unwrap().contains("421"),
+        "{}",
+        target["error"]
+    );
     // It stopped: no further connection after the 421.
-    assert_eq!(fake.commands().iter().filter(|c| c.starts_with("EHLO")).count(), 1);
+    assert_eq!(
+        fake.commands()
+            .iter()
+            .filter(|c| c.starts_with("EHLO"))
+            .count(),
+        1
+    );
 }
 
 #[test]
@@ -267,7 +370,10 @@ fn rfc5321_4_2_multi_line_greeting_names_software() {
     });
     let (_, target, _) = probe(&fake, &["--no-relay"]);
     let banner = target["banner"].as_str().unwrap();
-    assert!(banner.starts_with("220 fake.example.test ESMTP Exim 4.96"), "{banner}");
+    assert!(
+        banner.starts_with("220 fake.example.test ESMTP Exim 4.96"),
+        "{banner}"
+    );
     let finding = target["findings"]
         .as_array()
         .unwrap()
@@ -332,7 +438,10 @@ fn rfc8314_submission_accepting_mail_before_starttls() {
     let (_, target, _) = probe(&fake, &["--no-relay", "--role", "submission"]);
     assert_eq!(target["role"], "submission");
     let found = codes(&target);
-    assert!(found.contains(&"smtp.starttls_required_missing".to_owned()), "{found:?}");
+    assert!(
+        found.contains(&"smtp.starttls_required_missing".to_owned()),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -345,7 +454,15 @@ fn unreachable_target_is_connect_failed_and_exit_3() {
     let zone = zone_with_ptr(dir.path());
     let out = crate::support::mailauth_in(
         dir.path(),
-        &["--zone", &zone, "--json", "probe", &format!("127.0.0.1:{port}"), "--timeout", "2"],
+        &[
+            "--zone",
+            &zone,
+            "--json",
+            "probe",
+            &format!("127.0.0.1:{port}"),
+            "--timeout",
+            "2",
+        ],
     );
     assert_eq!(out.status.code(), Some(3));
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -387,7 +504,11 @@ fn ptr_missing_is_a_warning() {
 fn forward_confirmed_ptr_matching_the_banner_is_no_finding() {
     let fake = FakeSmtp::start(Script::default());
     let (_, target, _) = probe(&fake, &["--no-relay"]);
-    assert!(!codes(&target).iter().any(|c| c == "smtp.ptr_mismatch"), "{:?}", codes(&target));
+    assert!(
+        !codes(&target).iter().any(|c| c == "smtp.ptr_mismatch"),
+        "{:?}",
+        codes(&target)
+    );
 }
 
 #[test]
@@ -400,18 +521,25 @@ fn text_output_has_a_header_per_target() {
     let zone = zone_with_ptr(dir.path());
     let out = crate::support::mailauth_in(
         dir.path(),
-        &["--zone", &zone, "probe", &format!("127.0.0.1:{}", fake.addr().port())],
+        &[
+            "--zone",
+            &zone,
+            "probe",
+            &format!("127.0.0.1:{}", fake.addr().port()),
+        ],
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("banner: 220 fake.example.test ESMTP"), "{text}");
+    assert!(
+        text.contains("banner: 220 fake.example.test ESMTP"),
+        "{text}"
+    );
     assert!(text.contains("relay: 16 of 16 pairs accepted"), "{text}");
     assert!(text.contains("error smtp.open_relay"), "{text}");
 }
 
-/// SSLv3/TLS 1.0/1.1 are tried by `smtp::legacy_tls` (a raw ClientHello); until that module is
-/// merged the probe reports each version as inconclusive, never accepted.
+/// A rustls server speaks only TLS 1.2 and 1.3: each legacy ClientHello is refused.
 #[test]
-fn legacy_tls_reported_by_the_tls_module() {
+fn rfc8996_legacy_versions_refused_by_a_modern_server() {
     let dir = tempfile::tempdir().unwrap();
     let fake = FakeSmtp::start(tls_script(dir.path()));
     let (_, target, _) = probe(&fake, &["--no-relay"]);
@@ -420,6 +548,52 @@ fn legacy_tls_reported_by_the_tls_module() {
         legacy.keys().collect::<Vec<_>>(),
         ["SSLv3", "TLSv1.0", "TLSv1.1"]
     );
-    // rustls' fake server speaks only TLS 1.2 and 1.3.
-    assert!(legacy.values().all(|v| v != "accepted"), "{legacy:?}");
+    assert!(legacy.values().all(|v| v == "refused"), "{legacy:?}");
+    assert!(
+        !codes(&target)
+            .iter()
+            .any(|c| c == "smtp.tls_protocol_legacy")
+    );
+}
+
+/// RFC 7568 §3 (SSLv3 must not be used: error) and RFC 8996 §5 (TLS 1.0/1.1: warning), against a
+/// fake that answers every ClientHello with a ServerHello of the offered version.
+#[test]
+fn rfc7568_rfc8996_legacy_versions_accepted() {
+    let fake = FakeSmtp::start(Script {
+        legacy_accept: true,
+        ..Script::default()
+    });
+    let (code, target, _) = probe(&fake, &["--no-relay"]);
+    assert_eq!(code, 1);
+    let legacy = target["legacy_tls"].as_object().expect("legacy_tls map");
+    assert!(legacy.values().all(|v| v == "accepted"), "{legacy:?}");
+    let severities: Vec<(String, String)> = target["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "smtp.tls_protocol_legacy")
+        .map(|f| {
+            (
+                f["message"].as_str().unwrap().to_owned(),
+                f["severity"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(severities.len(), 3, "{severities:?}");
+    assert!(
+        severities
+            .iter()
+            .any(|(m, s)| m.contains("SSLv3") && s == "error")
+    );
+    assert!(
+        severities
+            .iter()
+            .any(|(m, s)| m.contains("TLSv1.0") && s == "warning")
+    );
+    assert!(
+        severities
+            .iter()
+            .any(|(m, s)| m.contains("TLSv1.1") && s == "warning")
+    );
 }

@@ -93,7 +93,8 @@ pub async fn check(global: &GlobalArgs, args: CheckArgs) -> Result<Outcome> {
     }
     let mut reports = Vec::new();
     for domain in &args.domains {
-        let mut report = check_one(resolver.clone(), domain.clone(), options.clone(), timeout).await;
+        let mut report =
+            check_one(resolver.clone(), domain.clone(), options.clone(), timeout).await;
         if args.smtp {
             smtp(global, &args, resolver.as_ref(), &mut report).await?;
         }

@@ -129,7 +129,11 @@ pub async fn probe(global: &GlobalArgs, args: ProbeArgs) -> Result<Outcome> {
     let targets = targets(resolver.as_ref(), &args).await?;
     let mut reports = Vec::new();
     for target in &targets {
-        global.note(format_args!("probing {} ({})", target.label(), target.address));
+        global.note(format_args!(
+            "probing {} ({})",
+            target.label(),
+            target.address
+        ));
         reports.push(probe_target(resolver.as_ref(), target, &options).await);
     }
     render(global, &args, &mut reports)?;
@@ -177,7 +181,9 @@ fn credentials(args: &ProbeArgs) -> Result<Option<Credentials>> {
             .with_context(|| format!("--auth-password-file {}: cannot read it", file.display()))?;
         text.lines().next().unwrap_or("").to_owned()
     } else {
-        bail!("--auth-user needs --auth-password-env VAR or --auth-password-file FILE (never the password itself on the command line)");
+        bail!(
+            "--auth-user needs --auth-password-env VAR or --auth-password-file FILE (never the password itself on the command line)"
+        );
     };
     if password.is_empty() {
         bail!("the AUTH password for {user} is empty");
@@ -190,7 +196,12 @@ fn extra_roots(files: &[PathBuf]) -> Result<Vec<CertificateDer<'static>>> {
     for file in files {
         let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(file)
             .and_then(|iter| iter.collect::<Result<_, _>>())
-            .with_context(|| format!("--ca {}: not a readable PEM certificate file", file.display()))?;
+            .with_context(|| {
+                format!(
+                    "--ca {}: not a readable PEM certificate file",
+                    file.display()
+                )
+            })?;
         if certs.is_empty() {
             bail!("--ca {}: no CERTIFICATE in the file", file.display());
         }
@@ -215,7 +226,9 @@ fn split_target(text: &str, default_port: u16) -> Result<(String, u16)> {
         return Ok((text.to_owned(), default_port));
     }
     match text.rsplit_once(':') {
-        Some((host, port)) if !host.is_empty() => Ok((host.to_owned(), port.parse().map_err(|_| bad())?)),
+        Some((host, port)) if !host.is_empty() => {
+            Ok((host.to_owned(), port.parse().map_err(|_| bad())?))
+        }
         Some(_) => Err(bad()),
         None if text.is_empty() => Err(bad()),
         None => Ok((text.to_owned(), default_port)),
@@ -272,7 +285,11 @@ async fn mx_hosts(resolver: &dyn Resolver, domain: &str) -> Result<Vec<String>> 
 }
 
 /// Every address of every MX host of `domain` on `port`, for `check --smtp`.
-pub(super) async fn mx_targets(resolver: &dyn Resolver, domain: &str, port: u16) -> Result<Vec<Target>> {
+pub(super) async fn mx_targets(
+    resolver: &dyn Resolver,
+    domain: &str,
+    port: u16,
+) -> Result<Vec<Target>> {
     let mut out = Vec::new();
     for host in mx_hosts(resolver, domain).await? {
         for address in addresses(resolver, &host).await? {
@@ -398,10 +415,22 @@ mod tests {
 
     #[test]
     fn targets_split_host_port_and_ipv6() {
-        assert_eq!(split_target("mx.example.com", 25).unwrap(), ("mx.example.com".into(), 25));
-        assert_eq!(split_target("mx.example.com:2525", 25).unwrap(), ("mx.example.com".into(), 2525));
-        assert_eq!(split_target("[2001:db8::1]:587", 25).unwrap(), ("2001:db8::1".into(), 587));
-        assert_eq!(split_target("2001:db8::1", 25).unwrap(), ("2001:db8::1".into(), 25));
+        assert_eq!(
+            split_target("mx.example.com", 25).unwrap(),
+            ("mx.example.com".into(), 25)
+        );
+        assert_eq!(
+            split_target("mx.example.com:2525", 25).unwrap(),
+            ("mx.example.com".into(), 2525)
+        );
+        assert_eq!(
+            split_target("[2001:db8::1]:587", 25).unwrap(),
+            ("2001:db8::1".into(), 587)
+        );
+        assert_eq!(
+            split_target("2001:db8::1", 25).unwrap(),
+            ("2001:db8::1".into(), 25)
+        );
         assert!(split_target("mx:notaport", 25).is_err());
         assert!(split_target(":25", 25).is_err());
     }

@@ -119,7 +119,11 @@ pub fn auth_before_tls(record: &str, ehlo: &[String]) -> Option<Finding> {
 }
 
 /// `smtp.auth_anonymous` when ANONYMOUS is among the mechanisms (before or after TLS).
-pub fn auth_anonymous(record: &str, ehlo: &[String], ehlo_tls: Option<&[String]>) -> Option<Finding> {
+pub fn auth_anonymous(
+    record: &str,
+    ehlo: &[String],
+    ehlo_tls: Option<&[String]>,
+) -> Option<Finding> {
     let anonymous = |ext: &[String]| auth_mechanisms(ext).iter().any(|m| m == "ANONYMOUS");
     if !anonymous(ehlo) && !ehlo_tls.is_some_and(anonymous) {
         return None;
@@ -238,7 +242,10 @@ pub fn starttls_injection(record: &str, reply: &Reply) -> Finding {
 }
 
 /// `smtp.tls_protocol_legacy`: SSLv3 accepted (error), TLS 1.0/1.1 accepted (warning).
-pub fn tls_protocol_legacy(record: &str, results: &[(LegacyVersion, LegacyOutcome)]) -> Vec<Finding> {
+pub fn tls_protocol_legacy(
+    record: &str,
+    results: &[(LegacyVersion, LegacyOutcome)],
+) -> Vec<Finding> {
     results
         .iter()
         .filter(|(_, outcome)| matches!(outcome, LegacyOutcome::Accepted))
@@ -405,8 +412,16 @@ mod tests {
 
     #[test]
     fn banner_software_and_version() {
-        let f = banner_software("x", &reply(220, "mx.example.test ESMTP Exim 4.96 Sun, 29 Nov")).unwrap();
-        assert!(f.message.contains("Exim") && f.message.contains("4.96"), "{}", f.message);
+        let f = banner_software(
+            "x",
+            &reply(220, "mx.example.test ESMTP Exim 4.96 Sun, 29 Nov"),
+        )
+        .unwrap();
+        assert!(
+            f.message.contains("Exim") && f.message.contains("4.96"),
+            "{}",
+            f.message
+        );
         assert!(banner_software("x", &reply(220, "mx.example.test ESMTP")).is_none());
     }
 

@@ -314,7 +314,12 @@ impl Session {
     pub async fn ehlo(&mut self, name: &str) -> Result<(Reply, Vec<String>), SmtpError> {
         let reply = self.command(&format!("EHLO {name}")).await?;
         if reply.is_positive() {
-            let extensions = reply.lines.iter().skip(1).map(|l| l.trim().to_owned()).collect();
+            let extensions = reply
+                .lines
+                .iter()
+                .skip(1)
+                .map(|l| l.trim().to_owned())
+                .collect();
             return Ok((reply, extensions));
         }
         let helo = self.command(&format!("HELO {name}")).await?;
@@ -419,12 +424,11 @@ impl Session {
         loop {
             let line = self.read_line(waiting_for).await?;
             self.transcript.server(&line);
-            let (this_code, last, text) = parse_reply_line(&line).ok_or_else(|| {
-                SmtpError::Protocol {
+            let (this_code, last, text) =
+                parse_reply_line(&line).ok_or_else(|| SmtpError::Protocol {
                     target: self.endpoint.label(),
                     reason: format!("not an SMTP reply line: {:?}", truncate(&line, 80)),
-                }
-            })?;
+                })?;
             if !lines.is_empty() && this_code != code {
                 return Err(SmtpError::Protocol {
                     target: self.endpoint.label(),
@@ -619,7 +623,10 @@ mod tests {
     /// RFC 5321 §4.2: "ddd-" continues a reply, "ddd " or "ddd" ends it.
     #[test]
     fn rfc5321_4_2_reply_line_forms() {
-        assert_eq!(parse_reply_line("250-PIPELINING"), Some((250, false, "PIPELINING")));
+        assert_eq!(
+            parse_reply_line("250-PIPELINING"),
+            Some((250, false, "PIPELINING"))
+        );
         assert_eq!(parse_reply_line("250 OK"), Some((250, true, "OK")));
         assert_eq!(parse_reply_line("250"), Some((250, true, "")));
         assert_eq!(parse_reply_line("25O ok"), None);

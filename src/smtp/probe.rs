@@ -207,7 +207,11 @@ struct Prober<'a> {
 }
 
 /// Probe one target. Never fails: what went wrong is in `error` and the findings.
-pub async fn probe(resolver: &dyn Resolver, target: &Target, options: &ProbeOptions) -> TargetReport {
+pub async fn probe(
+    resolver: &dyn Resolver,
+    target: &Target,
+    options: &ProbeOptions,
+) -> TargetReport {
     let mut prober = Prober {
         target,
         options,
@@ -276,11 +280,8 @@ impl Prober<'_> {
 
     fn anonymous(&mut self) {
         let record = self.record();
-        let finding = checks::auth_anonymous(
-            &record,
-            &self.report.ehlo,
-            self.report.ehlo_tls.as_deref(),
-        );
+        let finding =
+            checks::auth_anonymous(&record, &self.report.ehlo, self.report.ehlo_tls.as_deref());
         self.report.findings.extend(finding);
     }
 
@@ -293,7 +294,9 @@ impl Prober<'_> {
         let record = self.record();
         match &error {
             SmtpError::Connect { .. } | SmtpError::Timeout { .. } if first => {
-                self.report.findings.push(checks::connect_failed(&record, &error));
+                self.report
+                    .findings
+                    .push(checks::connect_failed(&record, &error));
                 self.report.temporary_failure = true;
                 Stop::All
             }
@@ -371,9 +374,11 @@ impl Prober<'_> {
             self.report.ehlo_tls = Some(extensions.clone());
         } else {
             self.report.ehlo = extensions.clone();
-            self.report
-                .findings
-                .extend(checks::starttls_missing(&record, self.target.role, &extensions));
+            self.report.findings.extend(checks::starttls_missing(
+                &record,
+                self.target.role,
+                &extensions,
+            ));
             self.report
                 .findings
                 .extend(checks::auth_before_tls(&record, &extensions));
@@ -428,7 +433,9 @@ impl Prober<'_> {
                 Err(e) if e.is_connection_lost() && reconnects < RELAY_RECONNECTS => {
                     reconnects += 1;
                     let (mut fresh, _) = self.connect().await?;
-                    fresh.transcript.note("reconnected after the server dropped the connection");
+                    fresh
+                        .transcript
+                        .note("reconnected after the server dropped the connection");
                     std::mem::swap(session, &mut fresh);
                     self.transcript.lines.extend(fresh.transcript.lines);
                     self.open(session).await?;
@@ -452,7 +459,9 @@ impl Prober<'_> {
     ) -> Result<(), SmtpError> {
         let mechanisms = auth_mechanisms(extensions);
         if !mechanisms.is_empty() {
-            self.auth_report().mechanisms.extend(mechanisms.iter().cloned());
+            self.auth_report()
+                .mechanisms
+                .extend(mechanisms.iter().cloned());
         }
         let cleartext: Vec<String> = mechanisms
             .into_iter()
@@ -545,7 +554,8 @@ impl Prober<'_> {
                 Some(info)
             }
             Err(e) => {
-                self.transcript.note(&format!("certificate not examined: {e}"));
+                self.transcript
+                    .note(&format!("certificate not examined: {e}"));
                 None
             }
         };
@@ -587,7 +597,9 @@ impl Prober<'_> {
             .await?;
         self.auth_report().tls_result = Some(auth.text());
         if auth.code != 235 {
-            self.report.findings.push(checks::auth_relay(&record, &auth, None));
+            self.report
+                .findings
+                .push(checks::auth_relay(&record, &auth, None));
             return Ok(());
         }
         let sender = if credentials.user.contains('@') {
@@ -668,7 +680,11 @@ impl Prober<'_> {
     /// ClientHello of that version.
     async fn legacy_group(&mut self) -> Result<(), SmtpError> {
         let mut results = Vec::new();
-        for version in [LegacyVersion::Ssl3, LegacyVersion::Tls10, LegacyVersion::Tls11] {
+        for version in [
+            LegacyVersion::Ssl3,
+            LegacyVersion::Tls10,
+            LegacyVersion::Tls11,
+        ] {
             let outcome = self.legacy_version(version).await?;
             self.transcript
                 .note(&format!("legacy ClientHello {version}: {outcome:?}"));
@@ -702,7 +718,9 @@ impl Prober<'_> {
                 Ok(_) => session.command("STARTTLS").await,
                 Err(e) => Err(e),
             };
-            self.transcript.lines.extend(session.transcript.lines.clone());
+            self.transcript
+                .lines
+                .extend(session.transcript.lines.clone());
             let reply: Reply = reply?;
             if reply.code != 220 {
                 return Ok(LegacyOutcome::Inconclusive {

@@ -87,7 +87,9 @@ pub async fn try_pair(session: &mut Session, pair: &RelayPair) -> Result<RelayAt
     if !mail.is_positive() {
         return Ok(attempt(pair, &mail, false));
     }
-    let rcpt = session.command(&format!("RCPT TO:<{}>", pair.rcpt_to)).await?;
+    let rcpt = session
+        .command(&format!("RCPT TO:<{}>", pair.rcpt_to))
+        .await?;
     Ok(attempt(pair, &rcpt, rcpt.is_positive()))
 }
 
@@ -147,6 +149,9 @@ mod tests {
     #[test]
     fn rfc5321_4_1_3_address_literals() {
         assert_eq!(address_literal("192.0.2.1".parse().unwrap()), "[192.0.2.1]");
-        assert_eq!(address_literal("2001:db8::1".parse().unwrap()), "[IPv6:2001:db8::1]");
+        assert_eq!(
+            address_literal("2001:db8::1".parse().unwrap()),
+            "[IPv6:2001:db8::1]"
+        );
     }
 }

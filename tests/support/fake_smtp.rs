@@ -32,6 +32,9 @@ pub struct Script {
     pub expn_reply: String,
     /// After this many commands, answer 421 and close.
     pub close_421_after: Option<usize>,
+    /// Offer STARTTLS, then answer any ClientHello with a ServerHello of the version it offered
+    /// (a server that still accepts SSLv3, TLS 1.0 and 1.1), and close.
+    pub legacy_accept: bool,
 }
 
 impl Default for Script {
@@ -47,6 +50,7 @@ impl Default for Script {
             vrfy_reply: "502 5.5.1 VRFY command is disabled".into(),
             expn_reply: "502 5.5.2 Error: command not recognized".into(),
             close_421_after: None,
+            legacy_accept: false,
         }
     }
 }
@@ -93,7 +97,14 @@ pub fn self_signed(dir: &Path, name: &str) -> (Vec<u8>, Vec<u8>) {
     let key = dir.join("fake-key.pem");
     let cert = dir.join("fake-cert.pem");
     let status = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
         .args(["-nodes", "-days", "30", "-subj"])
         .arg(format!("/CN={name}"))
         .arg("-addext")
@@ -162,11 +173,15 @@ fn serve(stream: TcpStream, script: &Script, seen: &Mutex<Vec<String>>) -> std::
             conn.send("421 4.3.2 Service shutting down, closing transmission channel")?;
             return Ok(());
         }
-        let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+        let verb = line
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase();
         match verb.as_str() {
             "EHLO" => {
                 let mut ext = script.extensions.clone();
-                if script.tls.is_some() && !in_tls {
+                if (script.tls.is_some() || script.legacy_accept) && !in_tls {
                     ext.insert(0, "STARTTLS".into());
                 }
                 if !ext.is_empty() {
@@ -181,6 +196,10 @@ fn serve(stream: TcpStream, script: &Script, seen: &Mutex<Vec<String>>) -> std::
                 }
             }
             "HELO" => conn.send("250 fake.example.test")?,
+            "STARTTLS" if script.legacy_accept => {
+                conn.send("220 2.0.0 Ready to start TLS")?;
+                return echo_server_hello(&mut conn);
+            }
             "STARTTLS" if script.tls.is_some() && !in_tls => {
                 conn.send("220 2.0.0 Ready to start TLS")?;
                 let pending = std::mem::take(&mut conn.buffer);
@@ -221,6 +240,29 @@ fn serve(stream: TcpStream, script: &Script, seen: &Mutex<Vec<String>>) -> std::
     Ok(())
 }
 
+/// Read a ClientHello's first 11 bytes (record header, handshake header, client_version) and
+/// answer a ServerHello with that version (RFC 5246 §7.4.1.3).
+fn echo_server_hello(conn: &mut Conn) -> std::io::Result<()> {
+    while conn.buffer.len() < 11 {
+        let mut chunk = [0u8; 1024];
+        let n = conn.io.read(&mut chunk)?;
+        if n == 0 {
+            return Ok(());
+        }
+        conn.buffer.extend_from_slice(&chunk[..n]);
+    }
+    let version = [conn.buffer[9], conn.buffer[10]];
+    let mut body = vec![version[0], version[1]];
+    body.extend_from_slice(&[7u8; 32]);
+    body.extend_from_slice(&[0, 0x00, 0x2f, 0]);
+    let mut handshake = vec![2, 0, 0, body.len() as u8];
+    handshake.extend_from_slice(&body);
+    let mut record = vec![22, version[0], version[1], 0, handshake.len() as u8];
+    record.extend_from_slice(&handshake);
+    conn.io.write_all(&record)?;
+    conn.io.flush()
+}
+
 fn tls_server(
     tcp: TcpStream,
     key: &[u8],
@@ -240,6 +282,7 @@ fn tls_server(
     .with_no_client_auth()
     .with_single_cert(certs, key)
     .map_err(std::io::Error::other)?;
-    let connection = rustls::ServerConnection::new(Arc::new(config)).map_err(std::io::Error::other)?;
+    let connection =
+        rustls::ServerConnection::new(Arc::new(config)).map_err(std::io::Error::other)?;
     Ok(rustls::StreamOwned::new(connection, tcp))
 }
