@@ -26,8 +26,8 @@ use serde::ser::{SerializeStruct, Serializer};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
 use x509_parser::oid_registry::{
-    OID_EC_P256, OID_KEY_TYPE_DSA, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_NIST_EC_P521,
-    OID_PKCS1_RSAENCRYPTION, OID_SIG_ED448, OID_SIG_ED25519,
+    OID_KEY_TYPE_DSA, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_PKCS1_RSAENCRYPTION, OID_SIG_ED448,
+    OID_SIG_ED25519,
 };
 use x509_parser::prelude::FromDer;
 use x509_parser::x509::SubjectPublicKeyInfo;
@@ -105,9 +105,7 @@ pub enum CertError {
         reason: String,
     },
     /// One of the extra roots (`--ca FILE`) is not a usable trust anchor.
-    #[error(
-        "extra root certificate #{index} cannot be used as a trust anchor: {reason}; check the --ca file"
-    )]
+    #[error("extra root certificate #{index} cannot be used as a trust anchor: {reason}; check the --ca file")]
     BadRoot {
         /// Its position among the extra roots, from 1.
         index: usize,
@@ -126,9 +124,10 @@ pub fn examine(
     now: i64,
 ) -> Result<CertificateInfo, CertError> {
     let leaf_der = chain.first().ok_or(CertError::EmptyChain)?;
-    let (_, leaf) = X509Certificate::from_der(leaf_der).map_err(|e| CertError::Unparseable {
-        reason: e.to_string(),
-    })?;
+    let (_, leaf) =
+        X509Certificate::from_der(leaf_der).map_err(|e| CertError::Unparseable {
+            reason: e.to_string(),
+        })?;
     let roots = root_store(extra_roots)?;
     let names = presented_names(&leaf);
     let mut info = CertificateInfo {
@@ -209,10 +208,7 @@ impl PresentedNames {
             return self.ips.contains(&ip);
         }
         if self.dns.is_empty() {
-            return self
-                .common_names
-                .iter()
-                .any(|cn| dns_name_matches(cn, host));
+            return self.common_names.iter().any(|cn| dns_name_matches(cn, host));
         }
         self.dns.iter().any(|dns| dns_name_matches(dns, host))
     }
@@ -288,11 +284,14 @@ fn curve_name(spki: &SubjectPublicKeyInfo<'_>) -> String {
         .algorithm
         .parameters
         .as_ref()
-        .and_then(|p| p.as_oid().ok());
-    match curve {
-        Some(oid) if oid == OID_EC_P256 => "P-256".to_string(),
-        Some(oid) if oid == OID_NIST_EC_P384 => "P-384".to_string(),
-        Some(oid) if oid == OID_NIST_EC_P521 => "P-521".to_string(),
+        .and_then(|p| p.as_oid().ok())
+        .map(|oid| oid.to_id_string());
+    // By dotted OID: x509-parser's registry names P-384 and P-521 only under a feature it
+    // does not enable.
+    match curve.as_deref() {
+        Some("1.2.840.10045.3.1.7") => "P-256".to_string(),
+        Some("1.3.132.0.34") => "P-384".to_string(),
+        Some("1.3.132.0.35") => "P-521".to_string(),
         Some(oid) => format!("curve {oid}"),
         None => "(curve not named)".to_string(),
     }
@@ -320,9 +319,7 @@ fn verify_chain(
     roots: &RootCertStore,
     at: i64,
 ) -> Result<(), rustls::Error> {
-    let (leaf, intermediates) = chain
-        .split_first()
-        .ok_or(rustls::Error::NoCertificatesPresented)?;
+    let (leaf, intermediates) = chain.split_first().ok_or(rustls::Error::NoCertificatesPresented)?;
     let parsed = rustls::server::ParsedCertificate::try_from(leaf)?;
     let seconds = u64::try_from(at).unwrap_or(0);
     rustls::client::verify_server_cert_signed_by_trust_anchor(
@@ -347,7 +344,9 @@ fn trust_error(error: &rustls::Error, info: &CertificateInfo) -> String {
             "issued by \"{}\", which is not a trusted CA, and the server sent no chain to one",
             info.issuer
         ),
-        CertificateError::BadSignature => "a signature in the chain does not verify".to_string(),
+        CertificateError::BadSignature => {
+            "a signature in the chain does not verify".to_string()
+        }
         CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
             "a certificate in the chain has expired".to_string()
         }
@@ -612,10 +611,7 @@ mod tests {
         assert_eq!(found[0].code, "smtp.cert_untrusted");
         assert!(found[0].message.contains("self-signed"));
         assert_eq!(found[1].code, "smtp.cert_name_mismatch");
-        assert_eq!(
-            found[1].seen.as_deref(),
-            Some("subjectAltName: mx.example.test")
-        );
+        assert_eq!(found[1].seen.as_deref(), Some("subjectAltName: mx.example.test"));
     }
 
     #[test]
@@ -623,34 +619,18 @@ mod tests {
         let mut info = good();
         info.name_matches = false;
         let found = findings(&info, "127.0.0.1", "127.0.0.1:25", NOW);
-        assert!(
-            found[0].message.contains("given as an IP address"),
-            "{}",
-            found[0].message
-        );
+        assert!(found[0].message.contains("given as an IP address"), "{}", found[0].message);
     }
 
     #[test]
     fn rfc6125_6_4_3_wildcard_only_as_the_whole_leftmost_label() {
         assert!(dns_name_matches("*.example.test", "mx.example.test"));
         assert!(dns_name_matches("*.EXAMPLE.test.", "Mx.example.test"));
-        assert!(
-            !dns_name_matches("*.example.test", "example.test"),
-            "one label, not zero"
-        );
-        assert!(
-            !dns_name_matches("*.example.test", "a.mx.example.test"),
-            "one label, not two"
-        );
+        assert!(!dns_name_matches("*.example.test", "example.test"), "one label, not zero");
+        assert!(!dns_name_matches("*.example.test", "a.mx.example.test"), "one label, not two");
         assert!(!dns_name_matches("mx.*.test", "mx.example.test"));
-        assert!(
-            !dns_name_matches("mx*.example.test", "mx1.example.test"),
-            "RFC 9525 §6.3"
-        );
-        assert!(
-            !dns_name_matches("*.test", "example.test"),
-            "not under a single label"
-        );
+        assert!(!dns_name_matches("mx*.example.test", "mx1.example.test"), "RFC 9525 §6.3");
+        assert!(!dns_name_matches("*.test", "example.test"), "not under a single label");
         assert!(dns_name_matches("mx.example.test", "MX.Example.Test."));
     }
 
