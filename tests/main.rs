@@ -15,5 +15,6 @@ mod providers;
 mod publish;
 mod rfc7208;
 mod rotate;
+mod smtp_servers;
 mod spf;
 mod support;

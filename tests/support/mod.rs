@@ -4,10 +4,15 @@
 
 pub mod cloudflare_fake;
 pub mod dns_server;
+pub mod exim;
 pub mod fake_smtp;
 pub mod knot;
+pub mod mail_tls;
 pub mod named;
 pub mod pdns;
+pub mod peers;
+pub mod postfix;
+pub mod smtp_sink;
 
 use std::path::PathBuf;
 
