@@ -597,3 +597,308 @@ fn rfc7568_rfc8996_legacy_versions_accepted() {
             .any(|(m, s)| m.contains("TLSv1.1") && s == "warning")
     );
 }
+
+// ---- Against a real Postfix (tests/support/postfix.rs), probed from 127.0.0.2. ----
+
+mod postfix {
+    use std::path::Path;
+
+    use serde_json::Value;
+
+    use super::codes;
+    use crate::support::postfix::{Listener, Postfix};
+
+    /// Forward-confirmed reverse DNS for 127.0.0.1, beside the harness zone.
+    fn ptr_zone(dir: &Path) -> String {
+        let path = dir.join("ptr.zone");
+        std::fs::write(
+            &path,
+            "$TTL 300\n1.0.0.127.in-addr.arpa. IN PTR mx.example.test.\n",
+        )
+        .unwrap();
+        path.to_str().unwrap().to_owned()
+    }
+
+    fn role(listener: Listener) -> &'static str {
+        match listener {
+            Listener::Submission => "submission",
+            Listener::Smtps => "smtps",
+            _ => "mx",
+        }
+    }
+
+    /// Probe one listener from 127.0.0.2 with the harness zone and CA; (exit, target, stdout+stderr).
+    fn probe(postfix: &Postfix, listener: Listener, extra: &[&str]) -> (i32, Value, Vec<u8>) {
+        let dir = tempfile::tempdir().unwrap();
+        let ptr = ptr_zone(dir.path());
+        let target = format!("{}:{}", Postfix::HOSTNAME, postfix.addr(listener).port());
+        let mut args = vec![
+            "--zone",
+            postfix.zone_file().to_str().unwrap(),
+            "--zone",
+            &ptr,
+            "--json",
+            "probe",
+            &target,
+            "--role",
+            role(listener),
+            "--source-ip",
+            "127.0.0.2",
+            "--ca",
+            postfix.ca_file().to_str().unwrap(),
+            "--timeout",
+            "10",
+            "--transcript",
+        ];
+        args.extend_from_slice(extra);
+        let out = crate::support::mailauth_in(dir.path(), &args);
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}): {}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        let all = [out.stdout.as_slice(), out.stderr.as_slice()].concat();
+        (
+            out.status.code().unwrap_or(-1),
+            json["targets"][0].clone(),
+            all,
+        )
+    }
+
+    fn with_credentials(postfix: &Postfix) -> [String; 4] {
+        [
+            "--auth-user".into(),
+            Postfix::USER.into(),
+            "--auth-password-file".into(),
+            postfix.password_file().to_str().unwrap().into(),
+        ]
+    }
+
+    fn no_secret_no_data(postfix: &Postfix, output: &[u8], target: &Value) {
+        let password = std::fs::read_to_string(postfix.password_file()).unwrap();
+        let password = password.trim();
+        assert!(!password.is_empty());
+        assert!(
+            !output
+                .windows(password.len())
+                .any(|w| w == password.as_bytes()),
+            "the password appears in the output"
+        );
+        let transcript = target["transcript"].as_array().unwrap();
+        assert!(!transcript.iter().any(|l| l == "C: DATA"), "DATA sent");
+        let log = postfix.maillog();
+        assert!(!log.contains("message-id="), "a message was queued:\n{log}");
+        assert!(!log.contains("fatal:"), "postfix failed:\n{log}");
+    }
+
+    macro_rules! postfix_or_skip {
+        () => {
+            match Postfix::start() {
+                Some(p) => p,
+                None => return,
+            }
+        };
+    }
+
+    #[test]
+    fn postfix_hardened_has_no_error_or_warning() {
+        let postfix = postfix_or_skip!();
+        let (code, target, output) = probe(&postfix, Listener::Hardened, &[]);
+        let bad: Vec<&Value> = target["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] != "info")
+            .collect();
+        assert!(bad.is_empty(), "{bad:#?}");
+        assert_eq!(code, 0);
+        let relay = target["relay"].as_array().unwrap();
+        assert_eq!(relay.len(), 16);
+        assert!(
+            relay
+                .iter()
+                .all(|p| p["accepted"] == false && p["reply"].as_str().unwrap().starts_with("554")),
+            "{relay:#?}"
+        );
+        assert!(
+            target["tls"]["version"]
+                .as_str()
+                .unwrap()
+                .starts_with("TLSv1.")
+        );
+        no_secret_no_data(&postfix, &output, &target);
+    }
+
+    #[test]
+    fn postfix_open_relay_lists_accepted_pairs() {
+        let postfix = postfix_or_skip!();
+        let (code, target, output) = probe(&postfix, Listener::OpenRelay, &[]);
+        assert_eq!(code, 1);
+        assert!(codes(&target).contains(&"smtp.open_relay".to_owned()));
+        let relay = target["relay"].as_array().unwrap();
+        assert!(
+            relay.iter().any(|p| p["mail_from"] == "a@foreign.example"
+                && p["rcpt_to"] == "b@other.example"
+                && p["accepted"] == true),
+            "{relay:#?}"
+        );
+        no_secret_no_data(&postfix, &output, &target);
+    }
+
+    #[test]
+    fn postfix_auth_before_tls_and_cleartext_password_accepted() {
+        let postfix = postfix_or_skip!();
+        let creds = with_credentials(&postfix);
+        let creds: Vec<&str> = creds.iter().map(String::as_str).collect();
+        let (_, target, output) = probe(&postfix, Listener::AuthBeforeTls, &creds);
+        let found = codes(&target);
+        assert!(
+            found.contains(&"smtp.auth_before_tls".to_owned()),
+            "{found:?}"
+        );
+        assert!(
+            found.contains(&"smtp.auth_cleartext_accepted".to_owned()),
+            "{found:?}"
+        );
+        no_secret_no_data(&postfix, &output, &target);
+    }
+
+    #[test]
+    fn postfix_no_starttls() {
+        let postfix = postfix_or_skip!();
+        let (_, target, _) = probe(&postfix, Listener::NoStarttls, &["--no-relay"]);
+        assert!(codes(&target).contains(&"smtp.starttls_missing".to_owned()));
+        assert!(target["tls"].is_null());
+    }
+
+    #[test]
+    fn postfix_vrfy_open() {
+        let postfix = postfix_or_skip!();
+        let (_, target, _) = probe(&postfix, Listener::VrfyOpen, &["--no-relay"]);
+        assert!(
+            codes(&target).contains(&"smtp.vrfy_enabled".to_owned()),
+            "{:?}",
+            codes(&target)
+        );
+    }
+
+    #[test]
+    fn postfix_submission_authenticated_relay_ok() {
+        let postfix = postfix_or_skip!();
+        let creds = with_credentials(&postfix);
+        let creds: Vec<&str> = creds.iter().map(String::as_str).collect();
+        let (_, target, output) = probe(&postfix, Listener::Submission, &creds);
+        let found = codes(&target);
+        assert!(
+            found.contains(&"smtp.auth_relay_ok".to_owned()),
+            "{found:?}\n{target:#}"
+        );
+        assert!(
+            !found.contains(&"smtp.starttls_required_missing".to_owned()),
+            "{found:?}"
+        );
+        no_secret_no_data(&postfix, &output, &target);
+    }
+
+    #[test]
+    fn postfix_legacy_tls_listener_accepts_tls10_and_tls11() {
+        let postfix = postfix_or_skip!();
+        let (_, target, _) = probe(&postfix, Listener::LegacyTls, &["--no-relay"]);
+        let legacy = &target["legacy_tls"];
+        assert_eq!(legacy["TLSv1.0"], "accepted", "{legacy}");
+        assert_eq!(legacy["TLSv1.1"], "accepted", "{legacy}");
+        assert_ne!(legacy["SSLv3"], "accepted", "{legacy}");
+        let legacy_findings = codes(&target)
+            .iter()
+            .filter(|c| *c == "smtp.tls_protocol_legacy")
+            .count();
+        assert_eq!(legacy_findings, 2);
+    }
+
+    /// `check --smtp` adds the probe's findings to the domain's report; the relay battery only
+    /// with --relay.
+    #[test]
+    fn check_smtp_appends_probe_findings_relay_only_on_request() {
+        let postfix = postfix_or_skip!();
+        let dir = tempfile::tempdir().unwrap();
+        let ptr = ptr_zone(dir.path());
+        let port = postfix.addr(Listener::OpenRelay).port().to_string();
+        let zone = postfix.zone_file().to_str().unwrap().to_owned();
+        let run = |relay: bool| {
+            let mut args = vec![
+                "--zone",
+                zone.as_str(),
+                "--zone",
+                ptr.as_str(),
+                "--json",
+                "check",
+                "example.test",
+                "--smtp",
+                "--smtp-port",
+                port.as_str(),
+                "--source-ip",
+                "127.0.0.2",
+            ];
+            if relay {
+                args.push("--relay");
+            }
+            let out = crate::support::mailauth_in(dir.path(), &args);
+            let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+            codes(&json)
+        };
+        let with_relay = run(true);
+        assert!(
+            with_relay.contains(&"smtp.open_relay".to_owned()),
+            "{with_relay:?}"
+        );
+        let without = run(false);
+        assert!(
+            !without.contains(&"smtp.open_relay".to_owned()),
+            "{without:?}"
+        );
+        assert!(
+            without.iter().any(|c| c.starts_with("smtp.")),
+            "{without:?}"
+        );
+    }
+}
+
+/// smtp-sink, the worst server: every RCPT accepted, AUTH offered before TLS.
+#[test]
+fn smtp_sink_is_an_open_relay_offering_auth_before_tls() {
+    let Some(sink) = crate::support::smtp_sink::SmtpSink::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let zone = zone_with_ptr(dir.path());
+    let out = crate::support::mailauth_in(
+        dir.path(),
+        &[
+            "--zone",
+            &zone,
+            "--json",
+            "probe",
+            &sink.addr().to_string(),
+            "--role",
+            "mx",
+            "--source-ip",
+            "127.0.0.2",
+            "--timeout",
+            "5",
+        ],
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let target = &json["targets"][0];
+    let found = codes(target);
+    assert!(
+        found.contains(&"smtp.open_relay".to_owned()),
+        "{found:?}\n{target:#}"
+    );
+    assert!(
+        found.contains(&"smtp.auth_before_tls".to_owned()),
+        "{found:?}\n{target:#}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
