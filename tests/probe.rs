@@ -711,6 +711,8 @@ mod postfix {
             .unwrap()
             .iter()
             .filter(|f| f["severity"] != "info")
+            // The harness certificate is deliberately short-lived (days): expiring is true of it.
+            .filter(|f| f["code"] != "smtp.cert_expiring")
             .collect();
         assert!(bad.is_empty(), "{bad:#?}");
         assert_eq!(code, 0);
@@ -760,7 +762,8 @@ mod postfix {
         );
         assert!(
             found.contains(&"smtp.auth_cleartext_accepted".to_owned()),
-            "{found:?}"
+            "{found:?} {}",
+            target["auth"]
         );
         no_secret_no_data(&postfix, &output, &target);
     }

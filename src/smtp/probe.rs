@@ -473,6 +473,8 @@ impl Prober<'_> {
         if cleartext.is_empty() {
             return Ok(());
         }
+        // AUTH is refused inside a mail transaction (RFC 4954 §4): end the battery's last one.
+        session.command("RSET").await?;
         let reply = session
             .auth(&cleartext, &credentials.user, &credentials.password)
             .await?;
