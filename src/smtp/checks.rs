@@ -91,7 +91,8 @@ fn looks_like_version(word: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_')
 }
 
-/// `smtp.auth_before_tls`: PLAIN or LOGIN offered before TLS on a port that offers STARTTLS.
+/// `smtp.auth_before_tls`: PLAIN or LOGIN offered before TLS (on a port that offers STARTTLS, or
+/// on one that offers no TLS at all).
 pub fn auth_before_tls(record: &str, ehlo: &[String]) -> Option<Finding> {
     let mechanisms = auth_mechanisms(ehlo);
     let cleartext: Vec<&str> = mechanisms
@@ -99,16 +100,22 @@ pub fn auth_before_tls(record: &str, ehlo: &[String]) -> Option<Finding> {
         .map(String::as_str)
         .filter(|m| matches!(*m, "PLAIN" | "LOGIN"))
         .collect();
-    if cleartext.is_empty() || !has_extension(ehlo, "STARTTLS") {
+    if cleartext.is_empty() {
         return None;
     }
+    // Without STARTTLS at all the password can only ever travel in clear text.
+    let when = if has_extension(ehlo, "STARTTLS") {
+        "before STARTTLS"
+    } else {
+        "on a port without TLS"
+    };
     Some(
         Finding::new(
             "smtp.auth_before_tls",
             Severity::Error,
             record,
             format!(
-                "{} offered before STARTTLS: clients may send passwords in clear text",
+                "{} offered {when}: clients may send passwords in clear text",
                 cleartext.join(" and ")
             ),
             "RFC 4954 §4",
@@ -427,10 +434,10 @@ mod tests {
 
     /// RFC 4954 §4: PLAIN/LOGIN only after TLS on a port that offers STARTTLS.
     #[test]
-    fn rfc4954_4_auth_before_tls_needs_starttls_offered() {
+    fn rfc4954_4_auth_plain_login_before_tls() {
         let ext = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert!(auth_before_tls("x", &ext(&["STARTTLS", "AUTH PLAIN LOGIN"])).is_some());
         assert!(auth_before_tls("x", &ext(&["STARTTLS", "AUTH CRAM-MD5"])).is_none());
-        assert!(auth_before_tls("x", &ext(&["AUTH PLAIN"])).is_none());
+        assert!(auth_before_tls("x", &ext(&["AUTH PLAIN"])).is_some());
     }
 }

@@ -392,6 +392,14 @@ impl Prober<'_> {
                 .findings
                 .extend(checks::starttls_required_missing(&record, &mail));
             session.command("RSET").await?;
+            if mail.code == 530 {
+                // Everything is refused until STARTTLS; a battery would only run the server's
+                // error counter into a 421.
+                session
+                    .transcript
+                    .note("relay battery skipped: the port requires STARTTLS first (530)");
+                return self.cleartext_auth(session, &extensions).await;
+            }
         }
         if self.options.relay {
             self.relay_battery(session).await?;
