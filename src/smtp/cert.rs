@@ -105,7 +105,9 @@ pub enum CertError {
         reason: String,
     },
     /// One of the extra roots (`--ca FILE`) is not a usable trust anchor.
-    #[error("extra root certificate #{index} cannot be used as a trust anchor: {reason}; check the --ca file")]
+    #[error(
+        "extra root certificate #{index} cannot be used as a trust anchor: {reason}; check the --ca file"
+    )]
     BadRoot {
         /// Its position among the extra roots, from 1.
         index: usize,
@@ -124,10 +126,9 @@ pub fn examine(
     now: i64,
 ) -> Result<CertificateInfo, CertError> {
     let leaf_der = chain.first().ok_or(CertError::EmptyChain)?;
-    let (_, leaf) =
-        X509Certificate::from_der(leaf_der).map_err(|e| CertError::Unparseable {
-            reason: e.to_string(),
-        })?;
+    let (_, leaf) = X509Certificate::from_der(leaf_der).map_err(|e| CertError::Unparseable {
+        reason: e.to_string(),
+    })?;
     let roots = root_store(extra_roots)?;
     let names = presented_names(&leaf);
     let mut info = CertificateInfo {
@@ -208,7 +209,10 @@ impl PresentedNames {
             return self.ips.contains(&ip);
         }
         if self.dns.is_empty() {
-            return self.common_names.iter().any(|cn| dns_name_matches(cn, host));
+            return self
+                .common_names
+                .iter()
+                .any(|cn| dns_name_matches(cn, host));
         }
         self.dns.iter().any(|dns| dns_name_matches(dns, host))
     }
@@ -319,7 +323,9 @@ fn verify_chain(
     roots: &RootCertStore,
     at: i64,
 ) -> Result<(), rustls::Error> {
-    let (leaf, intermediates) = chain.split_first().ok_or(rustls::Error::NoCertificatesPresented)?;
+    let (leaf, intermediates) = chain
+        .split_first()
+        .ok_or(rustls::Error::NoCertificatesPresented)?;
     let parsed = rustls::server::ParsedCertificate::try_from(leaf)?;
     let seconds = u64::try_from(at).unwrap_or(0);
     rustls::client::verify_server_cert_signed_by_trust_anchor(
@@ -344,9 +350,7 @@ fn trust_error(error: &rustls::Error, info: &CertificateInfo) -> String {
             "issued by \"{}\", which is not a trusted CA, and the server sent no chain to one",
             info.issuer
         ),
-        CertificateError::BadSignature => {
-            "a signature in the chain does not verify".to_string()
-        }
+        CertificateError::BadSignature => "a signature in the chain does not verify".to_string(),
         CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
             "a certificate in the chain has expired".to_string()
         }
@@ -611,7 +615,10 @@ mod tests {
         assert_eq!(found[0].code, "smtp.cert_untrusted");
         assert!(found[0].message.contains("self-signed"));
         assert_eq!(found[1].code, "smtp.cert_name_mismatch");
-        assert_eq!(found[1].seen.as_deref(), Some("subjectAltName: mx.example.test"));
+        assert_eq!(
+            found[1].seen.as_deref(),
+            Some("subjectAltName: mx.example.test")
+        );
     }
 
     #[test]
@@ -619,18 +626,34 @@ mod tests {
         let mut info = good();
         info.name_matches = false;
         let found = findings(&info, "127.0.0.1", "127.0.0.1:25", NOW);
-        assert!(found[0].message.contains("given as an IP address"), "{}", found[0].message);
+        assert!(
+            found[0].message.contains("given as an IP address"),
+            "{}",
+            found[0].message
+        );
     }
 
     #[test]
     fn rfc6125_6_4_3_wildcard_only_as_the_whole_leftmost_label() {
         assert!(dns_name_matches("*.example.test", "mx.example.test"));
         assert!(dns_name_matches("*.EXAMPLE.test.", "Mx.example.test"));
-        assert!(!dns_name_matches("*.example.test", "example.test"), "one label, not zero");
-        assert!(!dns_name_matches("*.example.test", "a.mx.example.test"), "one label, not two");
+        assert!(
+            !dns_name_matches("*.example.test", "example.test"),
+            "one label, not zero"
+        );
+        assert!(
+            !dns_name_matches("*.example.test", "a.mx.example.test"),
+            "one label, not two"
+        );
         assert!(!dns_name_matches("mx.*.test", "mx.example.test"));
-        assert!(!dns_name_matches("mx*.example.test", "mx1.example.test"), "RFC 9525 §6.3");
-        assert!(!dns_name_matches("*.test", "example.test"), "not under a single label");
+        assert!(
+            !dns_name_matches("mx*.example.test", "mx1.example.test"),
+            "RFC 9525 §6.3"
+        );
+        assert!(
+            !dns_name_matches("*.test", "example.test"),
+            "not under a single label"
+        );
         assert!(dns_name_matches("mx.example.test", "MX.Example.Test."));
     }
 

@@ -529,12 +529,19 @@ mod tests {
         let handshake = &hello[5..];
         assert_eq!(handshake[0], HANDSHAKE_CLIENT_HELLO);
         let hs_len = u32::from_be_bytes([0, handshake[1], handshake[2], handshake[3]]) as usize;
-        assert_eq!(hs_len, handshake.len() - 4, "handshake length covers the rest");
+        assert_eq!(
+            hs_len,
+            handshake.len() - 4,
+            "handshake length covers the rest"
+        );
         (&hello[..5], &handshake[4..])
     }
 
     /// The body's fields after client_version and random: (suites, extensions or None).
-    fn body_fields(body: &[u8]) -> (Vec<u16>, Option<Vec<(u16, Vec<u8>)>>) {
+    /// (type, data) of each extension, in order.
+    type Extensions = Vec<(u16, Vec<u8>)>;
+
+    fn body_fields(body: &[u8]) -> (Vec<u16>, Option<Extensions>) {
         let mut at = 2 + 32;
         let session_len = usize::from(body[at]);
         at += 1 + session_len;
@@ -550,7 +557,11 @@ mod tests {
             return (suites, None);
         }
         let ext_len = usize::from(u16::from_be_bytes([body[at], body[at + 1]]));
-        assert_eq!(ext_len, body.len() - at - 2, "extensions length covers the rest");
+        assert_eq!(
+            ext_len,
+            body.len() - at - 2,
+            "extensions length covers the rest"
+        );
         let mut extensions = Vec::new();
         let mut rest = &body[at + 2..];
         while !rest.is_empty() {
@@ -593,8 +604,15 @@ mod tests {
         );
         let mut sni = vec![0, 18, 0, 0, 15];
         sni.extend_from_slice(b"mx.example.test");
-        assert_eq!(extensions[0].1, sni, "RFC 6066 §3 ServerNameList, no trailing dot");
-        assert_eq!(extensions[3].1, [0], "RFC 5746 §3.2 empty renegotiation_info");
+        assert_eq!(
+            extensions[0].1, sni,
+            "RFC 6066 §3 ServerNameList, no trailing dot"
+        );
+        assert_eq!(
+            extensions[3].1,
+            [0],
+            "RFC 5746 §3.2 empty renegotiation_info"
+        );
     }
 
     #[test]
@@ -611,7 +629,10 @@ mod tests {
         let (_, body) = parts(&hello);
         let (suites, extensions) = body_fields(body);
         assert!(extensions.is_none(), "SSLv3 hello ends after compression");
-        assert!(suites.contains(&EMPTY_RENEGOTIATION_INFO_SCSV), "RFC 5746 §3.3");
+        assert!(
+            suites.contains(&EMPTY_RENEGOTIATION_INFO_SCSV),
+            "RFC 5746 §3.3"
+        );
     }
 
     #[test]
@@ -667,7 +688,10 @@ mod tests {
     fn rfc5246_7_2_alerts_are_refusals_with_their_code() {
         for code in [40u8, 70, 80] {
             let answer = record(CONTENT_ALERT, [3, 1], &[2, code]);
-            assert_eq!(classify(&answer), LegacyOutcome::Refused { alert: Some(code) });
+            assert_eq!(
+                classify(&answer),
+                LegacyOutcome::Refused { alert: Some(code) }
+            );
         }
         let sslv3 = record(CONTENT_ALERT, [3, 0], &[2, 40]);
         assert_eq!(
@@ -701,7 +725,10 @@ mod tests {
         let cases: [(&[u8], &str); 4] = [
             (b"", "closed the connection"),
             (&[22, 3, 1, 0, 40, 2, 0], "ended after 7 bytes"),
-            (b"454 4.7.0 TLS not available\r\n", "454 4.7.0 TLS not available"),
+            (
+                b"454 4.7.0 TLS not available\r\n",
+                "454 4.7.0 TLS not available",
+            ),
             (&[0x80, 0x2e, 0x04, 0x00], "first byte 0x80"),
         ];
         for (bytes, expected) in cases {
@@ -766,6 +793,8 @@ mod tests {
         )
         .await
         .unwrap();
-        assert!(matches!(outcome, LegacyOutcome::Inconclusive { reason } if reason.contains("no answer")));
+        assert!(
+            matches!(outcome, LegacyOutcome::Inconclusive { reason } if reason.contains("no answer"))
+        );
     }
 }
