@@ -26,7 +26,9 @@ fn offers(keywords: &[String], name: &str) -> bool {
 /// mx.example.test.
 #[test]
 fn smtp_servers_postfix_every_listener_greets_220_without_version() {
-    let Some(postfix) = Postfix::start() else { return };
+    let Some(postfix) = Postfix::start() else {
+        return;
+    };
     let tls = tls_client_config(postfix.ca_file());
     for listener in Listener::ALL {
         let addr = postfix.addr(listener);
@@ -34,14 +36,20 @@ fn smtp_servers_postfix_every_listener_greets_220_without_version() {
             .unwrap_or_else(|e| panic!("{listener:?} at {addr}: {e}"));
         assert_eq!(line, "220 mx.example.test ESMTP", "{listener:?}");
     }
-    assert!(!postfix.maillog().contains("fatal:"), "{}", postfix.maillog());
+    assert!(
+        !postfix.maillog().contains("fatal:"),
+        "{}",
+        postfix.maillog()
+    );
 }
 
 /// What each Postfix listener advertises in EHLO before and after STARTTLS (RFC 3207 §4:
 /// STARTTLS keyword; RFC 4954 §4: AUTH keyword), as its `-o` overrides say.
 #[test]
 fn smtp_servers_postfix_ehlo_matches_each_listener() {
-    let Some(postfix) = Postfix::start() else { return };
+    let Some(postfix) = Postfix::start() else {
+        return;
+    };
     let tls = tls_client_config(postfix.ca_file());
     // (listener, STARTTLS offered, AUTH before TLS, AUTH after TLS)
     let table = [
@@ -56,19 +64,30 @@ fn smtp_servers_postfix_ehlo_matches_each_listener() {
     for (listener, starttls, auth_clear, auth_tls) in table {
         let mut client = SmtpClient::connect(postfix.addr(listener), None);
         let ehlo = client.ehlo();
-        assert_eq!(offers(&ehlo, "STARTTLS"), starttls, "{listener:?}: {ehlo:?}");
+        assert_eq!(
+            offers(&ehlo, "STARTTLS"),
+            starttls,
+            "{listener:?}: {ehlo:?}"
+        );
         assert_eq!(offers(&ehlo, "AUTH"), auth_clear, "{listener:?}: {ehlo:?}");
         if starttls {
             let mut client = client.starttls(&tls);
             let ehlo_tls = client.ehlo();
-            assert_eq!(offers(&ehlo_tls, "AUTH"), auth_tls, "{listener:?}: {ehlo_tls:?}");
+            assert_eq!(
+                offers(&ehlo_tls, "AUTH"),
+                auth_tls,
+                "{listener:?}: {ehlo_tls:?}"
+            );
             assert!(!offers(&ehlo_tls, "STARTTLS"), "{listener:?}: {ehlo_tls:?}");
         }
     }
     // Implicit TLS: AUTH offered at once, and no STARTTLS inside TLS.
     let mut smtps = SmtpClient::connect(postfix.addr(Listener::Smtps), Some(&tls));
     let ehlo = smtps.ehlo();
-    assert!(offers(&ehlo, "AUTH PLAIN LOGIN") || offers(&ehlo, "AUTH LOGIN PLAIN"), "{ehlo:?}");
+    assert!(
+        offers(&ehlo, "AUTH PLAIN LOGIN") || offers(&ehlo, "AUTH LOGIN PLAIN"),
+        "{ehlo:?}"
+    );
     assert!(!offers(&ehlo, "STARTTLS"), "{ehlo:?}");
 }
 
@@ -76,7 +95,9 @@ fn smtp_servers_postfix_ehlo_matches_each_listener() {
 /// (RFC 3207 §4: "530 Must issue a STARTTLS command first").
 #[test]
 fn smtp_servers_postfix_submission_refuses_mail_before_starttls_530() {
-    let Some(postfix) = Postfix::start() else { return };
+    let Some(postfix) = Postfix::start() else {
+        return;
+    };
     let mut client = SmtpClient::connect(postfix.addr(Listener::Submission), None);
     client.ehlo();
     let reply = client.command("MAIL FROM:<a@foreign.example>");
@@ -87,7 +108,9 @@ fn smtp_servers_postfix_submission_refuses_mail_before_starttls_530() {
 /// refusal) and disables VRFY (502, RFC 5321 §3.5.3); VrfyOpen answers VRFY.
 #[test]
 fn smtp_servers_postfix_helo_required_and_vrfy_per_listener() {
-    let Some(postfix) = Postfix::start() else { return };
+    let Some(postfix) = Postfix::start() else {
+        return;
+    };
     let mut hardened = SmtpClient::connect(postfix.addr(Listener::Hardened), None);
     let reply = hardened.command("MAIL FROM:<a@foreign.example>");
     assert_eq!(reply.code, 503, "MAIL before HELO: {reply:?}");
@@ -97,7 +120,10 @@ fn smtp_servers_postfix_helo_required_and_vrfy_per_listener() {
     let mut open = SmtpClient::connect(postfix.addr(Listener::VrfyOpen), None);
     open.ehlo();
     let reply = open.command("VRFY postmaster");
-    assert!([250, 252].contains(&reply.code), "VRFY on VrfyOpen: {reply:?}");
+    assert!(
+        [250, 252].contains(&reply.code),
+        "VRFY on VrfyOpen: {reply:?}"
+    );
 }
 
 /// One row of the relay agreement table.
@@ -147,16 +173,24 @@ fn relay_table(postfix: &Postfix, exims: &[(EximProfile, Exim)], sink: &SmtpSink
 /// relays (Postfix OpenRelay, Exim Open, smtp-sink) accept the RCPT.
 #[test]
 fn smtp_servers_swaks_relay_agreement_table() {
-    let Some(postfix) = Postfix::start() else { return };
+    let Some(postfix) = Postfix::start() else {
+        return;
+    };
     let mut exims = Vec::new();
     for profile in [EximProfile::Hardened, EximProfile::Open] {
-        let Some(exim) = Exim::start(profile) else { return };
+        let Some(exim) = Exim::start(profile) else {
+            return;
+        };
         exims.push((profile, exim));
     }
-    let Some(sink) = SmtpSink::start() else { return };
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
     let mut disagreements = Vec::new();
     for row in relay_table(&postfix, &exims, &sink) {
-        let Some(swaks) = swaks_relay_accepted(row.addr, row.tls) else { return };
+        let Some(swaks) = swaks_relay_accepted(row.addr, row.tls) else {
+            return;
+        };
         if swaks != row.relays {
             disagreements.push(format!(
                 "{} at {}: configured relays={}, swaks accepted={swaks}",
@@ -171,7 +205,9 @@ fn smtp_servers_swaks_relay_agreement_table() {
 /// (RFC 6409 §4.3: submission may relay for authenticated users); a wrong password does not.
 #[test]
 fn smtp_servers_postfix_sasl_user_relays_after_auth_over_tls() {
-    let Some(postfix) = Postfix::start() else { return };
+    let Some(postfix) = Postfix::start() else {
+        return;
+    };
     for (listener, tls) in [
         (Listener::Submission, SwaksTls::StartTls),
         (Listener::Smtps, SwaksTls::OnConnect),
@@ -199,8 +235,12 @@ fn plain_token(user: &str, password: &str) -> String {
 /// 1.1 offered (RFC 8996 §2-3 deprecates them), TLS 1.2 offered.
 #[test]
 fn smtp_servers_testssl_legacy_tls_listener_offers_tls10_tls11() {
-    let Some(postfix) = Postfix::start() else { return };
-    let Some(protocols) = testssl_protocols(postfix.addr(Listener::LegacyTls)) else { return };
+    let Some(postfix) = Postfix::start() else {
+        return;
+    };
+    let Some(protocols) = testssl_protocols(postfix.addr(Listener::LegacyTls)) else {
+        return;
+    };
     assert!(!protocols["SSLv3"], "{protocols:?}");
     assert!(protocols["TLSv1.0"], "{protocols:?}");
     assert!(protocols["TLSv1.1"], "{protocols:?}");
@@ -210,8 +250,12 @@ fn smtp_servers_testssl_legacy_tls_listener_offers_tls10_tls11() {
 /// testssl.sh on Hardened (`smtpd_tls_protocols = >=TLSv1.2`): nothing below TLS 1.2 offered.
 #[test]
 fn smtp_servers_testssl_hardened_listener_refuses_below_tls12() {
-    let Some(postfix) = Postfix::start() else { return };
-    let Some(protocols) = testssl_protocols(postfix.addr(Listener::Hardened)) else { return };
+    let Some(postfix) = Postfix::start() else {
+        return;
+    };
+    let Some(protocols) = testssl_protocols(postfix.addr(Listener::Hardened)) else {
+        return;
+    };
     for old in ["SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1"] {
         assert!(!protocols[old], "{old}: {protocols:?}");
     }
@@ -223,7 +267,9 @@ fn smtp_servers_testssl_hardened_listener_refuses_below_tls12() {
 /// `$tls_in_cipher`), and the test user relays after AUTH over TLS. Exim Open: AUTH in clear.
 #[test]
 fn smtp_servers_exim_profiles_advertise_auth_as_configured() {
-    let Some(hardened) = Exim::start(EximProfile::Hardened) else { return };
+    let Some(hardened) = Exim::start(EximProfile::Hardened) else {
+        return;
+    };
     let tls = tls_client_config(hardened.ca_file());
     let mut client = SmtpClient::connect(hardened.addr(), None);
     assert_eq!(client.greeting.lines, ["mx.example.test ESMTP"]);
@@ -241,7 +287,9 @@ fn smtp_servers_exim_profiles_advertise_auth_as_configured() {
     );
     assert_eq!(relayed, Some(true), "{}", hardened.log());
 
-    let Some(open) = Exim::start(EximProfile::Open) else { return };
+    let Some(open) = Exim::start(EximProfile::Open) else {
+        return;
+    };
     let ehlo = SmtpClient::connect(open.addr(), None).ehlo();
     assert!(offers(&ehlo, "AUTH PLAIN"), "{ehlo:?}");
 }
@@ -249,7 +297,9 @@ fn smtp_servers_exim_profiles_advertise_auth_as_configured() {
 /// smtp-sink, the worst server: AUTH offered without STARTTLS.
 #[test]
 fn smtp_servers_smtp_sink_offers_auth_without_starttls() {
-    let Some(sink) = SmtpSink::start() else { return };
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
     let ehlo = SmtpClient::connect(sink.addr(), None).ehlo();
     assert!(offers(&ehlo, "AUTH PLAIN LOGIN"), "{ehlo:?}");
     assert!(!offers(&ehlo, "STARTTLS"), "{ehlo:?}");
@@ -260,16 +310,20 @@ fn smtp_servers_smtp_sink_offers_auth_without_starttls() {
 #[test]
 fn smtp_servers_postfix_zone_file_maps_mx_to_loopback() {
     use mailauth::dns::Resolver;
-    let Some(postfix) = Postfix::start() else { return };
-    let zone =
-        mailauth::dns::zone::ZoneResolver::from_files(&[postfix.zone_file().to_path_buf()])
-            .unwrap();
+    let Some(postfix) = Postfix::start() else {
+        return;
+    };
+    let zone = mailauth::dns::zone::ZoneResolver::from_files(&[postfix.zone_file().to_path_buf()])
+        .unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let mx = rt.block_on(zone.mx("example.test")).unwrap();
-    let mx: Vec<(u16, &str)> = mx.iter().map(|m| (m.preference, m.exchange.as_str())).collect();
+    let mx: Vec<(u16, &str)> = mx
+        .iter()
+        .map(|m| (m.preference, m.exchange.as_str()))
+        .collect();
     assert_eq!(mx, [(10, "mx.example.test")]);
     let a = rt.block_on(zone.a("mx.example.test")).unwrap();
     assert_eq!(a, [std::net::Ipv4Addr::LOCALHOST]);
@@ -279,7 +333,9 @@ fn smtp_servers_postfix_zone_file_maps_mx_to_loopback() {
 /// directory: concurrent tests leave no daemons or files behind.
 #[test]
 fn smtp_servers_postfix_drop_stops_daemon_and_removes_dir() {
-    let Some(postfix) = Postfix::start() else { return };
+    let Some(postfix) = Postfix::start() else {
+        return;
+    };
     let addr = postfix.addr(Listener::Hardened);
     let dir = postfix.conf_dir().parent().unwrap().to_path_buf();
     assert!(dir.starts_with("/var/tmp"), "{}", dir.display());
@@ -287,4 +343,20 @@ fn smtp_servers_postfix_drop_stops_daemon_and_removes_dir() {
     assert!(!dir.exists(), "{} left behind", dir.display());
     let refused = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(1));
     assert!(refused.is_err(), "{addr} still accepts connections");
+}
+
+/// testssl.sh on Exim Hardened: its `tls_require_ciphers` GnuTLS priority floor leaves nothing
+/// below TLS 1.2 offered.
+#[test]
+fn smtp_servers_testssl_exim_hardened_refuses_below_tls12() {
+    let Some(exim) = Exim::start(EximProfile::Hardened) else {
+        return;
+    };
+    let Some(protocols) = testssl_protocols(exim.addr()) else {
+        return;
+    };
+    for old in ["SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1"] {
+        assert!(!protocols[old], "{old}: {protocols:?}");
+    }
+    assert!(protocols["TLSv1.2"], "{protocols:?}");
 }

@@ -44,7 +44,9 @@ impl Exim {
     /// Start an instance; `None` only outside CI when the private Exim or root is missing.
     pub fn start(profile: EximProfile) -> Option<Exim> {
         if !Path::new(BINARY).is_file() {
-            super::skip_or_fail(&format!("{BINARY} is missing (run `bash .ci/install-deps`)"));
+            super::skip_or_fail(&format!(
+                "{BINARY} is missing (run `bash .ci/install-deps`)"
+            ));
             return None;
         }
         super::tool("openssl")?;
@@ -106,7 +108,11 @@ impl Exim {
             match greeting(self.addr, None) {
                 Ok(_) => return,
                 Err(e) if Instant::now() > deadline => {
-                    panic!("Exim on {} did not greet in 15 s: {e}\n{}", self.addr, self.log())
+                    panic!(
+                        "Exim on {} did not greet in 15 s: {e}\n{}",
+                        self.addr,
+                        self.log()
+                    )
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(50)),
             }

@@ -35,47 +35,60 @@ pub fn write_certificates(ca_dir: &Path, server_dir: &Path) -> CertificateFiles 
     };
     let ca_key = ca_dir.join("ca.key");
     let csr = ca_dir.join("server.csr");
-    let ext = ca_dir.join("server.ext");
-    let subject = format!("/CN={SERVER_NAME}");
-    openssl(&[
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-        "-subj", "/CN=mailauth test CA",
-        "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-        "-keyout", s(&ca_key), "-out", s(&files.ca),
-    ]);
-    openssl(&[
-        "req", "-newkey", "rsa:2048", "-nodes", "-subj", subject.as_str(),
-        "-keyout", s(&files.key), "-out", s(&csr),
-    ]);
-    std::fs::write(
-        &ext,
-        format!(
-            "subjectAltName = DNS:{SERVER_NAME}\nbasicConstraints = critical,CA:FALSE\n\
-             keyUsage = critical,digitalSignature,keyEncipherment\nextendedKeyUsage = serverAuth\n"
-        ),
-    )
-    .expect("write server.ext");
-    openssl(&[
-        "x509", "-req", "-days", "2", "-in", s(&csr), "-CA", s(&files.ca), "-CAkey", s(&ca_key),
-        "-CAcreateserial", "-extfile", s(&ext), "-out", s(&files.cert),
-    ]);
+    make_ca(&ca_key, &files.ca);
+    make_server_request(&files.key, &csr);
+    sign_server_certificate(ca_dir, &files, &ca_key, &csr);
     files
 }
 
-fn s(path: &Path) -> &str {
-    path.to_str().expect("temp paths are UTF-8")
+fn make_ca(key: &Path, cert: &Path) {
+    run_ok(
+        Command::new("openssl")
+            .args("req -x509 -newkey rsa:2048 -nodes -days 2".split(' '))
+            .args(["-subj", "/CN=mailauth test CA"])
+            .args(["-addext", "basicConstraints=critical,CA:TRUE"])
+            .args(["-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+            .arg("-keyout")
+            .arg(key)
+            .arg("-out")
+            .arg(cert),
+    );
 }
 
-fn openssl(args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+fn make_server_request(key: &Path, csr: &Path) {
+    run_ok(
+        Command::new("openssl")
+            .args("req -newkey rsa:2048 -nodes".split(' '))
+            .args(["-subj", &format!("/CN={SERVER_NAME}")])
+            .arg("-keyout")
+            .arg(key)
+            .arg("-out")
+            .arg(csr),
+    );
+}
+
+/// Issue the server certificate: SAN with the DNS name (what RFC 7817 §3 name checks read),
+/// not a CA, serverAuth.
+fn sign_server_certificate(ca_dir: &Path, files: &CertificateFiles, ca_key: &Path, csr: &Path) {
+    let ext = ca_dir.join("server.ext");
+    let extensions = format!(
+        "subjectAltName = DNS:{SERVER_NAME}\nbasicConstraints = critical,CA:FALSE\n\
+         keyUsage = critical,digitalSignature,keyEncipherment\nextendedKeyUsage = serverAuth\n"
+    );
+    std::fs::write(&ext, extensions).expect("write server.ext");
+    run_ok(
+        Command::new("openssl")
+            .args("x509 -req -days 2 -CAcreateserial".split(' '))
+            .arg("-in")
+            .arg(csr)
+            .arg("-CA")
+            .arg(&files.ca)
+            .arg("-CAkey")
+            .arg(ca_key)
+            .arg("-extfile")
+            .arg(&ext)
+            .arg("-out")
+            .arg(&files.cert),
     );
 }
 
@@ -144,7 +157,11 @@ pub fn run_ok(command: &mut Command) {
 
 /// `chown owner:owner path`.
 pub fn chown(owner: &str, path: &Path) {
-    run_ok(Command::new("chown").arg(format!("{owner}:{owner}")).arg(path));
+    run_ok(
+        Command::new("chown")
+            .arg(format!("{owner}:{owner}"))
+            .arg(path),
+    );
 }
 
 /// True when the tests run as root (private Postfix and Exim instances need it).

@@ -49,12 +49,7 @@ pub fn swaks_relay_after_auth(
     Some(relay_verdict(addr, &out))
 }
 
-fn swaks(
-    addr: SocketAddr,
-    tls: SwaksTls,
-    extra: &[&str],
-    env: &[(&str, &str)],
-) -> Option<Output> {
+fn swaks(addr: SocketAddr, tls: SwaksTls, extra: &[&str], env: &[(&str, &str)]) -> Option<Output> {
     let swaks = super::tool("swaks")?;
     let mut command = Command::new(swaks);
     command
@@ -95,8 +90,16 @@ pub fn testssl_protocols(addr: SocketAddr) -> Option<BTreeMap<String, bool>> {
     let dir = tempfile::tempdir().expect("temp dir");
     let json = dir.path().join("testssl.json");
     let out = Command::new(testssl)
-        .args(["--starttls", "smtp", "--protocols", "--warnings", "off", "--quiet"])
-        .args(["--color", "0", "--jsonfile"])
+        .args([
+            "--starttls",
+            "smtp",
+            "--protocols",
+            "--warnings",
+            "off",
+            "--quiet",
+        ])
+        .args(["--color", "0", "--nodns", "none", "--connect-timeout", "10"])
+        .args(["--openssl-timeout", "10", "--jsonfile"])
         .arg(&json)
         .arg(addr.to_string())
         .output()

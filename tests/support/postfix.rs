@@ -264,7 +264,9 @@ impl Postfix {
             std::thread::sleep(Duration::from_millis(50));
         }
         if process_alive(pid) {
-            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
         }
     }
 
@@ -431,4 +433,3 @@ ns1 IN A 127.0.0.1
         host = Postfix::HOSTNAME
     )
 }
-
