@@ -428,7 +428,11 @@ impl Prober<'_> {
             .own_name
             .clone()
             .filter(|n| n.contains('.'))
-            .unwrap_or_else(|| self.target.host.clone());
+            .unwrap_or_else(|| match self.target.host.parse::<IpAddr>() {
+                // A bare address is not a domain: use the address literal (RFC 5321 §4.1.3).
+                Ok(ip) => relay::address_literal(ip),
+                Err(_) => self.target.host.clone(),
+            });
         let pairs = relay::battery(&own, self.target.address);
         let mut next = 0;
         let mut reconnects = 0;
