@@ -13,6 +13,7 @@ mod dmarc;
 mod interop;
 mod legacy_tls;
 mod local_dns;
+mod probe;
 mod providers;
 mod publish;
 mod rfc7208;

@@ -20,7 +20,9 @@ use crate::report::{Report, Severity};
 Reads the domain's MX, SPF, DMARC and DKIM records and reports every problem with a stable \
 code, its severity, the record, the RFC clause and a fix. DKIM selectors come from --selector \
 and from the key store (KEY_DIR/DOMAIN/*.pem), whose keys are also compared with what DNS \
-publishes (by public key and by signing a probe and verifying it through DNS).
+publishes (by public key and by signing a probe and verifying it through DNS). With --smtp \
+each MX host is also probed over SMTP (see `mailauth probe --help`); the relay battery runs \
+only with --relay.
 
 With --domains-file (one domain per line, - for stdin) domains are checked concurrently and \
 reported as they finish: text, or JSON Lines with --json; a summary goes to stderr.
@@ -31,7 +33,8 @@ report is incomplete).
 Examples:
   mailauth check example.com
   mailauth check example.com --selector 20261125-rsa --json
-  mailauth check --domains-file customers.txt --json --concurrency 128 > report.jsonl")]
+  mailauth check --domains-file customers.txt --json --concurrency 128 > report.jsonl
+  mailauth check example.com --smtp --relay --source-ip 192.0.2.99")]
 pub struct CheckArgs {
     /// Domains to check.
     pub domains: Vec<String>,
@@ -50,6 +53,20 @@ pub struct CheckArgs {
     /// Give up on one domain after this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub timeout: u64,
+    /// Also probe each MX host over SMTP (as `mailauth probe`, without the relay battery unless
+    /// --relay) and add its findings to the domain's report.
+    #[arg(long, conflicts_with = "domains_file")]
+    pub smtp: bool,
+    /// With --smtp: run the relay battery too (probe from outside the server's trusted
+    /// networks, see --source-ip).
+    #[arg(long, requires = "smtp")]
+    pub relay: bool,
+    /// With --smtp: the local address to connect from.
+    #[arg(long, value_name = "ADDR", requires = "smtp")]
+    pub source_ip: Option<std::net::IpAddr>,
+    /// With --smtp: the port to probe on each MX host.
+    #[arg(long, value_name = "N", default_value_t = 25)]
+    pub smtp_port: u16,
 }
 
 pub async fn check(global: &GlobalArgs, args: CheckArgs) -> Result<Outcome> {
@@ -76,7 +93,12 @@ pub async fn check(global: &GlobalArgs, args: CheckArgs) -> Result<Outcome> {
     }
     let mut reports = Vec::new();
     for domain in &args.domains {
-        reports.push(check_one(resolver.clone(), domain.clone(), options.clone(), timeout).await);
+        let mut report =
+            check_one(resolver.clone(), domain.clone(), options.clone(), timeout).await;
+        if args.smtp {
+            smtp(global, &args, resolver.as_ref(), &mut report).await?;
+        }
+        reports.push(report);
     }
     if global.json {
         if let [one] = reports.as_slice() {
@@ -95,6 +117,41 @@ pub async fn check(global: &GlobalArgs, args: CheckArgs) -> Result<Outcome> {
         }
     }
     Ok(outcome(reports.iter()))
+}
+
+/// `--smtp`: probe every MX address and append the findings. An unreachable server marks the
+/// report as incomplete (exit 3), as a DNS failure does.
+async fn smtp(
+    global: &GlobalArgs,
+    args: &CheckArgs,
+    resolver: &dyn Resolver,
+    report: &mut Report,
+) -> Result<()> {
+    let targets = match super::probe::mx_targets(resolver, &report.domain, args.smtp_port).await {
+        Ok(targets) => targets,
+        // No MX (or a null MX) is already a finding of the DNS part.
+        Err(err) => {
+            global.note(format_args!("--smtp: nothing to probe: {err:#}"));
+            return Ok(());
+        }
+    };
+    let options = crate::smtp::probe::ProbeOptions {
+        helo: "probe.mailauth.invalid".into(),
+        source_ip: args.source_ip,
+        timeout: Duration::from_secs(10),
+        relay: args.relay,
+        credentials: None,
+        data_to: None,
+        extra_roots: Vec::new(),
+        now: i64::try_from(global.now()?).unwrap_or(i64::MAX),
+        max_connections: 8,
+    };
+    for target in targets {
+        let probed = crate::smtp::probe::probe(resolver, &target, &options).await;
+        report.dns_failed |= probed.temporary_failure;
+        report.findings.extend(probed.findings);
+    }
+    Ok(())
 }
 
 async fn check_one(

@@ -5,6 +5,7 @@
 pub mod cloudflare_fake;
 pub mod dns_server;
 pub mod exim;
+pub mod fake_smtp;
 pub mod knot;
 pub mod mail_tls;
 pub mod named;
