@@ -23,6 +23,7 @@ pub const CODES: &[&str] = &[
     "smtp.connect_failed",
     "smtp.service_unavailable",
     "smtp.open_relay",
+    "smtp.relay_routing_accepted",
     "smtp.auth_before_tls",
     "smtp.auth_cleartext_accepted",
     "smtp.auth_anonymous",

@@ -458,7 +458,7 @@ impl Prober<'_> {
         let record = self.record();
         self.report
             .findings
-            .extend(relay::finding(&self.report.relay, &record));
+            .extend(relay::findings(&self.report.relay, &record));
         Ok(())
     }
 
@@ -629,6 +629,7 @@ impl Prober<'_> {
         let pair = relay::RelayPair {
             mail_from: sender.clone(),
             rcpt_to: recipient.clone(),
+            kind: relay::PairKind::Foreign,
         };
         let mail = session.command(&format!("MAIL FROM:<{sender}>")).await?;
         let rcpt = if mail.is_positive() {
@@ -641,6 +642,7 @@ impl Prober<'_> {
             rcpt_to: pair.rcpt_to,
             reply: rcpt.text(),
             accepted: rcpt.is_positive(),
+            kind: pair.kind,
         });
         self.report
             .findings

@@ -19,6 +19,21 @@ pub const FOREIGN_SENDER: &str = "a@foreign.example";
 /// The foreign recipient: a server relaying to it is an open relay.
 pub const FOREIGN_RECIPIENT: &str = "b@other.example";
 
+/// What accepting a pair's recipient would prove.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PairKind {
+    /// The recipient's domain is foreign (plain, case or trailing-dot variants, a foreign
+    /// address literal, or a source route, whose route RFC 5321 §3.6.1 lets servers ignore and
+    /// deliver to the final domain): a 2xx at RCPT is an open relay.
+    Foreign,
+    /// The recipient is in the server's own domain (or has none) and only its local part
+    /// routes elsewhere (`%` hack, `!` bang path, quoted `@`). A 2xx at RCPT shows the server
+    /// takes it as local mail; it relays only if it then interprets that routing, which cannot
+    /// be seen without DATA.
+    LocalRouting,
+}
+
 /// One pair to try; addresses as they go between the angle brackets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelayPair {
@@ -26,6 +41,8 @@ pub struct RelayPair {
     pub mail_from: String,
     /// The forward-path.
     pub rcpt_to: String,
+    /// What an acceptance would prove.
+    pub kind: PairKind,
 }
 
 /// What the server said to one pair.
@@ -37,8 +54,10 @@ pub struct RelayAttempt {
     pub rcpt_to: String,
     /// The reply that decided it: RCPT's, or MAIL's when MAIL was refused.
     pub reply: String,
-    /// RCPT got a 2xx reply: the server would relay this pair.
+    /// RCPT got a 2xx reply.
     pub accepted: bool,
+    /// Whether an acceptance is a relay (`foreign`) or a local address with routing syntax.
+    pub kind: PairKind,
 }
 
 /// An address literal for `ip` (RFC 5321 §4.1.3).
@@ -55,6 +74,11 @@ pub fn battery(own_name: &str, ip: IpAddr) -> Vec<RelayPair> {
     let pair = |from: &str, to: &str| RelayPair {
         mail_from: from.to_owned(),
         rcpt_to: to.to_owned(),
+        kind: PairKind::Foreign,
+    };
+    let routed = |from: &str, to: &str| RelayPair {
+        kind: PairKind::LocalRouting,
+        ..pair(from, to)
     };
     let from = FOREIGN_SENDER;
     let to = FOREIGN_RECIPIENT;
@@ -64,12 +88,12 @@ pub fn battery(own_name: &str, ip: IpAddr) -> Vec<RelayPair> {
         pair(&format!("a@{own_name}"), to),
         pair(&format!("a@{literal}"), to),
         pair(&format!("postmaster@{own_name}"), to),
-        pair(from, &format!("b%other.example@{own_name}")),
-        pair(from, &format!("b%other.example@{literal}")),
-        pair(from, &format!("other.example!b@{own_name}")),
-        pair(from, &format!("other.example!b@{literal}")),
-        pair(from, &format!("\"b@other.example\"@{own_name}")),
-        pair(from, "\"b@other.example\""),
+        routed(from, &format!("b%other.example@{own_name}")),
+        routed(from, &format!("b%other.example@{literal}")),
+        routed(from, &format!("other.example!b@{own_name}")),
+        routed(from, &format!("other.example!b@{literal}")),
+        routed(from, &format!("\"b@other.example\"@{own_name}")),
+        routed(from, "\"b@other.example\""),
         pair(from, &format!("@{own_name}:b@other.example")),
         pair(from, &format!("@{literal}:b@other.example")),
         pair(from, "b@OTHER.EXAMPLE"),
@@ -99,34 +123,60 @@ fn attempt(pair: &RelayPair, reply: &Reply, accepted: bool) -> RelayAttempt {
         rcpt_to: pair.rcpt_to.clone(),
         reply: reply.text(),
         accepted,
+        kind: pair.kind,
     }
 }
 
-/// `smtp.open_relay` listing every accepted pair, or nothing when none was.
-pub fn finding(attempts: &[RelayAttempt], record: &str) -> Option<Finding> {
-    let accepted: Vec<String> = attempts
-        .iter()
-        .filter(|a| a.accepted)
-        .map(|a| format!("<{}> -> <{}>: {}", a.mail_from, a.rcpt_to, a.reply))
-        .collect();
-    if accepted.is_empty() {
-        return None;
+/// `smtp.open_relay` listing every accepted foreign pair, and `smtp.relay_routing_accepted`
+/// for accepted local-routing pairs (a warning: taken as local mail, relayed only if the server
+/// interprets the routing).
+pub fn findings(attempts: &[RelayAttempt], record: &str) -> Vec<Finding> {
+    let accepted = |kind: PairKind| -> Vec<String> {
+        attempts
+            .iter()
+            .filter(|a| a.accepted && a.kind == kind)
+            .map(|a| format!("<{}> -> <{}>: {}", a.mail_from, a.rcpt_to, a.reply))
+            .collect()
+    };
+    let tried = |kind: PairKind| attempts.iter().filter(|a| a.kind == kind).count();
+    let mut findings = Vec::new();
+    let foreign = accepted(PairKind::Foreign);
+    if !foreign.is_empty() {
+        findings.push(
+            Finding::new(
+                "smtp.open_relay",
+                Severity::Error,
+                record,
+                format!(
+                    "open relay: {} of {} foreign-recipient pairs were accepted from an unauthenticated client",
+                    foreign.len(),
+                    tried(PairKind::Foreign)
+                ),
+                "RFC 5321 §3.9",
+            )
+            .seen(foreign.join("; "))
+            .fix("relay only for authenticated clients and your own networks (Postfix: smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination; keep mynetworks to your own hosts)"),
+        );
     }
-    Some(
-        Finding::new(
-            "smtp.open_relay",
-            Severity::Error,
-            record,
-            format!(
-                "open relay: {} of {} foreign-recipient pairs were accepted from an unauthenticated client",
-                accepted.len(),
-                attempts.len()
-            ),
-            "RFC 5321 §3.9",
-        )
-        .seen(accepted.join("; "))
-        .fix("relay only for authenticated clients and your own networks (Postfix: smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination; keep mynetworks to your own hosts)"),
-    )
+    let routed = accepted(PairKind::LocalRouting);
+    if !routed.is_empty() {
+        findings.push(
+            Finding::new(
+                "smtp.relay_routing_accepted",
+                Severity::Warning,
+                record,
+                format!(
+                    "{} of {} recipients in this server's own domain whose local part routes to another domain (% hack, ! bang path, quoted @) were accepted at RCPT; this relays only if the server then interprets that routing, which the probe cannot see without DATA. Accepting unknown local parts also means bouncing them later (backscatter)",
+                    routed.len(),
+                    tried(PairKind::LocalRouting)
+                ),
+                "RFC 5321 §3.6.1, §4.1.1.3",
+            )
+            .seen(routed.join("; "))
+            .fix("refuse unknown recipients at RCPT (Postfix: smtpd_reject_unlisted_recipient = yes; Exim: verify = recipient in acl_smtp_rcpt; Sendmail: no FEATURE(`loose_relay_check')), and confirm with --data TO using a mailbox you own"),
+        );
+    }
+    findings
 }
 
 #[cfg(test)]

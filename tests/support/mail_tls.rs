@@ -26,7 +26,7 @@ pub struct CertificateFiles {
 }
 
 /// Make a CA in `ca_dir` and an RSA 2048 server certificate for [`SERVER_NAME`] (SAN DNS name,
-/// serverAuth, valid from now for two days) with its key in `server_dir`.
+/// serverAuth, valid from now for a year) with its key in `server_dir`.
 pub fn write_certificates(ca_dir: &Path, server_dir: &Path) -> CertificateFiles {
     let files = CertificateFiles {
         ca: ca_dir.join("ca.pem"),
@@ -44,7 +44,7 @@ pub fn write_certificates(ca_dir: &Path, server_dir: &Path) -> CertificateFiles 
 fn make_ca(key: &Path, cert: &Path) {
     run_ok(
         Command::new("openssl")
-            .args("req -x509 -newkey rsa:2048 -nodes -days 2".split(' '))
+            .args("req -x509 -newkey rsa:2048 -nodes -days 365".split(' '))
             .args(["-subj", "/CN=mailauth test CA"])
             .args(["-addext", "basicConstraints=critical,CA:TRUE"])
             .args(["-addext", "keyUsage=critical,keyCertSign,cRLSign"])
@@ -78,7 +78,7 @@ fn sign_server_certificate(ca_dir: &Path, files: &CertificateFiles, ca_key: &Pat
     std::fs::write(&ext, extensions).expect("write server.ext");
     run_ok(
         Command::new("openssl")
-            .args("x509 -req -days 2 -CAcreateserial".split(' '))
+            .args("x509 -req -days 365 -CAcreateserial".split(' '))
             .arg("-in")
             .arg(csr)
             .arg("-CA")
