@@ -58,6 +58,7 @@ impl Exim {
         let certs = mail_tls::write_certificates(dir.path(), dir.path());
         chown(EXIM_USER, &certs.key);
         let password = write_password(dir.path());
+        let _ports = mail_tls::lock_ports();
         let port = mail_tls::free_ports(1)[0];
         let conf = dir.path().join("exim.conf");
         std::fs::write(&conf, config(profile, dir.path(), &password)).expect("write exim.conf");

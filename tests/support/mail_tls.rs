@@ -173,6 +173,23 @@ pub fn running_as_root() -> bool {
 }
 
 /// A distinct free loopback port for each of `n` servers.
+/// An exclusive lock, across the test processes nextest runs in parallel, held by a test server
+/// from picking its ports until it listens on them. Without it, one server's freshly released
+/// ports could be picked by another before the first binds them, and a readiness check would
+/// then be answered by the wrong server. Released when dropped.
+pub fn lock_ports() -> std::fs::File {
+    let path = std::env::temp_dir().join("mailauth-test-ports.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    file.lock()
+        .unwrap_or_else(|e| panic!("lock {}: {e}", path.display()));
+    file
+}
+
 pub fn free_ports(n: usize) -> Vec<u16> {
     // Hold every socket until all are picked so the ports are distinct.
     let sockets: Vec<std::net::TcpListener> = (0..n)

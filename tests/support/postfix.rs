@@ -174,6 +174,7 @@ impl Postfix {
     /// Pick free ports, write the configuration and start; a port taken between picking and
     /// binding (another test's server) is retried with fresh ports.
     fn start_on_free_ports(&mut self) {
+        let _ports = mail_tls::lock_ports();
         for attempt in 1..=3 {
             self.ports = Listener::ALL
                 .into_iter()
@@ -240,7 +241,20 @@ impl Postfix {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        self.check_log()
+        self.check_log()?;
+        self.check_master_alive()
+    }
+
+    /// The 220s above must come from this instance: its master must still be running (a master
+    /// that failed to bind a port exits, and another server may hold that port).
+    fn check_master_alive(&self) -> Result<(), String> {
+        match self.master_pid() {
+            Some(pid) if process_alive(pid) => Ok(()),
+            pid => Err(format!(
+                "the Postfix master ({pid:?}) is not running after start-up\nmaillog:\n{}",
+                self.maillog()
+            )),
+        }
     }
 
     fn check_log(&self) -> Result<(), String> {

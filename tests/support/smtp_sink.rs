@@ -20,6 +20,7 @@ impl SmtpSink {
     /// Start `smtp-sink 127.0.0.1:PORT 10`; `None` only outside CI when it is not installed.
     pub fn start() -> Option<SmtpSink> {
         let binary = super::tool("smtp-sink")?;
+        let _ports = mail_tls::lock_ports();
         let port = mail_tls::free_ports(1)[0];
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let mut command = Command::new(binary);
