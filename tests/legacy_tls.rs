@@ -2,7 +2,7 @@
 //! once allowing only TLS 1.0 (at security level 0, the only way OpenSSL 3 still speaks it) and
 //! once allowing only TLS 1.2.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -32,7 +32,7 @@ impl OpensslServer {
         let openssl = support::tool("openssl")?;
         let dir = tempfile::tempdir().unwrap();
         self_signed(&openssl, dir.path());
-        let port = free_port();
+        let port = crate::support::mail_tls::free_ports(1)[0];
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let child = Command::new(&openssl)
             .arg("s_server")
@@ -99,14 +99,6 @@ fn self_signed(openssl: &Path, dir: &Path) {
             .current_dir(dir),
         b"",
     );
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// RFC 2246 §7.4.1.3: a server that speaks TLS 1.0 answers our 3.1 hello with a 3.1 ServerHello.

@@ -130,14 +130,8 @@ impl Drop for Exim {
 
 /// A fresh /var/tmp/mailauth-exim-XXXX with spool and log dirs the Exim user owns.
 fn instance_dir() -> tempfile::TempDir {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::Builder::new()
-        .prefix("mailauth-exim-")
-        .tempdir_in("/var/tmp")
-        .expect("create a directory under /var/tmp");
     // Exim's connection processes run as Debian-exim and must reach spool/ and log/.
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
-        .expect("chmod the instance dir");
+    let dir = mail_tls::var_tmp_instance_dir("mailauth-exim-");
     for sub in ["spool", "log"] {
         let path = dir.path().join(sub);
         std::fs::create_dir(&path).expect("create instance subdirectory");

@@ -190,6 +190,19 @@ pub fn lock_ports() -> std::fs::File {
     file
 }
 
+/// A fresh `/var/tmp/PREFIXXXXX` (Postfix only logs under /var by default; Exim's spool wants
+/// the same), mode 0755 so the server's unprivileged user can traverse it.
+pub fn var_tmp_instance_dir(prefix: &str) -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in("/var/tmp")
+        .expect("create a directory under /var/tmp");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod the instance dir");
+    dir
+}
+
 pub fn free_ports(n: usize) -> Vec<u16> {
     // Hold every socket until all are picked so the ports are distinct.
     let sockets: Vec<std::net::TcpListener> = (0..n)

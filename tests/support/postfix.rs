@@ -303,14 +303,8 @@ fn process_alive(pid: u32) -> bool {
 /// A fresh `/var/tmp/mailauth-postfix-XXXX` (Postfix only logs under /var by default), readable
 /// by the `postfix` user, with the directories the recipe needs.
 fn instance_dir() -> tempfile::TempDir {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::Builder::new()
-        .prefix("mailauth-postfix-")
-        .tempdir_in("/var/tmp")
-        .expect("create a directory under /var/tmp");
     // The master opens data/master.lock as the postfix user, which must traverse the dir.
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
-        .expect("chmod the instance dir");
+    let dir = mail_tls::var_tmp_instance_dir("mailauth-postfix-");
     for sub in ["conf/sasl", "queue", "data", "ca", "sasldb"] {
         std::fs::create_dir_all(dir.path().join(sub)).expect("create instance subdirectory");
     }
