@@ -124,7 +124,7 @@ fn default_overlap() -> String {
 
 /// A duration in seconds from "3600", "90d", "1h30m".
 pub fn duration(text: &str) -> Option<u64> {
-    mailauth_providers::zonefile::syntax::parse_ttl(text).map(u64::from)
+    mailauth_base::zone::parse_ttl(text).map(u64::from)
 }
 
 fn default_ttl() -> u32 {

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::txt::{quote_all, unquote};
 use crate::{Capabilities, Change, Provider, ProviderError, Record};
+use mailauth_base::txt::{quote_all, unquote};
 
 /// The comment on records mailauth writes.
 pub const COMMENT: &str = "managed by mailauth";

@@ -14,7 +14,6 @@ pub mod conformance;
 pub mod memory;
 pub mod powerdns;
 pub mod rfc2136;
-pub mod txt;
 pub mod zonefile;
 
 use std::collections::HashMap;

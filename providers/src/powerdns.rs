@@ -131,7 +131,7 @@ impl PowerDns {
                 r.records.iter().map(move |c| Record {
                     name: name.to_owned(),
                     ttl: r.ttl,
-                    value: crate::txt::unquote(&c.content),
+                    value: mailauth_base::txt::unquote(&c.content),
                     managed,
                 })
             })
@@ -180,7 +180,7 @@ impl Provider for PowerDns {
             } else {
                 rrsets.push(serde_json::json!({
                     "name": fqdn, "type": "TXT", "ttl": ttl, "changetype": "REPLACE",
-                    "records": values.iter().map(|v| serde_json::json!({"content": crate::txt::quote_all(&v.0), "disabled": false})).collect::<Vec<_>>(),
+                    "records": values.iter().map(|v| serde_json::json!({"content": mailauth_base::txt::quote_all(&v.0), "disabled": false})).collect::<Vec<_>>(),
                     "comments": [{"content": COMMENT, "account": "mailauth"}],
                 }));
             }

@@ -239,7 +239,7 @@ impl Rfc2136 {
         let mut record = DnsRecord::from_rdata(
             self.name(name)?,
             ttl,
-            RData::TXT(TXT::from_bytes(crate::txt::split(value.as_bytes()))),
+            RData::TXT(TXT::from_bytes(mailauth_base::txt::split(value.as_bytes()))),
         );
         record.dns_class = class;
         Ok(record)
@@ -287,12 +287,13 @@ impl Rfc2136 {
             self.unreachable(format!("state file {}: {e}", self.state.display()))
         };
         std::fs::create_dir_all(dir).map_err(io)?;
-        let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-        temp.write_all(&serde_json::to_vec_pretty(state).unwrap_or_default())
-            .map_err(io)?;
-        temp.as_file().sync_all().map_err(io)?;
-        temp.persist(&self.state).map_err(|e| io(e.error))?;
-        Ok(())
+        let json = serde_json::to_vec_pretty(state).unwrap_or_default();
+        mailauth_base::atomic::write(
+            &self.state,
+            &json,
+            mailauth_base::atomic::WriteOptions::PRIVATE,
+        )
+        .map_err(io)
     }
 
     fn explain(&self, rcode: u8, names: &[String]) -> ProviderError {

@@ -214,7 +214,7 @@ pub fn normalize_name(name: &str) -> String {
     name.trim_end_matches('.').to_ascii_lowercase()
 }
 
-pub use mailauth_providers::txt::{MAX_STRING_BYTES, quote as quote_string, split as split_txt};
+pub use mailauth_base::txt::{MAX_STRING_BYTES, quote as quote_string, split as split_txt};
 
 /// A TXT record as one zone-file line, the value split into 255-byte strings, e.g.
 /// `sel._domainkey.example.com. 3600 IN TXT ( "v=DKIM1; ..." "..." )`.

@@ -14,9 +14,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
-use mailauth_providers::zonefile::syntax::{
-    Entry, NameContext, Token, lex, parse_ttl, record_head,
-};
+use mailauth_base::zone::{Entry, NameContext, Token, lex, parse_ttl, record_head};
 
 use super::{DnsError, MAX_STRING_BYTES, MxRecord, Resolver, TxtRecord, normalize_name};
 

@@ -6,8 +6,9 @@ pub mod exim;
 pub mod opendkim;
 pub mod rspamd;
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
+
+use mailauth_base::atomic;
 
 /// One active key as the signers see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,19 +57,8 @@ pub fn write(dir: &Path, files: &[(String, String)]) -> std::io::Result<Vec<Path
     let mut written = Vec::new();
     for (name, contents) in files {
         let path = dir.join(name);
-        let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-        temp.write_all(contents.as_bytes())?;
-        temp.as_file().sync_all()?;
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            temp.as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
-        }
-        temp.persist(&path).map_err(|e| e.error)?;
+        atomic::write(&path, contents.as_bytes(), atomic::WriteOptions::PUBLIC)?;
         written.push(path);
-    }
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
     }
     Ok(written)
 }

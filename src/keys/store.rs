@@ -3,9 +3,10 @@
 //! existing file, and the directory fsynced. A key is never overwritten.
 
 use std::fs;
-use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
+
+use mailauth_base::atomic;
 
 use super::{KeyError, PrivateKey};
 
@@ -54,35 +55,12 @@ impl KeyStore {
         let dir = path.parent().unwrap_or(&self.root).to_path_buf();
         private_dir(&self.root)?;
         private_dir(&dir)?;
-        let io = |source| KeyError::Io {
-            path: dir.clone(),
-            source,
-        };
-        // tempfile creates the file with mode 0600.
-        let mut temp = tempfile::Builder::new()
-            .prefix(".mailauth-key-")
-            .suffix(".tmp")
-            .tempfile_in(&dir)
-            .map_err(io)?;
-        temp.as_file()
-            .set_permissions(fs::Permissions::from_mode(0o600))
-            .map_err(io)?;
-        temp.write_all(pem.as_bytes()).map_err(io)?;
-        temp.as_file().sync_all().map_err(io)?;
-        temp.persist_noclobber(&path).map_err(|e| {
-            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-                KeyError::Exists(path.clone())
-            } else {
-                KeyError::Io {
-                    path: path.clone(),
-                    source: e.error,
-                }
-            }
-        })?;
-        fs::File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io)?;
-        Ok(path)
+        let written = atomic::write(&path, pem.as_bytes(), atomic::WriteOptions::PRIVATE_NEW);
+        match written {
+            Ok(()) => Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(KeyError::Exists(path)),
+            Err(source) => Err(KeyError::Io { path, source }),
+        }
     }
 
     /// The selectors with a key for `domain`, sorted (none when the directory is missing).

@@ -108,20 +108,13 @@ impl Rotation<'_> {
     }
 
     fn save(&self, state: &RotationState) -> Result<(), RotateError> {
-        use std::io::Write as _;
+        use mailauth_base::atomic;
         let path = self.state_path()?;
         let dir = path.parent().unwrap_or(Path::new("."));
         let io = |e: std::io::Error| RotateError::Store(format!("{}: {e}", path.display()));
         std::fs::create_dir_all(dir).map_err(io)?;
-        let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-        temp.write_all(&serde_json::to_vec_pretty(state).unwrap_or_default())
-            .map_err(io)?;
-        temp.as_file().sync_all().map_err(io)?;
-        temp.persist(&path).map_err(|e| io(e.error))?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        let json = serde_json::to_vec_pretty(state).unwrap_or_default();
+        atomic::write(&path, &json, atomic::WriteOptions::PRIVATE).map_err(io)
     }
 
     fn record_name(&self, selector: &str) -> String {

@@ -1,14 +1,12 @@
-//! BIND master files: the syntax shared with mailauth's resolver, and the zone-file backend,
+//! The zone-file backend (the syntax lives in `mailauth_base::zone`, shared with the resolver),
 //! which edits a file in place: records it writes carry a `; mailauth` comment, every other line
 //! (foreign records, comments, directives) stays byte for byte, the SOA serial goes up by one,
-//! and the file is replaced atomically (temporary file, fsync, rename).
+//! and the file is replaced atomically (`mailauth_base::atomic`).
 
-pub mod syntax;
-
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use syntax::{Entry, NameContext, lex, normalize_name, parse_ttl, record_head};
+use mailauth_base::atomic;
+use mailauth_base::zone::{Entry, NameContext, lex, normalize_name, parse_ttl, record_head};
 
 use crate::{Capabilities, Change, Provider, ProviderError, Record};
 
@@ -114,7 +112,7 @@ pub fn txt_line(record: &Record) -> String {
         "{}. {} IN TXT {} {MARKER}\n",
         record.name,
         record.ttl,
-        crate::txt::quote_all(&record.value)
+        mailauth_base::txt::quote_all(&record.value)
     )
 }
 
@@ -209,28 +207,17 @@ impl Provider for ZoneFileProvider {
 impl ZoneFileProvider {
     /// Replace the file atomically, keeping its permissions.
     fn write(&self, text: &str) -> Result<(), ProviderError> {
-        let dir = self
-            .path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let io = |e: std::io::Error| self.error(format!("cannot write: {e}"));
-        let mut temp = tempfile::Builder::new()
-            .prefix(".mailauth-zone-")
-            .tempfile_in(dir)
-            .map_err(io)?;
-        temp.write_all(text.as_bytes()).map_err(io)?;
-        if let Ok(meta) = std::fs::metadata(&self.path) {
-            temp.as_file()
-                .set_permissions(meta.permissions())
-                .map_err(io)?;
-        }
-        temp.as_file().sync_all().map_err(io)?;
-        temp.persist(&self.path).map_err(|e| io(e.error))?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        use std::os::unix::fs::PermissionsExt as _;
+        // The zone keeps its mode (a name server may need to read it).
+        let mode = std::fs::metadata(&self.path)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(0o644);
+        let options = atomic::WriteOptions {
+            mode,
+            no_clobber: false,
+        };
+        atomic::write(&self.path, text.as_bytes(), options)
+            .map_err(|e| self.error(format!("cannot write: {e}")))
     }
 }
 

@@ -2,7 +2,7 @@
 //! character-strings, quoted, and read back (RFC 1035 §3.3.14, §5.1). mailauth's zone lines,
 //! the zone-file backend, PowerDNS and Cloudflare content all go through here.
 
-use crate::zonefile::syntax::lex;
+use crate::zone::lex;
 
 /// The most bytes in one character-string.
 pub const MAX_STRING_BYTES: usize = 255;
