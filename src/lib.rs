@@ -1,7 +1,7 @@
 //! mailauth: manage, check and verify a domain's email-authentication DNS records.
 //!
 //! The library holds everything except the command line: DNS lookups behind a [`dns::Resolver`]
-//! trait, message parsing, DKIM keys, signing and verification. The binary (`src/cli`) turns
+//! trait, message parsing, DKIM keys, signing and verification. The binary (`src/main.rs` and `src/cli/`, behind the default `cli` feature) turns
 //! flags into the plain option structs these modules take and renders their results. Nothing here
 //! reads the clock: every check takes `now` as a parameter.
 
@@ -21,8 +21,5 @@ pub mod report;
 pub mod rotate;
 pub mod smtp;
 pub mod spf;
-
-#[doc(hidden)]
-pub mod cli;
 
 pub use error::Error;

@@ -9,10 +9,10 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use super::{GlobalArgs, Outcome, print_json};
-use crate::check::{CheckOptions, check_domain};
-use crate::dns::{CachingResolver, Resolver};
-use crate::keys::KeyStore;
-use crate::report::{Report, Severity};
+use mailauth::check::{CheckOptions, check_domain};
+use mailauth::dns::{CachingResolver, Resolver};
+use mailauth::keys::KeyStore;
+use mailauth::report::{Report, Severity};
 
 /// Arguments of `mailauth check`.
 #[derive(Debug, Args)]
@@ -135,7 +135,7 @@ async fn smtp(
             return Ok(());
         }
     };
-    let options = crate::smtp::probe::ProbeOptions {
+    let options = mailauth::smtp::probe::ProbeOptions {
         helo: "probe.mailauth.invalid".into(),
         source_ip: args.source_ip,
         timeout: Duration::from_secs(10),
@@ -147,7 +147,7 @@ async fn smtp(
         max_connections: 8,
     };
     for target in targets {
-        let probed = crate::smtp::probe::probe(resolver, &target, &options).await;
+        let probed = mailauth::smtp::probe::probe(resolver, &target, &options).await;
         report.dns_failed |= probed.temporary_failure;
         report.findings.extend(probed.findings);
     }
@@ -164,7 +164,7 @@ async fn check_one(
         Ok(report) => report,
         Err(_) => Report {
             domain: domain.clone(),
-            findings: vec![crate::spf::lint::dns_finding(
+            findings: vec![mailauth::spf::lint::dns_finding(
                 &domain,
                 &format!("the check took longer than {}s", timeout.as_secs()),
             )],

@@ -7,19 +7,19 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use super::{GlobalArgs, Outcome, print_json};
-use crate::auth_results::{SpfResinfo, full_header};
-use crate::dkim::sign::{SignOptions, sign as sign_message, signed_message};
-use crate::dkim::verify::{VerifyOptions, verify as verify_message};
-use crate::dkim::{Canonicalization, DkimOutcome, DkimResult, SigningAlgorithm};
-use crate::dmarc::DmarcResult;
-use crate::dmarc::eval::{
+use mailauth::auth_results::{SpfResinfo, full_header};
+use mailauth::dkim::sign::{SignOptions, sign as sign_message, signed_message};
+use mailauth::dkim::verify::{VerifyOptions, verify as verify_message};
+use mailauth::dkim::{Canonicalization, DkimOutcome, DkimResult, SigningAlgorithm};
+use mailauth::dmarc::DmarcResult;
+use mailauth::dmarc::eval::{
     DmarcInput, DmarcOptions, DmarcOutput, evaluate as evaluate_dmarc, from_domain,
 };
-use crate::keys::store::load_file;
-use crate::keys::{KeyStore, PrivateKey};
-use crate::message::Message;
-use crate::spf::SpfResult;
-use crate::spf::eval::{SpfOptions, SpfOutput, SpfQuery, check_host};
+use mailauth::keys::store::load_file;
+use mailauth::keys::{KeyStore, PrivateKey};
+use mailauth::message::Message;
+use mailauth::spf::SpfResult;
+use mailauth::spf::eval::{SpfOptions, SpfOutput, SpfQuery, check_host};
 
 /// Arguments of `mailauth sign`.
 #[derive(Debug, Args)]
@@ -104,7 +104,7 @@ pub struct VerifyArgs {
 }
 
 fn read_input(path: &Path) -> Result<Vec<u8>> {
-    let limit = crate::message::MAX_MESSAGE_BYTES as u64 + 1;
+    let limit = mailauth::message::MAX_MESSAGE_BYTES as u64 + 1;
     let mut data = Vec::new();
     if path == Path::new("-") {
         std::io::stdin()

@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use super::{GlobalArgs, Outcome, print_json};
-use crate::dmarc::{AlignmentMode, DmarcRecord, Policy, build, parse};
+use mailauth::dmarc::{AlignmentMode, DmarcRecord, Policy, build, parse};
 
 /// Arguments of `mailauth record dmarc`.
 #[derive(Debug, Args)]
@@ -75,7 +75,7 @@ pub fn record_dmarc(global: &GlobalArgs, args: RecordDmarcArgs) -> Result<Outcom
     if let Some(domain) = &args.domain {
         for uri in record.rua.iter().chain(&record.ruf) {
             let target = uri.uri.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
-            if !crate::dmarc::orgdomain::relaxed_match(target, domain) {
+            if !mailauth::dmarc::orgdomain::relaxed_match(target, domain) {
                 notes.push(format!(
                     "{target} must authorize reports for {domain}: publish \"v=DMARC1\" at {domain}._report._dmarc.{target} (RFC 7489 §7.1)"
                 ));
@@ -95,9 +95,9 @@ pub fn record_dmarc(global: &GlobalArgs, args: RecordDmarcArgs) -> Result<Outcom
         match &args.domain {
             Some(d) => println!(
                 "{}",
-                crate::dns::zone_txt_line(&format!("_dmarc.{d}"), None, text.as_bytes())
+                mailauth::dns::zone_txt_line(&format!("_dmarc.{d}"), None, text.as_bytes())
             ),
-            None => println!("{}", crate::dns::quote_string(text.as_bytes())),
+            None => println!("{}", mailauth::dns::quote_string(text.as_bytes())),
         }
         for note in notes {
             eprintln!("note: {note}");

@@ -4,9 +4,9 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use super::{GlobalArgs, Outcome, print_json};
-use crate::dkim::build;
-use crate::dns;
-use crate::keys::{KeySpec, KeyStore, generate};
+use mailauth::dkim::build;
+use mailauth::dns;
+use mailauth::keys::{KeySpec, KeyStore, generate};
 
 /// Arguments of `mailauth keygen`.
 #[derive(Debug, Args)]

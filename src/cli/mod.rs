@@ -20,7 +20,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 
-use crate::dns::{self, Resolver};
+use mailauth::dns::{self, Resolver};
 
 /// Manage, check and verify a domain's email-authentication DNS records (DKIM, SPF, DMARC).
 ///
@@ -181,13 +181,13 @@ fn is_temporary(err: &anyhow::Error) -> bool {
             cause.downcast_ref::<mailauth_providers::ProviderError>(),
             Some(mailauth_providers::ProviderError::Unreachable { .. })
         ) || matches!(
-            cause.downcast_ref::<crate::rotate::executor::RotateError>(),
-            Some(crate::rotate::executor::RotateError::Provider(
+            cause.downcast_ref::<mailauth::rotate::executor::RotateError>(),
+            Some(mailauth::rotate::executor::RotateError::Provider(
                 mailauth_providers::ProviderError::Unreachable { .. }
             ))
         ) || cause
-            .downcast_ref::<crate::dns::DnsError>()
-            .is_some_and(crate::dns::DnsError::is_temporary)
+            .downcast_ref::<mailauth::dns::DnsError>()
+            .is_some_and(mailauth::dns::DnsError::is_temporary)
     })
 }
 

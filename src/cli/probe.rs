@@ -1,6 +1,6 @@
 //! `mailauth probe`: connect to mail servers as an outsider and report what they allow.
-//! Turns flags into targets and [`ProbeOptions`], runs [`crate::smtp::probe::probe`] on each
-//! target and renders the reports; the SMTP work is in `crate::smtp`.
+//! Turns flags into targets and [`ProbeOptions`], runs [`mailauth::smtp::probe::probe`] on each
+//! target and renders the reports; the SMTP work is in `mailauth::smtp`.
 
 use std::io::Write;
 use std::net::IpAddr;
@@ -13,10 +13,12 @@ use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
 use super::{GlobalArgs, Outcome, print_json};
-use crate::dns::Resolver;
-use crate::report::Report;
-use crate::smtp::Role;
-use crate::smtp::probe::{Credentials, ProbeOptions, Target, TargetReport, probe as probe_target};
+use mailauth::dns::Resolver;
+use mailauth::report::Report;
+use mailauth::smtp::Role;
+use mailauth::smtp::probe::{
+    Credentials, ProbeOptions, Target, TargetReport, probe as probe_target,
+};
 
 /// Arguments of `mailauth probe`.
 #[derive(Debug, Args)]

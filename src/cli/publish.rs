@@ -9,9 +9,9 @@ use mailauth_providers::zonefile::ZoneFileProvider;
 use mailauth_providers::{Change, Plan, Provider, apply_plan, plan};
 
 use super::{GlobalArgs, Outcome, print_json};
-use crate::config::Config;
-use crate::dns::Resolver;
-use crate::keys::{KeySpec, KeyStore, generate};
+use mailauth::config::Config;
+use mailauth::dns::Resolver;
+use mailauth::keys::{KeySpec, KeyStore, generate};
 
 /// Arguments of `mailauth init`.
 #[derive(Debug, Args)]
@@ -80,7 +80,7 @@ dkim = [
 "#;
 
 pub fn init(global: &GlobalArgs, args: InitArgs) -> Result<Outcome> {
-    let domain = crate::dns::normalize_name(&args.domain);
+    let domain = mailauth::dns::normalize_name(&args.domain);
     if args.config.exists() {
         bail!(
             "{} already exists; refusing to overwrite it",
@@ -159,14 +159,14 @@ pub(super) fn build_provider(
             let url = provider.url.as_deref().with_context(|| {
                 format!("provider {name}: kind powerdns needs url = \"https://HOST:8081\"")
             })?;
-            let key = crate::config::credential(name, provider)?;
+            let key = mailauth::config::credential(name, provider)?;
             Ok((
                 Box::new(mailauth_providers::powerdns::PowerDns::new(url, key)?),
                 None,
             ))
         }
         "cloudflare" => {
-            let token = crate::config::credential(name, provider)?;
+            let token = mailauth::config::credential(name, provider)?;
             Ok((
                 Box::new(mailauth_providers::cloudflare::Cloudflare::new(
                     provider.url.as_deref(),
@@ -181,13 +181,13 @@ pub(super) fn build_provider(
                     "provider {name}: kind rfc2136 needs url = \"IP:PORT\" of the primary server"
                 )
             })?;
-            let server = crate::dns::hickory::parse_server_addr(server)?;
+            let server = mailauth::dns::hickory::parse_server_addr(server)?;
             let key_file = dir.join(provider.key_file.clone().with_context(|| {
                 format!(
                     "provider {name}: kind rfc2136 needs key_file = \"tsig.key\" (a BIND key file)"
                 )
             })?);
-            crate::config::private_file(name, &key_file)?;
+            mailauth::config::private_file(name, &key_file)?;
             let key = mailauth_providers::rfc2136::TsigKey::from_bind_file(&key_file)?;
             let state = dir.join(".mailauth").join(format!("rfc2136-{name}.json"));
             Ok((
@@ -213,7 +213,7 @@ fn make_plans(args: &PlanArgs) -> Result<Vec<DomainPlan>> {
     for wanted in &args.domains {
         if !config
             .domains
-            .contains_key(&crate::dns::normalize_name(wanted))
+            .contains_key(&mailauth::dns::normalize_name(wanted))
         {
             bail!("{wanted} is not configured in {}", args.config.display());
         }
@@ -224,7 +224,7 @@ fn make_plans(args: &PlanArgs) -> Result<Vec<DomainPlan>> {
             && !args
                 .domains
                 .iter()
-                .any(|d| crate::dns::normalize_name(d) == *domain)
+                .any(|d| mailauth::dns::normalize_name(d) == *domain)
         {
             continue;
         }
@@ -235,8 +235,8 @@ fn make_plans(args: &PlanArgs) -> Result<Vec<DomainPlan>> {
         {
             continue;
         }
-        let desired =
-            crate::records::desired(domain, domain_config, &store).map_err(anyhow::Error::msg)?;
+        let desired = mailauth::records::desired(domain, domain_config, &store)
+            .map_err(anyhow::Error::msg)?;
         let (provider, zone_file) = build_provider(&domain_config.provider, &config, &dir)?;
         let plan = plan(provider.as_ref(), domain, &desired, args.force)?;
         plans.push(DomainPlan {
@@ -421,7 +421,7 @@ impl Answerers {
             let servers = global
                 .resolvers
                 .iter()
-                .map(|s| crate::dns::hickory::parse_server_addr(s).map(|a| (a.to_string(), a)))
+                .map(|s| mailauth::dns::hickory::parse_server_addr(s).map(|a| (a.to_string(), a)))
                 .collect::<Result<Vec<_>, _>>()?;
             return Ok(Answerers::Servers(servers));
         }
@@ -451,11 +451,12 @@ impl Answerers {
     }
 
     /// A resolver per answerer, made afresh (so a zone file is read as it is now).
-    pub(super) fn open(&self) -> Result<crate::rotate::executor::Servers, String> {
+    pub(super) fn open(&self) -> Result<mailauth::rotate::executor::Servers, String> {
         match self {
             Answerers::ZoneFile(file) => {
-                let zone = crate::dns::zone::ZoneResolver::from_files(std::slice::from_ref(file))
-                    .map_err(|e| e.to_string())?;
+                let zone =
+                    mailauth::dns::zone::ZoneResolver::from_files(std::slice::from_ref(file))
+                        .map_err(|e| e.to_string())?;
                 Ok(vec![(
                     file.display().to_string(),
                     Box::new(zone) as Box<dyn Resolver>,
@@ -464,7 +465,7 @@ impl Answerers {
             Answerers::Servers(servers) => servers
                 .iter()
                 .map(|(name, addr)| {
-                    let resolver = crate::dns::hickory::HickoryResolver::with_servers(&[*addr])
+                    let resolver = mailauth::dns::hickory::HickoryResolver::with_servers(&[*addr])
                         .map_err(|e| e.to_string())?;
                     Ok((name.clone(), Box::new(resolver) as Box<dyn Resolver>))
                 })

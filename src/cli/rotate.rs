@@ -7,10 +7,10 @@ use clap::Args;
 
 use super::publish::Answerers;
 use super::{GlobalArgs, Outcome, print_json};
-use crate::config::{Config, DomainConfig, duration};
-use crate::keys::KeyStore;
-use crate::rotate::executor::Rotation;
-use crate::rotate::{KeyState, Policy};
+use mailauth::config::{Config, DomainConfig, duration};
+use mailauth::keys::KeyStore;
+use mailauth::rotate::executor::Rotation;
+use mailauth::rotate::{KeyState, Policy};
 
 /// Arguments of `mailauth rotate` and `mailauth status`.
 #[derive(Debug, Args)]
@@ -151,10 +151,10 @@ pub fn status(global: &GlobalArgs, args: RotateArgs) -> Result<Outcome> {
         if !args.domains.is_empty() && !args.domains.contains(name) {
             continue;
         }
-        let state = crate::rotate::RotationState::load(&store, name)
+        let state = mailauth::rotate::RotationState::load(&store, name)
             .map_err(anyhow::Error::msg)?
             .unwrap_or_default();
-        let next = crate::rotate::step::next_action(&state, &policy, now);
+        let next = mailauth::rotate::step::next_action(&state, &policy, now);
         if global.json {
             all.push(serde_json::json!({"domain": name, "keys": state.keys, "next": format!("{next:?}")}));
             continue;
@@ -183,21 +183,24 @@ pub fn export(_global: &GlobalArgs, args: ExportArgs) -> Result<Outcome> {
     let mut keys = Vec::new();
     let mut out_dir = args.dir.clone();
     for (name, domain) in &config.domains {
-        let active: Vec<(String, String)> =
-            match crate::rotate::RotationState::load(&store, name).map_err(anyhow::Error::msg)? {
-                Some(state) => state
-                    .active()
-                    .map(|k| (k.selector.clone(), k.algorithm.clone()))
-                    .collect(),
-                // Without rotation: the configured selectors.
-                None => domain
-                    .dkim
-                    .iter()
-                    .map(|d| (d.selector.clone(), d.algorithm.clone()))
-                    .collect(),
-            };
+        let active: Vec<(String, String)> = match mailauth::rotate::RotationState::load(
+            &store, name,
+        )
+        .map_err(anyhow::Error::msg)?
+        {
+            Some(state) => state
+                .active()
+                .map(|k| (k.selector.clone(), k.algorithm.clone()))
+                .collect(),
+            // Without rotation: the configured selectors.
+            None => domain
+                .dkim
+                .iter()
+                .map(|d| (d.selector.clone(), d.algorithm.clone()))
+                .collect(),
+        };
         for (selector, algorithm) in active {
-            keys.push(crate::export::ExportKey::from_store(
+            keys.push(mailauth::export::ExportKey::from_store(
                 &store, name, &selector, &algorithm,
             )?);
         }
@@ -213,8 +216,8 @@ pub fn export(_global: &GlobalArgs, args: ExportArgs) -> Result<Outcome> {
         bail!("no active keys in {}", args.config.display());
     }
     let out_dir = out_dir.unwrap_or_else(|| dir.join("exports"));
-    let files = crate::export::render(&args.kind, &keys, &out_dir);
-    for path in crate::export::write(&out_dir, &files)? {
+    let files = mailauth::export::render(&args.kind, &keys, &out_dir);
+    for path in mailauth::export::write(&out_dir, &files)? {
         println!("wrote {}", path.display());
     }
     Ok(Outcome::Success)

@@ -8,9 +8,9 @@ use anyhow::{Result, bail};
 use clap::Args;
 
 use super::{GlobalArgs, Outcome, print_json};
-use crate::spf::eval::{SpfOptions, SpfOutput, SpfQuery, check_host};
-use crate::spf::lint::lookup_cost;
-use crate::spf::{Qualifier, SpfResult, build};
+use mailauth::spf::eval::{SpfOptions, SpfOutput, SpfQuery, check_host};
+use mailauth::spf::lint::lookup_cost;
+use mailauth::spf::{Qualifier, SpfResult, build};
 
 /// Arguments of `mailauth spf`.
 #[derive(Debug, Args)]
@@ -88,9 +88,9 @@ fn print_output(output: &SpfOutput, ip: IpAddr) {
     println!(
         "DNS-querying terms: {}/{}; void lookups: {}/{}",
         output.dns_mechanisms,
-        crate::spf::MAX_DNS_MECHANISMS,
+        mailauth::spf::MAX_DNS_MECHANISMS,
         output.void_lookups,
-        crate::spf::MAX_VOID_LOOKUPS
+        mailauth::spf::MAX_VOID_LOOKUPS
     );
 }
 
@@ -165,7 +165,7 @@ pub async fn record_spf(global: &GlobalArgs, args: RecordSpfArgs) -> Result<Outc
     if global.json {
         print_json(&serde_json::json!({
             "record": text,
-            "strings": crate::dns::split_txt(text.as_bytes())
+            "strings": mailauth::dns::split_txt(text.as_bytes())
                 .iter()
                 .map(|s| String::from_utf8_lossy(s))
                 .collect::<Vec<_>>(),
@@ -173,19 +173,19 @@ pub async fn record_spf(global: &GlobalArgs, args: RecordSpfArgs) -> Result<Outc
         }))?;
     } else {
         match &args.domain {
-            Some(d) => println!("{}", crate::dns::zone_txt_line(d, None, text.as_bytes())),
+            Some(d) => println!("{}", mailauth::dns::zone_txt_line(d, None, text.as_bytes())),
             None => println!(
                 "{}",
-                crate::dns::split_txt(text.as_bytes())
+                mailauth::dns::split_txt(text.as_bytes())
                     .iter()
-                    .map(|s| crate::dns::quote_string(s))
+                    .map(|s| mailauth::dns::quote_string(s))
                     .collect::<Vec<_>>()
                     .join(" ")
             ),
         }
         eprintln!("{}", cost.summary());
     }
-    if cost.total > crate::spf::MAX_DNS_MECHANISMS {
+    if cost.total > mailauth::spf::MAX_DNS_MECHANISMS {
         return Ok(Outcome::Failed);
     }
     Ok(Outcome::Success)

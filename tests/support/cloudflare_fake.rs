@@ -104,11 +104,11 @@ fn error(code: i64, message: &str) -> Value {
 
 /// Content as read back: the value re-chunked into 200-byte quoted strings.
 fn rechunk(content: &str) -> String {
-    let value = mailauth_providers::txt::unquote(content);
+    let value = mailauth_base::txt::unquote(content);
     value
         .as_bytes()
         .chunks(200)
-        .map(|c| mailauth_providers::txt::quote_all(&String::from_utf8_lossy(c)))
+        .map(|c| mailauth_base::txt::quote_all(&String::from_utf8_lossy(c)))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -186,11 +186,11 @@ fn handle(
                 input["name"].as_str().unwrap_or_default().to_owned(),
                 input["content"].as_str().unwrap_or_default().to_owned(),
             );
-            let value = mailauth_providers::txt::unquote(&content);
+            let value = mailauth_base::txt::unquote(&content);
             if state
                 .records
                 .iter()
-                .any(|r| r.1 == name && mailauth_providers::txt::unquote(&r.2) == value)
+                .any(|r| r.1 == name && mailauth_base::txt::unquote(&r.2) == value)
             {
                 return (
                     400,

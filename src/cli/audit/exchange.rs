@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use crate::audit::{AuditReport, exchange};
 use crate::cli::GlobalArgs;
+use mailauth::audit::{AuditReport, exchange};
 
 /// Arguments of `mailauth audit exchange`.
 #[derive(Debug, Args)]

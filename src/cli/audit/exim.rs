@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
-use crate::audit::{AuditReport, exim};
 use crate::cli::GlobalArgs;
+use mailauth::audit::{AuditReport, exim};
 
 /// Arguments of `mailauth audit exim`.
 #[derive(Debug, Args)]

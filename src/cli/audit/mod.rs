@@ -11,8 +11,8 @@ use anyhow::Result;
 use clap::Subcommand;
 
 use super::{GlobalArgs, Outcome, print_json};
-use crate::audit::AuditReport;
-use crate::report::Report;
+use mailauth::audit::AuditReport;
+use mailauth::report::Report;
 
 /// `mailauth audit ...`.
 #[derive(Debug, Subcommand)]

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use crate::audit::AuditReport;
-use crate::audit::postfix::{self, DkimExpectation, PostfixConfig};
 use crate::cli::GlobalArgs;
-use crate::keys::KeyStore;
+use mailauth::audit::AuditReport;
+use mailauth::audit::postfix::{self, DkimExpectation, PostfixConfig};
+use mailauth::keys::KeyStore;
 
 /// Arguments of `mailauth audit postfix`.
 #[derive(Debug, Args)]

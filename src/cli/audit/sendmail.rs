@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use crate::audit::{AuditReport, sendmail};
 use crate::cli::GlobalArgs;
+use mailauth::audit::{AuditReport, sendmail};
 
 /// Arguments of `mailauth audit sendmail`.
 #[derive(Debug, Args)]
