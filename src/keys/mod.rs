@@ -55,7 +55,7 @@ pub enum KeyError {
         /// The value given.
         value: String,
         /// What is wrong with it.
-        reason: &'static str,
+        reason: String,
     },
 }
 
