@@ -18,12 +18,12 @@ use crate::spf::build as spf_build;
 #[non_exhaustive]
 pub enum RecordsError {
     /// The SPF policy does not make a valid record.
-    #[error("domain {domain}: spf: {reason}")]
+    #[error("domain {domain}: spf: {source}")]
     Spf {
         /// The domain.
         domain: String,
         /// What the SPF builder refused.
-        reason: String,
+        source: crate::spf::build::BadTerm,
     },
     /// The DMARC policy does not make a valid record.
     #[error("domain {domain}: dmarc: {source}")]
@@ -57,9 +57,9 @@ pub fn desired(
 ) -> Result<Vec<Desired>, RecordsError> {
     let mut out = Vec::new();
     if let Some(spf) = &config.spf {
-        let value = spf_value(spf).map_err(|reason| RecordsError::Spf {
+        let value = spf_value(spf).map_err(|source| RecordsError::Spf {
             domain: domain.to_string(),
-            reason,
+            source,
         })?;
         out.push(Desired {
             name: domain.to_string(),
@@ -100,8 +100,7 @@ pub fn desired(
     Ok(out)
 }
 
-/// The SPF builder reports its refusals as text (its own module's contract).
-fn spf_value(spf: &crate::config::SpfConfig) -> Result<String, String> {
+fn spf_value(spf: &crate::config::SpfConfig) -> Result<String, crate::spf::build::BadTerm> {
     let record = spf_build::from_policy(&spf_build::Policy {
         a: spf.a,
         mx: spf.mx,

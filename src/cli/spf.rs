@@ -157,8 +157,7 @@ pub async fn record_spf(global: &GlobalArgs, args: RecordSpfArgs) -> Result<Outc
         ip6: &args.ip6,
         include: &args.include,
         all: Some(args.all.0),
-    })
-    .map_err(anyhow::Error::msg)?;
+    })?;
     let text = build::record(&record);
     let resolver = global.resolver()?;
     let domain = args.domain.as_deref().unwrap_or("");
