@@ -202,7 +202,7 @@ impl PrivateKey {
     }
 
     /// A key from PKCS#8 DER (`PrivateKeyInfo`), RSA or Ed25519.
-    pub fn from_pkcs8_der(der: &[u8]) -> Result<PrivateKey, String> {
+    fn from_pkcs8_der(der: &[u8]) -> Result<PrivateKey, String> {
         use pkcs8::der::Decode as _;
         let info = pkcs8::PrivateKeyInfoRef::from_der(der)
             .map_err(|e| format!("malformed PKCS#8 key: {e}"))?;
