@@ -210,3 +210,35 @@ fn exit_3_on_a_temporary_server_failure() {
     );
     assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
 }
+
+/// Why: README and source comments pointed to `../shared/ARCHITECTURE.md`, outside the project,
+/// which had drifted from the code. The map is `docs/ARCHITECTURE.md`.
+#[test]
+fn readme_and_sources_point_to_the_projects_own_architecture() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(readme.contains("docs/ARCHITECTURE.md"));
+    let mut offenders = Vec::new();
+    let mut stack = vec![root.join("src"), root.join("base"), root.join("providers")];
+    let mut files = vec![root.join("README.md")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() && !path.ends_with("target") {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs" || e == "md") {
+                files.push(path);
+            }
+        }
+    }
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        if text.contains("../shared") {
+            offenders.push(file.display().to_string());
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "point outside the project: {offenders:?}"
+    );
+}
