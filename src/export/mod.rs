@@ -1,6 +1,7 @@
 //! Signer configurations for the active DKIM keys: OpenDKIM (KeyTable and SigningTable, what
 //! Postfix and Sendmail sites use), rspamd (`dkim_signing` maps) and Exim (macros). Files are
 //! written atomically, so a signer reloading at any moment sees either the old set or the new.
+//! [`ExportKind`] names the signers once, for the configuration, JSON and the command line.
 
 pub mod exim;
 pub mod opendkim;

@@ -6,6 +6,11 @@
 //! [`step::next_action`] is pure: given the state, the policy and `now` it names the one thing to
 //! do next. [`executor`] does it, saving the state (atomically, with a journal) after every
 //! transition, so a run killed at any point resumes where it stopped.
+//!
+//! The state file (`DOMAIN/rotation.json`) keeps the format it has always had: algorithm names
+//! as strings, times as UNIX seconds. What is shown to people and programs (`status`, `rotate
+//! --json`) is built from typed values with `Display` and serde, with times in RFC 3339
+//! ([`Moment`]).
 
 pub mod executor;
 pub mod step;
