@@ -7,6 +7,7 @@
 mod audit_mta;
 mod audit_postfix;
 mod check;
+mod clean_core;
 mod cli;
 mod dkim;
 mod dmarc;

@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::publish::Answerers;
 use super::{GlobalArgs, Outcome, print_json};
-use mailauth::config::{Config, DomainConfig, RotationConfig, duration};
+use mailauth::config::{Config, DomainConfig, RotationConfig};
 use mailauth::export::{ExportKey, ExportKind};
 use mailauth::keys::{KeySpec, KeyStore};
 use mailauth::rotate::executor::Rotation;
@@ -62,23 +62,15 @@ fn config_dir(path: &Path) -> PathBuf {
 /// place that reads `RotationConfig`'s fields.
 fn policy(domain: &DomainConfig) -> Option<Policy> {
     let r = domain.rotation.as_ref()?;
-    // `Config::load` has checked the durations and algorithm names already.
-    let d = |t: &str| duration(t).unwrap_or(0);
     Some(Policy {
-        algorithms: r
-            .algorithms
-            .iter()
-            .filter_map(|name| KeySpec::from_name(name))
-            .collect(),
-        rotate_every: d(&r.rotate_every),
+        algorithms: r.algorithms.clone(),
+        rotate_every: r.rotate_every.get(),
         propagation: r
             .propagation
-            .as_deref()
-            .map(d)
-            .unwrap_or(u64::from(domain.ttl))
+            .map_or(u64::from(domain.ttl), |p| p.get())
             .max(u64::from(domain.ttl)),
-        overlap: d(&r.overlap),
-        revoked_for: d(&r.revoked_for),
+        overlap: r.overlap.get(),
+        revoked_for: r.revoked_for.get(),
     })
 }
 
@@ -90,47 +82,38 @@ fn export_kinds(r: &RotationConfig) -> Vec<ExportKind> {
         .collect()
 }
 
-/// The key kind of a configured (not rotated) DKIM key.
-fn configured_spec(algorithm: &str) -> Result<KeySpec> {
-    KeySpec::from_name(algorithm).with_context(|| {
-        format!("algorithm {algorithm:?} is not rsa-2048, rsa-3072, rsa-4096 or ed25519")
-    })
-}
-
 /// The domains with a rotation section, or those `wanted` names (normalised, as `plan --domain`
 /// does); a wanted domain without one is an error rather than silently nothing.
 fn selected<'c>(
     config: &'c Config,
     file: &Path,
     wanted: &[DomainName],
-) -> Result<Vec<(DomainName, &'c DomainConfig)>> {
-    let mut found = Vec::new();
-    for (name, domain) in &config.domains {
-        let parsed =
-            DomainName::parse(name).with_context(|| format!("{}: domain {name}", file.display()));
-        let chosen = match &parsed {
-            Ok(parsed) => wanted.is_empty() || wanted.contains(parsed),
-            Err(_) => wanted.is_empty(),
-        };
-        if chosen && domain.rotation.is_some() {
-            found.push((parsed?, domain));
-        }
-    }
+) -> Result<Vec<(&'c DomainName, &'c DomainConfig)>> {
     for name in wanted {
-        if !found.iter().any(|(found, _)| found == name) {
+        if config
+            .domains
+            .get(name)
+            .is_none_or(|d| d.rotation.is_none())
+        {
             bail!(
                 "{name} has no [domains.\"{name}\".rotation] section in {}",
                 file.display()
             );
         }
     }
-    Ok(found)
+    Ok(config
+        .domains
+        .iter()
+        .filter(|(name, domain)| {
+            domain.rotation.is_some() && (wanted.is_empty() || wanted.contains(name))
+        })
+        .collect())
 }
 
 fn rotation<'a>(
     config: &Config,
     dir: &Path,
-    name: DomainName,
+    name: &DomainName,
     domain: &DomainConfig,
     provider: &'a dyn mailauth_providers::Provider,
     answerers: Answerers,
@@ -138,7 +121,7 @@ fn rotation<'a>(
     let policy = policy(domain)?;
     let r = domain.rotation.as_ref()?;
     Some(Rotation {
-        domain: name,
+        domain: name.clone(),
         policy,
         store: KeyStore::new(config.key_dir(dir)),
         provider,
@@ -162,16 +145,10 @@ pub async fn rotate(global: &GlobalArgs, args: RotateArgs) -> Result<Outcome> {
     let mut reports = Vec::new();
     for (name, domain) in selected(&config, &args.config, &args.domains)? {
         let (provider, zone_file) =
-            super::publish::build_provider(&domain.provider, &config, &dir)?;
-        let answerers = Answerers::find(global, zone_file.as_deref(), &name).await?;
-        let Some(rotation) = rotation(
-            &config,
-            &dir,
-            name.clone(),
-            domain,
-            provider.as_ref(),
-            answerers,
-        ) else {
+            super::publish::build_provider(domain.provider.get_ref(), &config, &dir)?;
+        let answerers = Answerers::find(global, zone_file.as_deref(), name).await?;
+        let Some(rotation) = rotation(&config, &dir, name, domain, provider.as_ref(), answerers)
+        else {
             continue;
         };
         let report = rotation
@@ -202,7 +179,7 @@ pub fn status(global: &GlobalArgs, args: RotateArgs) -> Result<Outcome> {
         let Some(policy) = policy(domain) else {
             continue;
         };
-        let state = RotationState::load(&store, &name)?.unwrap_or_default();
+        let state = RotationState::load(&store, name)?.unwrap_or_default();
         let next = upcoming(&state, &policy, now);
         if global.json {
             all.push(serde_json::json!({"domain": name, "keys": state.keys, "next": next}));
@@ -241,8 +218,8 @@ pub fn export(_global: &GlobalArgs, args: ExportArgs) -> Result<Outcome> {
             None => domain
                 .dkim
                 .iter()
-                .map(|d| Ok((d.selector.clone(), configured_spec(&d.algorithm)?)))
-                .collect::<Result<_>>()?,
+                .map(|d| (d.selector.clone(), d.algorithm))
+                .collect(),
         };
         for (selector, algorithm) in active {
             keys.push(ExportKey::from_store(&store, name, &selector, algorithm)?);
