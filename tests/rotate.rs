@@ -894,3 +894,24 @@ fn export_kind_is_one_of_the_named_signers() {
     let map = std::fs::read_to_string(dir.path().join("again/dkim_selectors.map")).unwrap();
     assert!(map.contains("rot.test 20261125-rsa"), "{map}");
 }
+
+/// An export kind that is none of the signers is refused (exit 2, naming it), not skipped.
+#[test]
+fn an_unknown_export_kind_in_the_config_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path(), "rot.test", ZONEFILE);
+    let config = std::fs::read_to_string(dir.path().join("mailauth.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("mailauth.toml"),
+        config.replace("\"exim\"]", "\"exin\"]"),
+    )
+    .unwrap();
+    let out = mailauth(dir.path(), START, &["rotate"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("exin"), "{stderr}");
+    assert!(
+        !dir.path().join("keys/rot.test/rotation.json").exists(),
+        "rotation started with a bad configuration"
+    );
+}

@@ -74,11 +74,16 @@ fn policy(domain: &DomainConfig) -> Option<Policy> {
     })
 }
 
-/// The signer configurations written on each switch (`Config::load` has checked the names).
-fn export_kinds(r: &RotationConfig) -> Vec<ExportKind> {
+/// The signer configurations written on each switch; a name that is none of them is refused
+/// rather than skipped, so a typo cannot leave a signer unconfigured.
+fn export_kinds(name: &DomainName, r: &RotationConfig) -> Result<Vec<ExportKind>> {
     r.exports
         .iter()
-        .filter_map(|name| ExportKind::from_name(name))
+        .map(|kind| {
+            ExportKind::from_name(kind).with_context(|| {
+                format!("domain {name}: rotation: export {kind:?} is not opendkim, rspamd or exim")
+            })
+        })
         .collect()
 }
 
@@ -117,10 +122,11 @@ fn rotation<'a>(
     domain: &DomainConfig,
     provider: &'a dyn mailauth_providers::Provider,
     answerers: Answerers,
-) -> Option<Rotation<'a>> {
-    let policy = policy(domain)?;
-    let r = domain.rotation.as_ref()?;
-    Some(Rotation {
+) -> Result<Option<Rotation<'a>>> {
+    let (Some(policy), Some(r)) = (policy(domain), domain.rotation.as_ref()) else {
+        return Ok(None);
+    };
+    Ok(Some(Rotation {
         domain: name.clone(),
         policy,
         store: KeyStore::new(config.key_dir(dir)),
@@ -128,14 +134,14 @@ fn rotation<'a>(
         ttl: domain.ttl,
         // The answerers' own error type is kept as the source, so its kind decides the exit.
         servers: Box::new(move || answerers.open().map_err(Into::into)),
-        exports: export_kinds(r),
+        exports: export_kinds(name, r)?,
         export_dir: dir.join(
             r.export_dir
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("exports")),
         ),
         on_switch: r.on_switch.clone(),
-    })
+    }))
 }
 
 pub async fn rotate(global: &GlobalArgs, args: RotateArgs) -> Result<Outcome> {
@@ -147,7 +153,7 @@ pub async fn rotate(global: &GlobalArgs, args: RotateArgs) -> Result<Outcome> {
         let (provider, zone_file) =
             super::publish::build_provider(domain.provider.get_ref(), &config, &dir)?;
         let answerers = Answerers::find(global, zone_file.as_deref(), name).await?;
-        let Some(rotation) = rotation(&config, &dir, name, domain, provider.as_ref(), answerers)
+        let Some(rotation) = rotation(&config, &dir, name, domain, provider.as_ref(), answerers)?
         else {
             continue;
         };
