@@ -13,6 +13,7 @@ use mailauth::dns::zone::ZoneResolver;
 use mailauth::keys::{KeySpec, KeyStore, PrivateKey};
 
 use crate::dkim::runtime;
+use crate::support::cmd::mailauth;
 use crate::support::dns_server::TestDnsServer;
 use crate::support::named::{Named, checkzone};
 use crate::support::{in_ci, testdata};
@@ -440,37 +441,22 @@ fn check_command_text_json_and_exit_codes() {
     for (_, path) in &zones {
         args.extend(["--zone".into(), path.display().to_string()]);
     }
-    let run = |extra: &[&str]| {
-        let mut all = args.clone();
-        all.extend(extra.iter().map(|s| s.to_string()));
-        std::process::Command::new(env!("CARGO_BIN_EXE_mailauth"))
-            .args(&all)
-            .current_dir(dir.path())
-            .output()
-            .unwrap()
-    };
+    let base = mailauth().current_dir(dir.path()).args(&args);
+    let run = |extra: &[&str]| base.clone().args(extra).run();
     let out = run(&["check", "good.test"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "good.test: no problems found\n"
-    );
+    out.assert_exit(0);
+    assert_eq!(out.stdout_str(), "good.test: no problems found\n");
     let out = run(&["check", "spf-none.test"]);
-    assert_eq!(out.status.code(), Some(1));
-    let text = String::from_utf8_lossy(&out.stdout);
+    out.assert_exit(1);
+    let text = out.stdout_str();
     assert!(
         text.contains("error spf.none") && text.contains("fix: publish spf-none.test. IN TXT"),
         "{text}"
     );
     assert!(!text.contains('\x1b'), "no colour when not a terminal");
     let out = run(&["--json", "check", "dmarc-p-none.test"]);
-    assert_eq!(out.status.code(), Some(0));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    out.assert_exit(0);
+    let json = out.json();
     assert_eq!(json["domain"], "dmarc-p-none.test");
     let finding = &json["findings"][0];
     assert_eq!(finding["code"], "dmarc.p_none");
@@ -492,33 +478,27 @@ fn check_command_text_json_and_exit_codes() {
         "--concurrency",
         "2",
     ]);
-    assert_eq!(out.status.code(), Some(1));
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    out.assert_exit(1);
+    let lines = out.json_lines();
     let mut domains: Vec<&str> = lines
         .iter()
         .map(|l| l["domain"].as_str().unwrap())
         .collect();
     domains.sort_unstable();
     assert_eq!(domains, ["dmarc-p-none.test", "good.test", "spf-none.test"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("checked 3 domains: 1 with errors"));
+    assert!(
+        out.stderr_str()
+            .contains("checked 3 domains: 1 with errors")
+    );
     // A refusing server: DNS failure, exit 3.
     let server = TestDnsServer::start(&[testdata().join("dns/empty.test.zone")]);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mailauth"))
+    mailauth()
         .args([
             "--resolver",
             &server.udp_addr().to_string(),
             "check",
             "good.test",
         ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+        .run()
+        .assert_exit(3);
 }

@@ -2,7 +2,6 @@
 //! sampling, and `verify` reporting SPF, DKIM and DMARC together.
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use mailauth::dkim::{DkimOutcome, DkimResult};
 use mailauth::dmarc::eval::{DmarcInput, DmarcOptions, DmarcOutput, alignment, evaluate};
@@ -11,6 +10,7 @@ use mailauth::dns::zone::ZoneResolver;
 use mailauth::spf::SpfResult;
 
 use crate::dkim::runtime;
+use crate::support::cmd::mailauth;
 use crate::support::testdata;
 
 fn zone_path() -> PathBuf {
@@ -195,13 +195,6 @@ fn rfc7489_6_6_4_pct_sampling_softens_the_disposition() {
     );
 }
 
-fn mailauth(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_mailauth"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 /// A message from mailauth.test signed with the test RSA key (selector `rsa`).
 fn signed(dir: &std::path::Path, from: &str) -> String {
     let plain = dir.join("plain.eml");
@@ -210,23 +203,21 @@ fn signed(dir: &std::path::Path, from: &str) -> String {
         format!("{from}\r\nTo: bob@example.net\r\nSubject: hi\r\n\r\nHello.\r\n"),
     )
     .unwrap();
-    let out = mailauth(&[
-        "sign",
-        plain.to_str().unwrap(),
-        "-d",
-        "mailauth.test",
-        "-s",
-        "rsa",
-        "--key",
-        testdata().join("keys/rsa2048.pem").to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = mailauth()
+        .args([
+            "sign",
+            plain.to_str().unwrap(),
+            "-d",
+            "mailauth.test",
+            "-s",
+            "rsa",
+            "--key",
+            testdata().join("keys/rsa2048.pem").to_str().unwrap(),
+        ])
+        .run();
+    out.assert_exit(0);
     let path = dir.join("signed.eml");
-    std::fs::write(&path, out.stdout).unwrap();
+    std::fs::write(&path, out.stdout()).unwrap();
     path.display().to_string()
 }
 
@@ -262,14 +253,9 @@ fn verify_reports_spf_dkim_and_dmarc() {
         "--helo",
         "mx.mailauth.test",
     ]);
-    let out = mailauth(&args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = mailauth().args(&args).run();
+    out.assert_exit(0);
+    let json = out.json();
     assert_eq!(json["spf"]["result"], "pass");
     assert_eq!(json["spf"]["domain"], "mailauth.test");
     assert_eq!(json["dkim"][0]["result"], "pass");
@@ -290,11 +276,11 @@ fn verify_reports_spf_dkim_and_dmarc() {
         "{header}"
     );
     // Without --ip: SPF none, DMARC rests on DKIM.
-    let out = mailauth(&base);
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = mailauth().args(&base).run();
+    let json = out.json();
     assert_eq!(json["spf"]["result"], "none");
     assert_eq!(
-        (json["dmarc"]["result"].as_str(), out.status.code()),
+        (json["dmarc"]["result"].as_str(), out.code()),
         (Some("pass"), Some(0))
     );
     // A tampered message from an unauthorized IP: DMARC fail, disposition reject, exit 1.
@@ -311,9 +297,9 @@ fn verify_reports_spf_dkim_and_dmarc() {
         "--dmarc-sample",
         "0",
     ]);
-    let out = mailauth(&args);
-    assert_eq!(out.status.code(), Some(1));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = mailauth().args(&args).run();
+    out.assert_exit(1);
+    let json = out.json();
     assert_eq!(json["spf"]["result"], "fail");
     assert_eq!(json["dmarc"]["result"], "fail");
     assert_eq!(json["dmarc"]["disposition"], "reject");
@@ -333,38 +319,42 @@ fn verify_refuses_messages_without_one_author_domain() {
     ] {
         let path = dir.path().join("m.eml");
         std::fs::write(&path, format!("{from}\r\nSubject: x\r\n\r\nbody\r\n")).unwrap();
-        let out = mailauth(&["--zone", &zone, "verify", path.to_str().unwrap()]);
-        assert_eq!(out.status.code(), Some(2), "{from}");
-        let err = String::from_utf8_lossy(&out.stderr);
+        let out = mailauth()
+            .args(["--zone", &zone, "verify", path.to_str().unwrap()])
+            .run();
+        out.assert_exit(2);
+        let err = out.stderr_str();
         assert!(err.contains(needle) && err.contains("m.eml"), "{err}");
     }
 }
 
 #[test]
 fn record_dmarc_builds_and_reminds_about_external_reports() {
-    let out = mailauth(&[
-        "record",
-        "dmarc",
-        "--policy",
-        "quarantine",
-        "--sp",
-        "reject",
-        "--rua",
-        "mailto:agg@reports.example.net",
-        "--pct",
-        "50",
-        "--adkim",
-        "s",
-        "--domain",
-        "example.com",
-    ]);
-    assert!(out.status.success());
+    let out = mailauth()
+        .args([
+            "record",
+            "dmarc",
+            "--policy",
+            "quarantine",
+            "--sp",
+            "reject",
+            "--rua",
+            "mailto:agg@reports.example.net",
+            "--pct",
+            "50",
+            "--adkim",
+            "s",
+            "--domain",
+            "example.com",
+        ])
+        .run();
+    out.assert_exit(0);
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
+        out.stdout_str(),
         "_dmarc.example.com. IN TXT \"v=DMARC1; p=quarantine; sp=reject; adkim=s; pct=50; rua=mailto:agg@reports.example.net\"\n"
     );
     assert!(
-        String::from_utf8_lossy(&out.stderr)
+        out.stderr_str()
             .contains("example.com._report._dmarc.reports.example.net")
     );
     for bad in [
@@ -374,6 +364,6 @@ fn record_dmarc_builds_and_reminds_about_external_reports() {
     ] {
         let mut args = vec!["record", "dmarc"];
         args.extend(bad);
-        assert_eq!(mailauth(&args).status.code(), Some(2), "{bad:?}");
+        mailauth().args(&args).run().assert_exit(2);
     }
 }
