@@ -502,3 +502,90 @@ fn check_command_text_json_and_exit_codes() {
         .run()
         .assert_exit(3);
 }
+
+/// The rows of the "## Finding codes" table in docs/ARCHITECTURE.md: (code, severity).
+fn documented_codes() -> Vec<(String, String)> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/ARCHITECTURE.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let section = doc
+        .split("\n## Finding codes\n")
+        .nth(1)
+        .expect("docs/ARCHITECTURE.md has a \"## Finding codes\" section");
+    let section = section.split("\n## ").next().unwrap_or(section);
+    section
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line
+                .trim()
+                .strip_prefix('|')?
+                .split('|')
+                .map(str::trim)
+                .collect();
+            let code = cells.first()?.strip_prefix('`')?.strip_suffix('`')?;
+            Some((
+                code.to_owned(),
+                cells.get(1).copied().unwrap_or("").to_owned(),
+            ))
+        })
+        .collect()
+}
+
+/// The map's table of finding codes and `mailauth::report::CODE_TABLES` list the same codes, each
+/// once, with a severity word the code uses.
+#[test]
+fn architecture_codes_table_matches_code() {
+    use std::collections::BTreeSet;
+    let documented = documented_codes();
+    let in_doc: BTreeSet<&str> = documented.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(in_doc.len(), documented.len(), "a code is documented twice");
+    let in_code: BTreeSet<&str> = mailauth::report::all_codes().into_iter().collect();
+    let undocumented: Vec<_> = in_code.difference(&in_doc).collect();
+    let stale: Vec<_> = in_doc.difference(&in_code).collect();
+    assert!(
+        undocumented.is_empty() && stale.is_empty(),
+        "docs/ARCHITECTURE.md \"Finding codes\" is out of date:\n  in the code, not in the doc: {undocumented:?}\n  in the doc, not in the code: {stale:?}"
+    );
+    for (code, severity) in &documented {
+        let valid = severity
+            .split('/')
+            .all(|s| ["error", "warning", "info"].contains(&s));
+        assert!(
+            valid,
+            "{code}: severity {severity:?} is not error, warning or info"
+        );
+    }
+}
+
+/// Codes `check` can report that no case above produces, each with the reason.
+const CODES_WITHOUT_A_CASE: &[(&str, &str)] = &[(
+    "dns.temporary",
+    "a temporary DNS failure, not a record: check_command_text_json_and_exit_codes gets it from a \
+     refusing server (exit 3)",
+)];
+
+/// Every code `check` can report about DNS records has a case here that produces it (so the
+/// finding is shown to fire, through zone files, hickory-server and BIND).
+#[test]
+fn check_cases_cover_every_dns_code() {
+    use std::collections::BTreeSet;
+    let produced: BTreeSet<&str> = cases()
+        .iter()
+        .flat_map(|c| c.expected.iter().copied())
+        .chain(["dmarc.inherited"]) // sub.good.test, checked in run_cases
+        .collect();
+    let excepted: BTreeSet<&str> = CODES_WITHOUT_A_CASE.iter().map(|(c, _)| *c).collect();
+    let missing: Vec<&str> = mailauth::report::dns_codes()
+        .into_iter()
+        .filter(|c| !produced.contains(c) && !excepted.contains(c))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "no case in tests/check.rs produces {missing:?}"
+    );
+    for code in &excepted {
+        assert!(
+            !produced.contains(code),
+            "{code} has a case now: remove it from CODES_WITHOUT_A_CASE"
+        );
+    }
+}

@@ -459,3 +459,159 @@ fn keygen_rsa_4096_record_splits_into_strings() {
     let line = mailauth::dns::zone_txt_line("big._domainkey.example.test", None, value.as_bytes());
     assert_eq!(line.matches('"').count(), 2 * value.len().div_ceil(255));
 }
+
+#[test]
+fn completions_bash_lists_subcommands_and_parses() {
+    let out = mailauth().args(["completions", "bash"]).run();
+    out.assert_exit(0);
+    let script = out.stdout_str();
+    for word in [
+        "keygen",
+        "verify",
+        "check",
+        "publish",
+        "rotate",
+        "completions",
+        "man",
+        "--json",
+    ] {
+        assert!(
+            script.contains(word),
+            "{word} missing from the bash completion"
+        );
+    }
+    let Some(bash) = crate::support::tool("bash") else {
+        return;
+    };
+    crate::support::cmd::TestCommand::new(bash)
+        .arg("-n")
+        .stdin(out.stdout())
+        .run()
+        .assert_exit(0);
+}
+
+#[test]
+fn completions_for_every_shell_name_the_command() {
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        let out = mailauth().args(["completions", shell]).run();
+        out.assert_exit(0);
+        let script = out.stdout_str();
+        assert!(
+            script.contains("mailauth") && script.contains("keygen"),
+            "{shell}: {script}"
+        );
+    }
+    mailauth()
+        .args(["completions", "tcsh"])
+        .run()
+        .assert_exit(2);
+    let help = mailauth().args(["completions", "--help"]).run();
+    assert!(
+        help.assert_exit(0)
+            .stdout_str()
+            .contains("bash_completion.d")
+    );
+}
+
+#[test]
+fn man_page_has_a_title_and_lists_every_command() {
+    let out = mailauth().arg("man").run();
+    out.assert_exit(0);
+    let page = out.stdout_str();
+    assert!(page.contains(".TH MAILAUTH 1"), "{page}");
+    assert!(page.contains(".SH SUBCOMMANDS"), "{page}");
+    for command in [
+        "keygen",
+        "sign",
+        "verify",
+        "spf",
+        "check",
+        "plan",
+        "publish",
+        "rotate",
+        "status",
+        "export",
+        "record",
+        "probe",
+        "audit",
+        "completions",
+        "man",
+    ] {
+        assert!(
+            page.contains(&format!("mailauth\\-{command}(1)"))
+                || page.contains(&format!("\\fB{command}\\fR")),
+            "{command} missing from the man page"
+        );
+    }
+    let check = mailauth().args(["man", "check"]).run();
+    assert!(
+        check
+            .assert_exit(0)
+            .stdout_str()
+            .contains(".TH MAILAUTH-CHECK 1")
+    );
+    let err = mailauth().args(["man", "nope"]).run();
+    assert!(err.assert_exit(2).stderr_str().contains("no such command"));
+    assert!(
+        mailauth()
+            .args(["man", "--help"])
+            .run()
+            .assert_exit(0)
+            .stdout_str()
+            .contains("man -l -")
+    );
+    let Some(man) = crate::support::tool("man") else {
+        return;
+    };
+    // man renders it without complaint (warnings from groff go to stderr).
+    let rendered = crate::support::cmd::TestCommand::new(man)
+        .args(["-l", "-"])
+        .env("MANPAGER", "cat")
+        .env("MANWIDTH", "80")
+        .stdin(out.stdout())
+        .run();
+    let text = rendered.assert_exit(0).stdout_str();
+    assert!(
+        text.contains("SUBCOMMANDS") && text.contains("completions"),
+        "{text}"
+    );
+    assert!(
+        !rendered.stderr_str().contains("warning"),
+        "{}",
+        rendered.stderr_str()
+    );
+}
+
+/// `NO_COLOR` (no-color.org) turns colour off even on a terminal: `script` gives the command a
+/// pseudo-terminal, where `check` and clap's errors would otherwise be coloured.
+#[test]
+fn no_color_output_has_no_escape_byte() {
+    let Some(script) = crate::support::tool("script") else {
+        return;
+    };
+    let zone = testdata().join("dns/empty.test.zone");
+    let on_a_terminal = |command: &str, no_color: bool| {
+        let line = format!("{} {command}", env!("CARGO_BIN_EXE_mailauth"));
+        let mut run = crate::support::cmd::TestCommand::new(&script)
+            .args(["-qec", &line, "/dev/null"])
+            .env_remove("NO_COLOR");
+        if no_color {
+            run = run.env("NO_COLOR", "1");
+        }
+        run.run()
+    };
+    for command in [
+        format!("--zone {} check nosuch.test", zone.display()),
+        "--bogus".to_owned(),
+    ] {
+        let coloured = on_a_terminal(&command, false);
+        assert!(
+            coloured.stdout().contains(&0x1b),
+            "without NO_COLOR the terminal should see colour, else this test proves nothing:\n{}",
+            coloured.dump()
+        );
+        let plain = on_a_terminal(&command, true);
+        assert!(!plain.stdout().contains(&0x1b), "{}", plain.dump());
+        assert!(!plain.stderr_str().contains('\x1b'), "{}", plain.dump());
+    }
+}

@@ -367,3 +367,77 @@ fn record_dmarc_builds_and_reminds_about_external_reports() {
         mailauth().args(&args).run().assert_exit(2);
     }
 }
+
+/// The lint used to call a record `dmarc.bad_uri` when its error text contained "rua" or "ruf",
+/// which the domain name alone can do (`_dmarc.truant.test: ... p=bogus ...`). It now decides by
+/// the error's kind.
+#[test]
+fn dmarc_syntax_not_bad_uri_when_the_domain_name_contains_rua() {
+    let zone = "$ORIGIN truant.test.\n$TTL 300\n\
+        _dmarc IN TXT \"v=DMARC1; p=bogus\"\n\
+        bad IN TXT \"v=spf1 -all\"\n\
+        _dmarc.bad IN TXT \"v=DMARC1; p=reject; ruf=https://x.example\"\n";
+    let resolver = ZoneResolver::parse_str(zone, "truant.zone", None).unwrap();
+    let (findings, dns_failed) =
+        runtime().block_on(mailauth::dmarc::lint::findings(&resolver, "truant.test"));
+    assert!(!dns_failed);
+    let codes: Vec<_> = findings.iter().map(|f| (f.code, f.rfc)).collect();
+    assert_eq!(codes, [("dmarc.syntax", "RFC 7489 §6.3")], "{findings:#?}");
+    assert!(findings[0].message.contains("p=bogus"), "{findings:#?}");
+    let (findings, _) = runtime().block_on(mailauth::dmarc::lint::findings(
+        &resolver,
+        "bad.truant.test",
+    ));
+    let codes: Vec<_> = findings.iter().map(|f| f.code).collect();
+    assert_eq!(codes, ["dmarc.bad_uri"], "{findings:#?}");
+}
+
+/// Each kind of unusable record maps to one error variant, so callers can match on it.
+#[test]
+fn rfc7489_6_3_syntax_errors_have_kinds() {
+    use mailauth::dmarc::DmarcSyntaxError as E;
+    use mailauth::dmarc::parse::record;
+    let kind = |text: &str| record(text.as_bytes()).unwrap_err();
+    assert_eq!(kind(""), E::Empty);
+    assert_eq!(kind("p=none; v=DMARC1"), E::NotFirstVersion);
+    assert_eq!(kind("v=DMARC1; p=none; V=DMARC1"), E::RepeatedVersion);
+    assert!(matches!(kind("v=DMARC1; p=none; p=reject"), E::TagList(_)));
+    assert_eq!(kind("v=DMARC1"), E::MissingPolicy);
+    assert!(matches!(
+        kind("v=DMARC1; p=x"),
+        E::BadPolicy { tag: "p", .. }
+    ));
+    assert!(matches!(
+        kind("v=DMARC1; p=none; sp=x"),
+        E::BadPolicy { tag: "sp", .. }
+    ));
+    assert!(matches!(
+        kind("v=DMARC1; p=none; aspf=x"),
+        E::BadAlignment { tag: "aspf", .. }
+    ));
+    assert_eq!(
+        kind("v=DMARC1; p=none; pct=101"),
+        E::BadPercent("101".into())
+    );
+    assert!(matches!(
+        kind("v=DMARC1; p=none; fo=2"),
+        E::BadFailureOptions(_)
+    ));
+    assert!(matches!(
+        kind("v=DMARC1; p=none; ri=soon"),
+        E::BadInterval(_)
+    ));
+    for (text, uri) in [
+        ("v=DMARC1; p=none; rua=https://x.example", true),
+        ("v=DMARC1; p=none; rua=mailto:nobody", true),
+        ("v=DMARC1; p=none; ruf=mailto:a@b.example!10x", true),
+        ("v=DMARC1; p=none; pct=200", false),
+    ] {
+        assert_eq!(kind(text).is_report_uri(), uri, "{text}");
+    }
+    // The text keeps naming the record and the tag.
+    assert_eq!(
+        kind("v=DMARC1; p=none; rua=https://x.example").to_string(),
+        "DMARC record: rua: \"https://x.example\" is not a mailto: URI"
+    );
+}
