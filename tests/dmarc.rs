@@ -276,7 +276,7 @@ fn verify_reports_spf_dkim_and_dmarc() {
         "{header}"
     );
     // Without --ip: SPF none, DMARC rests on DKIM.
-    let out = mailauth().args(&base).run();
+    let out = mailauth().args(base).run();
     let json = out.json();
     assert_eq!(json["spf"]["result"], "none");
     assert_eq!(
