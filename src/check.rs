@@ -3,13 +3,13 @@
 //! a fix. This module only orchestrates: the SPF, DMARC and DKIM findings come from each
 //! protocol's `lint` module; the MX findings (which belong to no protocol) are made here.
 
-/// The finding codes this module makes itself (MX); see [`crate::report::all_codes`] for all.
-pub const CODES: &[&str] = &["mx.none", "mx.null"];
-
 use crate::dns::{MxRecord, Resolver};
 use crate::keys::KeyStore;
 use crate::report::{Finding, Report, Severity};
 use crate::spf::lint::dns_finding;
+
+/// The finding codes this module makes itself (MX); see [`crate::report::all_codes`] for all.
+pub const CODES: &[&str] = &["mx.none", "mx.null"];
 
 /// What to check besides the domain's own records.
 #[derive(Debug, Clone, Default)]

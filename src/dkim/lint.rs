@@ -56,72 +56,89 @@ pub async fn findings(
     now: u64,
 ) -> (Vec<Finding>, bool) {
     let name = format!("{selector}._domainkey.{domain}");
-    let shown = format!("{name} TXT");
-    let publish = local.map(|key| {
-        let record = build::published_record(key);
-        format!(
-            "publish {}",
-            crate::dns::zone_txt_line(&name, None, record.as_bytes()).replace('\n', " ")
-        )
-    });
+    // When the key store has the key, every fix can say exactly what to publish.
+    let publish = local.map(|key| publish_fix(&name, key));
     let records = match resolver.txt(&name).await {
         Ok(records) => records,
         Err(e) if e.is_temporary() => return (vec![dns_finding(&name, &e.to_string())], true),
         Err(_) => Vec::new(),
     };
     let Some(raw) = records.first().map(|r| r.joined()) else {
-        let mut finding = Finding::new(
+        let finding = Finding::new(
             "dkim.missing",
             Severity::Error,
-            shown,
+            format!("{name} TXT"),
             format!("no key record for selector {selector}: signatures with s={selector} fail"),
             "RFC 6376 §3.6.2.2",
         );
-        finding.fix = publish;
-        return (vec![finding], false);
+        return (vec![with_fix(finding, &publish)], false);
     };
-    let shown = format!("{shown} \"{}\"", String::from_utf8_lossy(&raw));
+    let shown = format!("{name} TXT \"{}\"", String::from_utf8_lossy(&raw));
     let record = match key_record(&raw) {
         Ok(record) => record,
         Err(e) => {
-            let mut finding = Finding::new(
+            let finding = Finding::new(
                 "dkim.syntax",
                 Severity::Error,
                 shown,
                 format!("{e}: verifiers return permerror"),
                 "RFC 6376 §3.6.1",
             );
-            finding.fix = publish;
-            return (vec![finding], false);
+            return (vec![with_fix(finding, &publish)], false);
         }
     };
     let mut out = record_findings(&record, &shown);
+    let usable = !out.iter().any(|f| f.severity == Severity::Error);
     if let Some(key) = local
         && !record.public_key.is_empty()
+        && let Some(detail) = mismatch(resolver, domain, selector, key, &record, usable, now).await
     {
-        let mismatch = if !same_public_key(key, &record.public_key) {
-            Some("the published key is not the key in the local key store".to_owned())
-        } else if out.iter().any(|f| f.severity == Severity::Error) {
-            // The record is already reported as unusable; a probe would only repeat that.
-            None
-        } else {
-            probe(resolver, domain, selector, key, now).await.err().map(|reason| {
-                format!("the published key matches the local one, but a probe signature made with it does not verify ({reason})")
-            })
-        };
-        if let Some(detail) = mismatch {
-            let mut finding = Finding::new(
-                "dkim.key_mismatch",
-                Severity::Error,
-                shown,
-                detail,
-                "RFC 6376 §3.6.1",
-            );
-            finding.fix = publish;
-            out.push(finding);
-        }
+        let finding = Finding::new(
+            "dkim.key_mismatch",
+            Severity::Error,
+            shown,
+            detail,
+            "RFC 6376 §3.6.1",
+        );
+        out.push(with_fix(finding, &publish));
     }
     (out, false)
+}
+
+/// "publish NAME IN TXT ..." for the local key, on one line.
+fn publish_fix(name: &str, key: &PrivateKey) -> String {
+    let record = build::published_record(key);
+    let line = crate::dns::zone_txt_line(name, None, record.as_bytes());
+    format!("publish {}", line.replace('\n', " "))
+}
+
+fn with_fix(mut finding: Finding, fix: &Option<String>) -> Finding {
+    finding.fix.clone_from(fix);
+    finding
+}
+
+/// Why the published key is not the local one, if it is not: compared by public key, then (when
+/// the record is otherwise `usable`; else a probe would only repeat its errors) by signing a
+/// probe message and verifying it through the same resolver.
+async fn mismatch(
+    resolver: &dyn Resolver,
+    domain: &str,
+    selector: &str,
+    key: &PrivateKey,
+    record: &DkimKeyRecord,
+    usable: bool,
+    now: u64,
+) -> Option<String> {
+    if !same_public_key(key, &record.public_key) {
+        return Some("the published key is not the key in the local key store".to_owned());
+    }
+    if !usable {
+        return None;
+    }
+    let reason = probe(resolver, domain, selector, key, now).await.err()?;
+    Some(format!(
+        "the published key matches the local one, but a probe signature made with it does not verify ({reason})"
+    ))
 }
 
 fn record_findings(record: &DkimKeyRecord, shown: &str) -> Vec<Finding> {
