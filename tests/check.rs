@@ -582,6 +582,13 @@ fn check_cases_cover_every_dns_code() {
         missing.is_empty(),
         "no case in tests/check.rs produces {missing:?}"
     );
+    // And the other way: every code a case expects is declared in some module's CODES.
+    let declared: BTreeSet<&str> = mailauth::report::dns_codes().into_iter().collect();
+    let undeclared: Vec<&&str> = produced.difference(&declared).collect();
+    assert!(
+        undeclared.is_empty(),
+        "expected by a case but in no CODES: {undeclared:?}"
+    );
     for code in &excepted {
         assert!(
             !produced.contains(code),
