@@ -174,6 +174,26 @@ mod tests {
         assert!(matches!(parse(b"novalue"), Err(TagListError::NotATag(_))));
     }
 
+    proptest::proptest! {
+        /// Joining distinct `name=value` pairs with `;` and parsing gives the pairs back.
+        #[test]
+        fn rfc6376_3_2_join_then_parse_is_identity(
+            pairs in proptest::collection::btree_map("[a-z][a-z0-9_]{0,5}", "([!-:<-~]{1,8}( [!-:<-~]{1,4})?)?", 0..10)
+        ) {
+            let text: String = pairs.iter().map(|(n, v)| format!("{n}={v}; ")).collect();
+            let tags = parse(text.as_bytes()).unwrap();
+            let back: Vec<(&str, &str)> = tags.iter().map(|t| (t.name, t.value)).collect();
+            let want: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+            proptest::prop_assert_eq!(back, want);
+        }
+
+        /// Hostile input gives tags or an error, never a panic.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let _ = parse(&bytes);
+        }
+    }
+
     #[test]
     fn too_many_tags_are_refused() {
         let text: String = (0..=MAX_TAGS).map(|i| format!("t{i}=x;")).collect();
