@@ -7,10 +7,11 @@ use clap::Args;
 
 use super::publish::Answerers;
 use super::{GlobalArgs, Outcome, print_json};
-use mailauth::config::{Config, DomainConfig, duration};
+use mailauth::config::{Config, DomainConfig};
 use mailauth::keys::KeyStore;
 use mailauth::rotate::executor::Rotation;
 use mailauth::rotate::{KeyState, Policy};
+use mailauth_base::DomainName;
 
 /// Arguments of `mailauth rotate` and `mailauth status`.
 #[derive(Debug, Args)]
@@ -28,7 +29,7 @@ pub struct RotateArgs {
     pub config: PathBuf,
     /// Only these domains.
     #[arg(long = "domain", value_name = "DOMAIN")]
-    pub domains: Vec<String>,
+    pub domains: Vec<DomainName>,
     /// Say what the next step would be, change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -57,18 +58,15 @@ fn config_dir(path: &Path) -> PathBuf {
 
 fn policy(domain: &DomainConfig) -> Option<Policy> {
     let r = domain.rotation.as_ref()?;
-    let d = |t: &str| duration(t).unwrap_or(0);
     Some(Policy {
-        algorithms: r.algorithms.clone(),
-        rotate_every: d(&r.rotate_every),
+        algorithms: r.algorithms.iter().map(|a| a.as_str().to_owned()).collect(),
+        rotate_every: r.rotate_every.get(),
         propagation: r
             .propagation
-            .as_deref()
-            .map(d)
-            .unwrap_or(u64::from(domain.ttl))
+            .map_or(u64::from(domain.ttl), |p| p.get())
             .max(u64::from(domain.ttl)),
-        overlap: d(&r.overlap),
-        revoked_for: d(&r.revoked_for),
+        overlap: r.overlap.get(),
+        revoked_for: r.revoked_for.get(),
     })
 }
 
@@ -109,7 +107,7 @@ pub async fn rotate(global: &GlobalArgs, args: RotateArgs) -> Result<Outcome> {
             continue;
         }
         let (provider, zone_file) =
-            super::publish::build_provider(&domain.provider, &config, &dir)?;
+            super::publish::build_provider(domain.provider.get_ref(), &config, &dir)?;
         let answerers = Answerers::find(global, zone_file.as_deref(), name).await?;
         let Some(rotation) = rotation(&config, &dir, name, domain, provider.as_ref(), answerers)
         else {
@@ -196,7 +194,7 @@ pub fn export(_global: &GlobalArgs, args: ExportArgs) -> Result<Outcome> {
             None => domain
                 .dkim
                 .iter()
-                .map(|d| (d.selector.clone(), d.algorithm.clone()))
+                .map(|d| (d.selector.clone(), d.algorithm.as_str().to_owned()))
                 .collect(),
         };
         for (selector, algorithm) in active {
