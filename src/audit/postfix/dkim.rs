@@ -4,7 +4,6 @@
 //! store says are active. Which milter is a signer cannot be told from Postfix's side; an empty
 //! milter list is what is reported.
 
-use std::error::Error as _;
 use std::path::{Path, PathBuf};
 
 use super::checks::Hit;
@@ -26,13 +25,11 @@ pub struct DkimExpectation {
 
 /// The selectors `domain` signs with: the rotation state's active keys, else every key in the
 /// store for it.
-pub fn active_selectors(store: &KeyStore, domain: &str) -> Result<Vec<String>, String> {
-    let state =
-        crate::rotate::RotationState::load(store, domain).map_err(|e| match e.source() {
-            Some(cause) => format!("{e}: {cause}"),
-            None => e.to_string(),
-        })?;
-    Ok(match state {
+pub fn active_selectors(
+    store: &KeyStore,
+    domain: &str,
+) -> Result<Vec<String>, crate::rotate::StateError> {
+    Ok(match crate::rotate::RotationState::load(store, domain)? {
         Some(state) => state.active().map(|k| k.selector.clone()).collect(),
         None => store.selectors(domain),
     })
