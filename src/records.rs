@@ -1,7 +1,7 @@
 //! Configuration and key store → the records mailauth wants published for a domain: the apex
 //! `v=spf1` value, `_dmarc.DOMAIN`, and each configured selector's `_domainkey` record.
 
-use mailauth_providers::{Desired, Ownership};
+use mailauth_providers::{Desired, Ownership, RecordType};
 
 use crate::config::DomainConfig;
 use crate::dkim::build as dkim_build;
@@ -21,6 +21,7 @@ pub fn desired(
     let mut out = Vec::new();
     if let Some(spf) = &config.spf {
         out.push(Desired {
+            rtype: RecordType::Txt,
             name: domain.clone(),
             ttl: config.ttl,
             value: Some(spf_value(spf).map_err(|e| format!("domain {domain}: spf: {e}"))?),
@@ -29,6 +30,7 @@ pub fn desired(
     }
     if let Some(dmarc) = &config.dmarc {
         out.push(Desired {
+            rtype: RecordType::Txt,
             name: format!("_dmarc.{domain}"),
             ttl: config.ttl,
             value: Some(dmarc_value(dmarc).map_err(|e| format!("domain {domain}: dmarc: {e}"))?),
@@ -43,6 +45,7 @@ pub fn desired(
             )
         })?;
         out.push(Desired {
+            rtype: RecordType::Txt,
             name: format!("{}._domainkey.{domain}", dkim.selector),
             ttl: config.ttl,
             value: Some(dkim_build::published_record(&key)),

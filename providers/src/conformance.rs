@@ -44,6 +44,8 @@ impl std::fmt::Debug for Harness {
 macro_rules! conformance_battery {
     ($backend:ident, $setup:path) => {
         mod $backend {
+            #[allow(unused_imports)]
+            use super::*;
             $crate::conformance_battery!(@steps $setup;
                 create, idempotent_replan, update_ttl, update_value, delete_owned,
                 refuse_foreign_delete, long_txt_round_trip, cname, mx, tlsa,

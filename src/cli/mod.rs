@@ -177,15 +177,14 @@ async fn run(cli: Cli) -> Result<Outcome> {
 /// A provider or DNS server that could not be reached: exit 3, not 2.
 fn is_temporary(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
-        matches!(
-            cause.downcast_ref::<mailauth_providers::ProviderError>(),
-            Some(mailauth_providers::ProviderError::Unreachable { .. })
-        ) || matches!(
-            cause.downcast_ref::<mailauth::rotate::executor::RotateError>(),
-            Some(mailauth::rotate::executor::RotateError::Provider(
-                mailauth_providers::ProviderError::Unreachable { .. }
-            ))
-        ) || cause
+        cause
+            .downcast_ref::<mailauth_providers::ProviderError>()
+            .is_some_and(mailauth_providers::ProviderError::is_temporary)
+            || matches!(
+                cause.downcast_ref::<mailauth::rotate::executor::RotateError>(),
+                Some(mailauth::rotate::executor::RotateError::Provider(e)) if e.is_temporary()
+            )
+            || cause
             .downcast_ref::<mailauth::dns::DnsError>()
             .is_some_and(mailauth::dns::DnsError::is_temporary)
     })

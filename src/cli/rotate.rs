@@ -88,7 +88,7 @@ fn rotation<'a>(
         store: KeyStore::new(config.key_dir(dir)),
         provider,
         ttl: domain.ttl,
-        servers: Box::new(move || answerers.open()),
+        servers: Box::new(move || answerers.open().map_err(|e| e.to_string())),
         exports: r.exports.clone(),
         export_dir: dir.join(
             r.export_dir

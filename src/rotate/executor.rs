@@ -131,6 +131,7 @@ impl Rotation<'_> {
 
     fn publish(&self, selector: &str, value: Option<String>) -> Result<(), RotateError> {
         let desired = [Desired {
+            rtype: mailauth_providers::RecordType::Txt,
             name: self.record_name(selector),
             ttl: self.ttl,
             value,
