@@ -68,8 +68,13 @@ fn powerdns_backend_passes_the_battery_against_a_real_pdns_server() {
     run(&provider, "battery.test").unwrap();
     // A wrong key is explained, and the key is not in the message.
     let wrong = PowerDns::new(&pdns.api, "not-the-key".into()).unwrap();
-    let err = mailauth_providers::Provider::records(&wrong, "battery.test", "battery.test", RecordType::Txt)
-        .unwrap_err();
+    let err = mailauth_providers::Provider::records(
+        &wrong,
+        "battery.test",
+        "battery.test",
+        RecordType::Txt,
+    )
+    .unwrap_err();
     assert!(matches!(err, ProviderError::Credentials { .. }), "{err}");
     let err = err.to_string();
     assert!(
@@ -112,7 +117,8 @@ fn cloudflare_backend_passes_the_battery_against_the_api_fake() {
     drop(state);
     // A wrong token is explained without showing it.
     let wrong = Cloudflare::new(Some(&fake.base()), "wrong-token".into()).unwrap();
-    let err = mailauth_providers::Provider::records(&wrong, ZONE, ZONE, RecordType::Txt).unwrap_err();
+    let err =
+        mailauth_providers::Provider::records(&wrong, ZONE, ZONE, RecordType::Txt).unwrap_err();
     assert!(matches!(err, ProviderError::Credentials { .. }), "{err}");
     let err = err.to_string();
     assert!(
@@ -287,7 +293,9 @@ fn write_key(dir: &std::path::Path) -> std::path::PathBuf {
     let key_file = dir.join("tsig.key");
     std::fs::write(
         &key_file,
-        format!("key \"mailauth-key\" {{\n\talgorithm hmac-sha256;\n\tsecret \"{KNOT_SECRET}\";\n}};\n"),
+        format!(
+            "key \"mailauth-key\" {{\n\talgorithm hmac-sha256;\n\tsecret \"{KNOT_SECRET}\";\n}};\n"
+        ),
     )
     .unwrap();
     key_file

@@ -355,7 +355,11 @@ fn publish_applied_but_unconfirmed_says_so() {
 #[test]
 fn publish_json_says_what_was_applied_and_confirmed() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(mailauth(dir.path(), &["init", "example.net"]).status.success());
+    assert!(
+        mailauth(dir.path(), &["init", "example.net"])
+            .status
+            .success()
+    );
     let out = mailauth(dir.path(), &["--json", "publish", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

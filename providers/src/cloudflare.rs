@@ -88,12 +88,25 @@ impl Cloudflare {
         }
     }
 
-    fn send(&self, method: &str, url: &str, body: Option<&Value>) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+    fn send(
+        &self,
+        method: &str,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
         let auth = format!("Bearer {}", self.token);
         match (method, body) {
             ("DELETE", _) => self.agent.delete(url).header("Authorization", &auth).call(),
-            ("POST", Some(b)) => self.agent.post(url).header("Authorization", &auth).send_json(b),
-            ("PUT", Some(b)) => self.agent.put(url).header("Authorization", &auth).send_json(b),
+            ("POST", Some(b)) => self
+                .agent
+                .post(url)
+                .header("Authorization", &auth)
+                .send_json(b),
+            ("PUT", Some(b)) => self
+                .agent
+                .put(url)
+                .header("Authorization", &auth)
+                .send_json(b),
             _ => self.agent.get(url).header("Authorization", &auth).call(),
         }
     }
@@ -177,7 +190,9 @@ impl Cloudflare {
             .map(str::to_owned)
             .ok_or_else(|| ProviderError::Local {
                 provider: self.provider(),
-                reason: format!("no zone named {zone} in this account: check the domain and the token's account"),
+                reason: format!(
+                    "no zone named {zone} in this account: check the domain and the token's account"
+                ),
             })
     }
 
@@ -267,7 +282,11 @@ impl Cloudflare {
             .map(|l| l.id)
             .ok_or_else(|| ProviderError::Conflict {
                 name: record.name.clone(),
-                reason: format!("{} {} is no longer there", record.rtype, record.shown_value()),
+                reason: format!(
+                    "{} {} is no longer there",
+                    record.rtype,
+                    record.shown_value()
+                ),
             })
     }
 }

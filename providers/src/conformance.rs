@@ -79,7 +79,10 @@ pub const STEPS: [(&str, Step); 12] = [
     ("cname", cname),
     ("mx", mx),
     ("tlsa", tlsa),
-    ("unsupported_type_refused_in_plan", unsupported_type_refused_in_plan),
+    (
+        "unsupported_type_refused_in_plan",
+        unsupported_type_refused_in_plan,
+    ),
     ("conflict_detected", conflict_detected),
     ("refuse_foreign_delete", refuse_foreign_delete),
 ];
@@ -176,7 +179,10 @@ fn read_back(
 /// What `want` says should be at each of its (name, type) sets, canonical and sorted.
 fn expected(want: &[Desired], d: &Desired) -> Result<Vec<(String, u32)>, ProviderError> {
     let mut out = Vec::new();
-    for w in want.iter().filter(|w| w.name == d.name && w.rtype == d.rtype) {
+    for w in want
+        .iter()
+        .filter(|w| w.name == d.name && w.rtype == d.rtype)
+    {
         if let Some(v) = &w.value {
             out.push((w.rtype.canonical(v)?, w.ttl));
         }
@@ -264,10 +270,9 @@ pub fn update_ttl(provider: &dyn Provider, zone: &str) -> Result<(), String> {
     )?;
     let longer = mail_records(zone, "v=spf1 mx -all", 600);
     let p = plan(provider, zone, &longer, false).map_err(|e| fail("update_ttl", e))?;
-    let ttl_only = p
-        .changes
-        .iter()
-        .all(|c| matches!(c, Change::Update { from, to } if from.value == to.value && to.ttl == 600));
+    let ttl_only = p.changes.iter().all(
+        |c| matches!(c, Change::Update { from, to } if from.value == to.value && to.ttl == 600),
+    );
     if p.changes.len() != 2 || !ttl_only {
         return Err(fail(
             "update_ttl",
@@ -286,9 +291,13 @@ pub fn update_value(provider: &dyn Provider, zone: &str) -> Result<(), String> {
         "update_value",
     )?;
     let want = mail_records(zone, "v=spf1 mx ip4:192.0.2.0/24 -all", 300);
-    expect_plan(provider, zone, &want[..1], "update_value", |c| {
-        matches!(c, Change::Update { from, to } if from.value != to.value)
-    })?;
+    expect_plan(
+        provider,
+        zone,
+        &want[..1],
+        "update_value",
+        |c| matches!(c, Change::Update { from, to } if from.value != to.value),
+    )?;
     converge(provider, zone, &want, "update_value")
 }
 
@@ -302,9 +311,13 @@ pub fn delete_owned(provider: &dyn Provider, zone: &str) -> Result<(), String> {
         "delete_owned",
     )?;
     let none = [selector(zone, "gone", None)];
-    expect_plan(provider, zone, &none, "delete_owned", |c| {
-        matches!(c, Change::Delete(r) if r.managed)
-    })?;
+    expect_plan(
+        provider,
+        zone,
+        &none,
+        "delete_owned",
+        |c| matches!(c, Change::Delete(r) if r.managed),
+    )?;
     converge(provider, zone, &none, "delete_owned")
 }
 
@@ -367,7 +380,10 @@ fn type_round_trip(
     if !same.is_empty() {
         return Err(fail(
             step,
-            format!("another spelling of the same value plans {:?}", same.changes),
+            format!(
+                "another spelling of the same value plans {:?}",
+                same.changes
+            ),
         ));
     }
     converge(provider, zone, &set(second, 300), step)?;
@@ -480,7 +496,12 @@ pub fn unsupported_type_refused_in_plan(provider: &dyn Provider, zone: &str) -> 
             rtype: RecordType::Mx,
             ..
         }) => {}
-        other => return Err(fail(step, format!("expected UnsupportedType, got {other:?}"))),
+        other => {
+            return Err(fail(
+                step,
+                format!("expected UnsupportedType, got {other:?}"),
+            ));
+        }
     }
     let bad = [Desired {
         value: Some("mx1.example.net".into()),

@@ -65,8 +65,12 @@ impl Change {
 impl fmt::Display for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Change::Create(r) => write!(f, "+ {} {} {} {}", r.name, r.ttl, r.rtype, r.shown_value()),
-            Change::Delete(r) => write!(f, "- {} {} {} {}", r.name, r.ttl, r.rtype, r.shown_value()),
+            Change::Create(r) => {
+                write!(f, "+ {} {} {} {}", r.name, r.ttl, r.rtype, r.shown_value())
+            }
+            Change::Delete(r) => {
+                write!(f, "- {} {} {} {}", r.name, r.ttl, r.rtype, r.shown_value())
+            }
             Change::Update { from, to } => write!(
                 f,
                 "~ {} {} {} ({}) -> {} ({})",
@@ -172,4 +176,3 @@ pub fn with_retries<T>(
     }
     request()
 }
-

@@ -221,9 +221,9 @@ fn check_unchanged(change: &Change, now: &[Record]) -> Result<(), ProviderError>
         reason,
     };
     match change {
-        Change::Create(r) if now.iter().any(|n| n.value == r.value) => Err(conflict(
-            "the record to create is already there".to_owned(),
-        )),
+        Change::Create(r) if now.iter().any(|n| n.value == r.value) => {
+            Err(conflict("the record to create is already there".to_owned()))
+        }
         Change::Update { from, .. } | Change::Delete(from) if !present(from) => Err(conflict(
             format!("{} {} is no longer there", from.rtype, from.shown_value()),
         )),
@@ -292,6 +292,10 @@ mod tests {
         let first = plan(&provider, "example.com", &want, false).unwrap();
         assert_eq!(first.changes.len(), 2);
         apply_plan(&provider, "example.com", &first).unwrap();
-        assert!(plan(&provider, "example.com", &want, false).unwrap().is_empty());
+        assert!(
+            plan(&provider, "example.com", &want, false)
+                .unwrap()
+                .is_empty()
+        );
     }
 }

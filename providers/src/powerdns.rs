@@ -7,9 +7,7 @@
 
 use serde::Deserialize;
 
-use crate::{
-    Capabilities, Change, Mx, Provider, ProviderError, Record, RecordType, absolute_host,
-};
+use crate::{Capabilities, Change, Mx, Provider, ProviderError, Record, RecordType, absolute_host};
 
 /// The comment on rrsets mailauth writes.
 pub const COMMENT: &str = "managed by mailauth";

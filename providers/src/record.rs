@@ -182,7 +182,7 @@ impl fmt::Display for Tlsa {
 }
 
 fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     hex.as_bytes()
@@ -228,8 +228,14 @@ mod tests {
     fn canonical_values_per_type() {
         let c = |t: RecordType, v: &str| t.canonical(v).unwrap();
         assert_eq!(c(RecordType::Txt, " a \"b\" "), " a \"b\" ");
-        assert_eq!(c(RecordType::Cname, "Mail.Example.COM."), "mail.example.com");
-        assert_eq!(c(RecordType::Mx, "  10\tMX1.example.com. "), "10 mx1.example.com");
+        assert_eq!(
+            c(RecordType::Cname, "Mail.Example.COM."),
+            "mail.example.com"
+        );
+        assert_eq!(
+            c(RecordType::Mx, "  10\tMX1.example.com. "),
+            "10 mx1.example.com"
+        );
         assert_eq!(c(RecordType::Mx, "0 ."), "0 .");
         assert_eq!(c(RecordType::Tlsa, "3 1 1 AB cd"), "3 1 1 abcd");
         for (t, bad) in [

@@ -70,10 +70,7 @@ impl<'de> Deserialize<'de> for ProviderKind {
 }
 
 fn unknown_kind(text: &str) -> String {
-    let known: Vec<String> = ProviderKind::ALL
-        .iter()
-        .map(|k| format!("`{k}`"))
-        .collect();
+    let known: Vec<String> = ProviderKind::ALL.iter().map(|k| format!("`{k}`")).collect();
     let nearest = ProviderKind::ALL
         .iter()
         .map(|k| (edit_distance(text, k.as_str()), k.as_str()))
@@ -156,7 +153,12 @@ pub fn open(
     let needs = |what: &str| local(name, format!("kind {} needs {what}", config.kind));
     match config.kind {
         ProviderKind::Zonefile => {
-            let path = config_dir.join(config.path.as_ref().ok_or_else(|| needs("path = \"FILE.zone\""))?);
+            let path = config_dir.join(
+                config
+                    .path
+                    .as_ref()
+                    .ok_or_else(|| needs("path = \"FILE.zone\""))?,
+            );
             Ok(Opened {
                 provider: Box::new(ZoneFileProvider::new(&path)),
                 zone_file: Some(path),
@@ -172,7 +174,10 @@ pub fn open(
         }
         ProviderKind::Cloudflare => {
             let token = credential(name, config, config_dir)?;
-            Ok(Opened::remote(Cloudflare::new(config.url.as_deref(), token)?))
+            Ok(Opened::remote(Cloudflare::new(
+                config.url.as_deref(),
+                token,
+            )?))
         }
         ProviderKind::Rfc2136 => {
             let url = config
@@ -180,7 +185,10 @@ pub fn open(
                 .as_deref()
                 .ok_or_else(|| needs("url = \"IP:PORT\" of the primary server"))?;
             let server = server_addr(url).ok_or_else(|| {
-                local(name, format!("url {url:?}: expected IP, IP:PORT, [IPV6] or [IPV6]:PORT"))
+                local(
+                    name,
+                    format!("url {url:?}: expected IP, IP:PORT, [IPV6] or [IPV6]:PORT"),
+                )
             })?;
             let key_file = config_dir.join(
                 config
@@ -190,7 +198,9 @@ pub fn open(
             );
             private_file(&key_file).map_err(|reason| local(name, reason))?;
             let key = TsigKey::from_bind_file(&key_file)?;
-            let state = config_dir.join(".mailauth").join(format!("rfc2136-{name}.json"));
+            let state = config_dir
+                .join(".mailauth")
+                .join(format!("rfc2136-{name}.json"));
             Ok(Opened::remote(Rfc2136::new(server, key, state)))
         }
     }
@@ -291,7 +301,10 @@ mod tests {
         let err = credential("cf", &provider, dir.path()).unwrap_err();
         assert!(matches!(err, ProviderError::Credentials { .. }));
         let err = err.to_string();
-        assert!(err.contains("chmod 600") && !err.contains("secret"), "{err}");
+        assert!(
+            err.contains("chmod 600") && !err.contains("secret"),
+            "{err}"
+        );
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert_eq!(credential("cf", &provider, dir.path()).unwrap(), "secret");
         let env = ProviderConfig {
@@ -315,7 +328,10 @@ mod tests {
             kind: ProviderKind,
         }
         let err = serde_json::from_str::<Wrapper>(r#"{"kind": "zonfile"}"#).unwrap_err();
-        assert!(err.to_string().contains("did you mean `zonefile`?"), "{err}");
+        assert!(
+            err.to_string().contains("did you mean `zonefile`?"),
+            "{err}"
+        );
         let ok: Wrapper = serde_json::from_str(r#"{"kind": "rfc2136"}"#).unwrap();
         assert_eq!(ok.kind, ProviderKind::Rfc2136);
     }

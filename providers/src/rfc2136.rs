@@ -169,8 +169,8 @@ impl Rfc2136 {
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .map_err(|e| self.unreachable(e))?;
-        let length =
-            u16::try_from(request.len()).map_err(|_| self.local("the update is larger than 65535 bytes"))?;
+        let length = u16::try_from(request.len())
+            .map_err(|_| self.local("the update is larger than 65535 bytes"))?;
         stream
             .write_all(&length.to_be_bytes())
             .and_then(|()| stream.write_all(request))
@@ -248,9 +248,9 @@ impl Rfc2136 {
             reason: "not in canonical form".into(),
         };
         Ok(match rtype {
-            RecordType::Txt => RData::TXT(TXT::from_bytes(mailauth_base::txt::split(
-                value.as_bytes(),
-            ))),
+            RecordType::Txt => {
+                RData::TXT(TXT::from_bytes(mailauth_base::txt::split(value.as_bytes())))
+            }
             RecordType::Cname => RData::CNAME(CNAME(self.host(value)?)),
             RecordType::Mx => {
                 let mx = Mx::parse(value).ok_or_else(invalid)?;
@@ -388,7 +388,11 @@ fn dns_type(rtype: RecordType) -> DnsType {
 fn answer_value(data: &RData, rtype: RecordType) -> Option<String> {
     match (data, rtype) {
         (RData::TXT(txt), RecordType::Txt) => {
-            let bytes: Vec<u8> = txt.txt_data.iter().flat_map(|s| s.iter().copied()).collect();
+            let bytes: Vec<u8> = txt
+                .txt_data
+                .iter()
+                .flat_map(|s| s.iter().copied())
+                .collect();
             Some(String::from_utf8_lossy(&bytes).into_owned())
         }
         (RData::CNAME(cname), RecordType::Cname) => Some(cname.0.to_ascii()),

@@ -185,8 +185,8 @@ fn is_temporary(err: &anyhow::Error) -> bool {
                 Some(mailauth::rotate::executor::RotateError::Provider(e)) if e.is_temporary()
             )
             || cause
-            .downcast_ref::<mailauth::dns::DnsError>()
-            .is_some_and(mailauth::dns::DnsError::is_temporary)
+                .downcast_ref::<mailauth::dns::DnsError>()
+                .is_some_and(mailauth::dns::DnsError::is_temporary)
     })
 }
 

@@ -244,9 +244,7 @@ fn print_plans(plans: &[DomainPlan]) {
 }
 
 fn change_json(change: &Change) -> serde_json::Value {
-    let record = |op: &str, r: &mailauth_providers::Record| {
-        serde_json::json!({"op": op, "name": r.name, "type": r.rtype.as_str(), "ttl": r.ttl, "value": r.value})
-    };
+    let record = |op: &str, r: &mailauth_providers::Record| serde_json::json!({"op": op, "name": r.name, "type": r.rtype.as_str(), "ttl": r.ttl, "value": r.value});
     match change {
         Change::Create(r) => record("create", r),
         Change::Delete(r) => record("delete", r),
@@ -568,8 +566,7 @@ impl Answerers {
             Answerers::Servers(servers) => servers
                 .iter()
                 .map(|(name, addr)| {
-                    let resolver =
-                        mailauth::dns::hickory::HickoryResolver::with_servers(&[*addr])?;
+                    let resolver = mailauth::dns::hickory::HickoryResolver::with_servers(&[*addr])?;
                     Ok((name.clone(), Box::new(resolver) as Box<dyn Resolver>))
                 })
                 .collect(),

@@ -11,11 +11,22 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
+/// One stored record: (id, name, content, ttl, comment, type, priority).
+pub type Record = (
+    String,
+    String,
+    String,
+    u64,
+    Option<String>,
+    String,
+    Option<u64>,
+);
+
 /// The fake's state.
 #[derive(Debug, Default)]
 pub struct State {
     /// (id, name, content, ttl, comment, type, priority); TLSA content is "U S M HEX".
-    pub records: Vec<(String, String, String, u64, Option<String>, String, Option<u64>)>,
+    pub records: Vec<Record>,
     next_id: u64,
     requests: u64,
 }
@@ -119,8 +130,6 @@ fn rechunk(content: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
-
-type Record = (String, String, String, u64, Option<String>, String, Option<u64>);
 
 /// A record as stored, from a create or update body.
 fn stored(id: String, input: &Value) -> Record {

@@ -295,7 +295,9 @@ impl ZoneFileProvider {
             .iter()
             .skip_while(|t| !t.lossy().eq_ignore_ascii_case("SOA"))
             .nth(3)
-            .ok_or_else(|| self.error(format!("line {}: the SOA record has no serial", soa.line)))?;
+            .ok_or_else(|| {
+                self.error(format!("line {}: the SOA record has no serial", soa.line))
+            })?;
         let value: u32 = serial.lossy().parse().map_err(|_| {
             self.error(format!("line {}: the SOA serial is not a number", soa.line))
         })?;
@@ -334,7 +336,9 @@ mod tests {
         let path = dir.path().join("example.com.zone");
         std::fs::write(&path, ZONE).unwrap();
         let provider = ZoneFileProvider::new(&path);
-        let apex = provider.records("example.com", "example.com", RecordType::Txt).unwrap();
+        let apex = provider
+            .records("example.com", "example.com", RecordType::Txt)
+            .unwrap();
         assert_eq!(apex.len(), 2);
         assert!(!apex[1].managed && apex[1].ttl == 300);
         let spf = apex[1].clone();
@@ -380,11 +384,16 @@ mod tests {
         assert_eq!(dmarc[0].value, "v=DMARC1; p=none; n=\"q\\\"");
         assert!(dmarc[0].managed);
         // Deleting a record that owns the next (indented) line keeps that line's owner.
-        let google = provider.records("example.com", "example.com", RecordType::Txt).unwrap()[0].clone();
+        let google = provider
+            .records("example.com", "example.com", RecordType::Txt)
+            .unwrap()[0]
+            .clone();
         provider
             .apply("example.com", &[Change::Delete(google)])
             .unwrap();
-        let apex = provider.records("example.com", "example.com", RecordType::Txt).unwrap();
+        let apex = provider
+            .records("example.com", "example.com", RecordType::Txt)
+            .unwrap();
         assert_eq!(
             apex.iter().map(|r| r.value.as_str()).collect::<Vec<_>>(),
             ["v=spf1 mx -all"]
