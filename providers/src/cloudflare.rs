@@ -141,9 +141,12 @@ impl Cloudflare {
                 .map_err(|e| self.unreachable(e))?;
             let Ok(value) = serde_json::from_str::<Value>(&text) else {
                 let shown: String = text.chars().take(200).collect();
+                // A success status with a body that is not JSON is a broken server (treated as
+                // 502); an error status keeps its own kind.
+                let kind = if status < 400 { 502 } else { status };
                 return Err(crate::http_status_error(
                     self.provider(),
-                    status.max(500),
+                    kind,
                     format!("HTTP {status}: not JSON: {shown}"),
                 ));
             };

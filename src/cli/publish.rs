@@ -1,4 +1,12 @@
 //! `mailauth init`, `mailauth plan` and `mailauth publish`: the declarative workflow.
+//!
+//! Providers are built through the provider registry (`mailauth_providers::registry::open`).
+//! `publish` applies each domain's plan, then confirms the records are served, and always says
+//! per domain what was applied and what was confirmed (text on stderr; with `--json` one
+//! document `{"plans": [...], "domains": [{domain, provider, status, applied, confirmed,
+//! servers, error}]}`). Exit: 0 all confirmed or nothing to do; 1 the provider refused or a
+//! conflict with a change made since the plan; 2 bad input or credentials; 3 the provider was
+//! unreachable, or a change was applied but could not be confirmed yet.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
