@@ -411,3 +411,72 @@ fn zonefile_reads_relative_cname_and_mx_targets() {
         ["3 1 1 abcdef01"]
     );
 }
+
+/// The CNAME, MX and TLSA lines the zone-file backend writes are accepted by BIND's
+/// `named-checkzone` and served by mailauth's zone-file resolver.
+#[test]
+fn zonefile_writes_cname_mx_and_tlsa_lines_named_accepts() {
+    use mailauth_providers::{Desired, Ownership, apply_plan, plan};
+    let dir = tempfile::tempdir().unwrap();
+    let path = battery_zone(dir.path());
+    let provider = ZoneFileProvider::new(&path);
+    let want = |name: &str, rtype, value: &str| Desired {
+        name: format!("{name}battery.test"),
+        rtype,
+        ttl: 300,
+        value: Some(value.into()),
+        ownership: Ownership::WholeName,
+    };
+    let desired = [
+        want("s1._domainkey.", RecordType::Cname, "s1.dkim.example.net"),
+        want("", RecordType::Mx, "10 mx1.example.net"),
+        want("", RecordType::Mx, "20 mx2.example.net."),
+        want(
+            "_25._tcp.mx1.",
+            RecordType::Tlsa,
+            "3 1 1 8D02536C887482BC34FF54E41D2BA659BF85B341A0A20AFADB5813DCFBCF286D",
+        ),
+    ];
+    let changes = plan(&provider, "battery.test", &desired, false).unwrap();
+    apply_plan(&provider, "battery.test", &changes).unwrap();
+    if tool("named-checkzone").is_some() {
+        checkzone("battery.test", &path).unwrap();
+    }
+    let zone = ZoneResolver::from_files(&[path]).unwrap();
+    let mut hosts: Vec<String> = runtime()
+        .block_on(zone.mx("battery.test"))
+        .unwrap()
+        .into_iter()
+        .map(|mx| format!("{} {}", mx.preference, mx.exchange))
+        .collect();
+    hosts.sort();
+    assert_eq!(hosts, ["10 mx1.example.net", "20 mx2.example.net"]);
+}
+
+/// Why (exit codes): a token the provider rejects is bad input (exit 2), not temporary.
+#[test]
+fn cloudflare_rejected_token_exits_2_not_3() {
+    use crate::support::cloudflare_fake::{CloudflareFake, ZONE};
+    let fake = CloudflareFake::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("mailauth.toml"),
+        format!(
+            "[providers.cf]\nkind = \"cloudflare\"\nurl = \"{}\"\ntoken_env = \"CF_WRONG_TOKEN\"\n\n[domains.\"{ZONE}\"]\nprovider = \"cf\"\nspf = {{ mx = true }}\n",
+            fake.base()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mailauth"))
+        .arg("plan")
+        .current_dir(dir.path())
+        .env("CF_WRONG_TOKEN", "not-the-token")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("authentication failed") && !err.contains("not-the-token"),
+        "{err}"
+    );
+}
