@@ -7,7 +7,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use mailauth_base::DomainName;
 use serde::Deserialize;
+use toml::Spanned;
+
+use crate::dmarc::{AlignmentMode, Policy, ReportUri};
+use crate::keys::KeySpec;
+use crate::spf::Qualifier;
 
 /// Why the configuration cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,9 +35,9 @@ pub struct Config {
     /// Providers by name.
     #[serde(default)]
     pub providers: BTreeMap<String, ProviderConfig>,
-    /// Domains by name.
+    /// Domains by name (checked and normalised: A-labels, lower case, no trailing dot).
     #[serde(default)]
-    pub domains: BTreeMap<String, DomainConfig>,
+    pub domains: BTreeMap<DomainName, DomainConfig>,
 }
 
 pub use mailauth_providers::registry::{ProviderConfig, ProviderKind};
@@ -40,8 +46,8 @@ pub use mailauth_providers::registry::{ProviderConfig, ProviderKind};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DomainConfig {
-    /// The provider's name in `[providers]`.
-    pub provider: String,
+    /// The provider's name in `[providers]` (with its place in the file, for errors).
+    pub provider: Spanned<String>,
     /// TTL of the records mailauth publishes.
     #[serde(default = "default_ttl")]
     pub ttl: u32,
@@ -65,19 +71,19 @@ pub struct DomainConfig {
 pub struct RotationConfig {
     /// Key kinds signed side by side, each rotated on its own (default rsa-2048 and ed25519).
     #[serde(default = "default_rotation_algorithms")]
-    pub algorithms: Vec<String>,
+    pub algorithms: Vec<KeySpec>,
     /// Replace a key this long after it became active (default 90d).
     #[serde(default = "default_rotate_every")]
-    pub rotate_every: String,
+    pub rotate_every: Seconds,
     /// Wait at least this long after publishing before switching (default: the TTL).
     #[serde(default)]
-    pub propagation: Option<String>,
+    pub propagation: Option<Seconds>,
     /// Keep the old key published this long after the switch (default 7d).
     #[serde(default = "default_overlap")]
-    pub overlap: String,
+    pub overlap: Seconds,
     /// Publish the revoked (empty p=) record this long before deleting it (default 7d).
     #[serde(default = "default_overlap")]
-    pub revoked_for: String,
+    pub revoked_for: Seconds,
     /// Signer configurations to write on each switch: opendkim, rspamd, exim.
     #[serde(default)]
     pub exports: Vec<String>,
@@ -89,21 +95,49 @@ pub struct RotationConfig {
     pub on_switch: Option<String>,
 }
 
-fn default_rotation_algorithms() -> Vec<String> {
-    vec!["rsa-2048".into(), "ed25519".into()]
+fn default_rotation_algorithms() -> Vec<KeySpec> {
+    vec![KeySpec::Rsa2048, KeySpec::Ed25519]
 }
 
-fn default_rotate_every() -> String {
-    "90d".into()
+fn default_rotate_every() -> Seconds {
+    Seconds(90 * 86_400)
 }
 
-fn default_overlap() -> String {
-    "7d".into()
+fn default_overlap() -> Seconds {
+    Seconds(7 * 86_400)
 }
 
-/// A duration in seconds from "3600", "90d", "1h30m".
-pub fn duration(text: &str) -> Option<u64> {
-    mailauth_base::zone::parse_ttl(text).map(u64::from)
+/// A duration, written in the file as seconds (`3600`, `"3600"`) or BIND units (`"90d"`,
+/// `"1h30m"`, `"2w"`), parsed when the file is read so a bad value is reported at its line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Seconds(u64);
+
+impl Seconds {
+    /// The duration in seconds.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Seconds {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Seconds, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(u64),
+            Text(String),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Number(n) => Ok(Seconds(n)),
+            Raw::Text(text) => mailauth_base::zone::parse_ttl(&text)
+                .map(|n| Seconds(u64::from(n)))
+                .ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "{text:?} is not a duration (e.g. 90d, 12h, 1h30m, 3600)"
+                    ))
+                }),
+        }
+    }
 }
 
 fn default_ttl() -> u32 {
@@ -130,12 +164,74 @@ pub struct SpfConfig {
     #[serde(default)]
     pub include: Vec<String>,
     /// For everyone else: "-" (fail), "~" (softfail) or "?" (neutral).
-    #[serde(default = "default_all")]
-    pub all: String,
+    #[serde(default)]
+    pub all: SpfAll,
 }
 
-fn default_all() -> String {
-    "-".into()
+/// The qualifier of the closing `all` (RFC 7208 §5.1): who else may send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum SpfAll {
+    /// `-all`: everyone else fails (the default).
+    #[default]
+    #[serde(rename = "-")]
+    Fail,
+    /// `~all`: everyone else soft-fails.
+    #[serde(rename = "~")]
+    SoftFail,
+    /// `?all`: no statement about everyone else.
+    #[serde(rename = "?")]
+    Neutral,
+}
+
+impl SpfAll {
+    /// The SPF qualifier.
+    pub fn qualifier(self) -> Qualifier {
+        match self {
+            SpfAll::Fail => Qualifier::Fail,
+            SpfAll::SoftFail => Qualifier::SoftFail,
+            SpfAll::Neutral => Qualifier::Neutral,
+        }
+    }
+}
+
+/// An alignment mode as written in the file: `"r"` (relaxed) or `"s"` (strict).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum Alignment {
+    /// `r`.
+    #[serde(rename = "r")]
+    Relaxed,
+    /// `s`.
+    #[serde(rename = "s")]
+    Strict,
+}
+
+impl From<Alignment> for AlignmentMode {
+    fn from(mode: Alignment) -> AlignmentMode {
+        match mode {
+            Alignment::Relaxed => AlignmentMode::Relaxed,
+            Alignment::Strict => AlignmentMode::Strict,
+        }
+    }
+}
+
+fn report_uris<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+    tag: &'static str,
+) -> Result<Vec<ReportUri>, D::Error> {
+    let texts = Vec::<String>::deserialize(deserializer)?;
+    let mut uris = Vec::new();
+    for text in texts {
+        uris.extend(crate::dmarc::parse::uris(tag, &text).map_err(serde::de::Error::custom)?);
+    }
+    Ok(uris)
+}
+
+fn rua<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ReportUri>, D::Error> {
+    report_uris(d, "rua")
+}
+
+fn ruf<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ReportUri>, D::Error> {
+    report_uris(d, "ruf")
 }
 
 /// DMARC policy.
@@ -143,40 +239,64 @@ fn default_all() -> String {
 #[serde(deny_unknown_fields)]
 pub struct DmarcConfig {
     /// none, quarantine or reject.
-    pub policy: String,
+    pub policy: Policy,
     /// Subdomain policy.
     #[serde(default)]
-    pub subdomain_policy: Option<String>,
-    /// Aggregate report URIs.
-    #[serde(default)]
-    pub rua: Vec<String>,
+    pub subdomain_policy: Option<Policy>,
+    /// Aggregate report URIs (`mailto:` with an optional `!SIZE`).
+    #[serde(default, deserialize_with = "rua")]
+    pub rua: Vec<ReportUri>,
     /// Failure report URIs.
-    #[serde(default)]
-    pub ruf: Vec<String>,
-    /// Percentage of failing mail the policy applies to.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "ruf")]
+    pub ruf: Vec<ReportUri>,
+    /// Percentage of failing mail the policy applies to (0 to 100).
+    #[serde(default, deserialize_with = "percent")]
     pub pct: Option<u8>,
     /// DKIM alignment, "r" or "s".
     #[serde(default)]
-    pub adkim: Option<String>,
+    pub adkim: Option<Alignment>,
     /// SPF alignment, "r" or "s".
     #[serde(default)]
-    pub aspf: Option<String>,
+    pub aspf: Option<Alignment>,
+}
+
+fn percent<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u8>, D::Error> {
+    let n = u64::deserialize(deserializer)?;
+    match u8::try_from(n) {
+        Ok(p) if p <= 100 => Ok(Some(p)),
+        _ => Err(serde::de::Error::custom(format!(
+            "pct = {n}: a percentage is 0 to 100"
+        ))),
+    }
 }
 
 /// One DKIM selector.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DkimConfig {
-    /// The selector.
+    /// The selector (one or more DNS labels, RFC 6376 §3.1).
+    #[serde(deserialize_with = "selector")]
     pub selector: String,
     /// rsa-2048 (default), rsa-3072, rsa-4096 or ed25519.
     #[serde(default = "default_algorithm")]
-    pub algorithm: String,
+    pub algorithm: KeySpec,
 }
 
-fn default_algorithm() -> String {
-    "rsa-2048".into()
+fn default_algorithm() -> KeySpec {
+    KeySpec::Rsa2048
+}
+
+fn selector<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    // A selector is a sub-domain (RFC 6376 §3.1): the same label rules as a domain name, without
+    // the top-level-label rule (`2026` is a fine selector).
+    DomainName::parse(&format!("{text}.selector"))
+        .map(|_| text.to_ascii_lowercase())
+        .map_err(|_| {
+            serde::de::Error::custom(format!(
+                "selector {text:?} is not a DNS name: letters, digits, '-' and '_' in labels of 1 to 63 octets"
+            ))
+        })
 }
 
 impl Config {
@@ -193,90 +313,36 @@ impl Config {
 
     /// Parse configuration text; `source` names it in errors.
     pub fn parse(text: &str, source: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| {
-            let location = match e.span() {
-                Some(span) => {
-                    let before = &text[..span.start.min(text.len())];
-                    let line = before.matches('\n').count() + 1;
-                    let col = before.len() - before.rfind('\n').map_or(0, |p| p + 1) + 1;
-                    format!("{source}:{line}:{col}")
-                }
-                None => source.to_owned(),
-            };
-            ConfigError {
-                location,
-                reason: with_suggestion(e.message()),
-            }
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError {
+            location: location(text, source, e.span()),
+            reason: with_suggestion(e.message()),
         })?;
-        config.validate(source)?;
+        config.validate(text, source)?;
         Ok(config)
     }
 
-    fn validate(&self, source: &str) -> Result<(), ConfigError> {
-        let err = |reason: String| ConfigError {
-            location: source.to_owned(),
-            reason,
-        };
+    /// The rules across fields that serde cannot state; each field's own syntax was checked while
+    /// parsing, with its place in the file.
+    fn validate(&self, text: &str, source: &str) -> Result<(), ConfigError> {
         for (name, provider) in &self.providers {
             if provider.kind == ProviderKind::Zonefile && provider.path.is_none() {
-                return Err(err(format!(
-                    "provider {name}: kind zonefile needs path = \"FILE.zone\""
-                )));
+                return Err(ConfigError {
+                    location: source.to_owned(),
+                    reason: format!("provider {name}: kind zonefile needs path = \"FILE.zone\""),
+                });
             }
         }
         for (domain, config) in &self.domains {
-            if !self.providers.contains_key(&config.provider) {
+            let provider = config.provider.get_ref();
+            if !self.providers.contains_key(provider) {
                 let known: Vec<&str> = self.providers.keys().map(String::as_str).collect();
-                return Err(err(format!(
-                    "domain {domain}: provider {:?} is not defined under [providers]{}",
-                    config.provider,
-                    suggest(&config.provider, &known)
-                )));
-            }
-            if let Some(spf) = &config.spf
-                && !["-", "~", "?"].contains(&spf.all.as_str())
-            {
-                return Err(err(format!(
-                    "domain {domain}: spf.all must be \"-\", \"~\" or \"?\""
-                )));
-            }
-            if let Some(rotation) = &config.rotation {
-                for text in [
-                    &rotation.rotate_every,
-                    &rotation.overlap,
-                    &rotation.revoked_for,
-                ]
-                .into_iter()
-                .chain(rotation.propagation.as_ref())
-                {
-                    if duration(text).is_none() {
-                        return Err(err(format!(
-                            "domain {domain}: rotation: {text:?} is not a duration (e.g. 90d, 12h, 3600)"
-                        )));
-                    }
-                }
-                for algorithm in &rotation.algorithms {
-                    if crate::keys::KeySpec::from_name(algorithm).is_none() {
-                        return Err(err(format!(
-                            "domain {domain}: rotation: algorithm {algorithm:?} is not rsa-2048, rsa-3072, rsa-4096 or ed25519"
-                        )));
-                    }
-                }
-                for export in &rotation.exports {
-                    if !["opendkim", "rspamd", "exim"].contains(&export.as_str()) {
-                        return Err(err(format!(
-                            "domain {domain}: rotation: export {export:?} is not opendkim, rspamd or exim"
-                        )));
-                    }
-                }
-            }
-            for dkim in &config.dkim {
-                if crate::keys::KeySpec::from_name(&dkim.algorithm).is_none() {
-                    return Err(err(format!(
-                        "domain {domain}: selector {}: algorithm {:?} is not rsa-2048, rsa-3072, rsa-4096 or ed25519",
-                        dkim.selector, dkim.algorithm
-                    )));
-                }
+                return Err(ConfigError {
+                    location: location(text, source, Some(config.provider.span())),
+                    reason: format!(
+                        "domain {domain}: provider {provider:?} is not defined under [providers]{}",
+                        suggest(provider, &known)
+                    ),
+                });
             }
         }
         Ok(())
@@ -290,6 +356,18 @@ impl Config {
                 .unwrap_or_else(|| PathBuf::from("keys")),
         )
     }
+}
+
+/// `source:line:col` where `span` starts (columns count characters), or `source` alone.
+fn location(text: &str, source: &str, span: Option<std::ops::Range<usize>>) -> String {
+    let Some(span) = span else {
+        return source.to_owned();
+    };
+    let before = text.get(..span.start).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |p| p + 1);
+    let col = before[line_start..].chars().count() + 1;
+    format!("{source}:{line}:{col}")
 }
 
 /// serde's "unknown field `x`, expected one of `a`, `b`" plus "did you mean `a`?".
@@ -353,7 +431,57 @@ dkim = [{ selector = "s1" }, { selector = "s2", algorithm = "ed25519" }]
         let config = Config::parse(GOOD, "m.toml").unwrap();
         let domain = &config.domains["example.com"];
         assert_eq!(domain.ttl, 3600);
-        assert_eq!(domain.dkim[0].algorithm, "rsa-2048");
+        assert_eq!(domain.dkim[0].algorithm, KeySpec::Rsa2048);
+        assert_eq!(domain.spf.as_ref().unwrap().all, SpfAll::Fail);
+    }
+
+    /// Why: errors found after parsing (bad `all`, algorithm, duration) lost their file:line:col.
+    #[test]
+    fn config_errors_after_parsing_keep_their_line_and_column() {
+        let cases = [
+            ("all = \"-\"", "all = \"+\"", "m.toml:8:"),
+            (
+                "algorithm = \"ed25519\"",
+                "algorithm = \"ed448\"",
+                "m.toml:10:",
+            ),
+            (
+                "provider = \"local\"",
+                "provider = \"nowhere\"",
+                "m.toml:7:",
+            ),
+            ("policy = \"quarantine\"", "policy = \"block\"", "m.toml:9:"),
+            (
+                "rua = [\"mailto:dmarc@example.com\"]",
+                "rua = [\"https://x\"]",
+                "m.toml:9:",
+            ),
+        ];
+        for (from, to, at) in cases {
+            let bad = GOOD.replace(from, to);
+            assert_ne!(bad, GOOD, "{from}");
+            let err = Config::parse(&bad, "m.toml").unwrap_err();
+            assert!(err.location.starts_with(at), "{to}: {err}");
+        }
+        let rotation = format!("{GOOD}rotation = {{ rotate_every = \"90 days\" }}\n");
+        let err = Config::parse(&rotation, "m.toml").unwrap_err();
+        assert!(err.location.starts_with("m.toml:11:"), "{err}");
+        assert!(err.reason.contains("not a duration"), "{err}");
+        let ok = format!("{GOOD}rotation = {{ rotate_every = \"30d\", overlap = 3600 }}\n");
+        let config = Config::parse(&ok, "m.toml").unwrap();
+        let rotation = config.domains["example.com"].rotation.clone().unwrap();
+        assert_eq!(rotation.rotate_every.get(), 30 * 86_400);
+        assert_eq!(rotation.overlap.get(), 3600);
+    }
+
+    #[test]
+    fn domain_names_in_the_file_are_normalised_and_checked() {
+        let upper = GOOD.replace("[domains.\"example.com\"]", "[domains.\"Example.COM.\"]");
+        let config = Config::parse(&upper, "m.toml").unwrap();
+        assert!(config.domains.contains_key("example.com"));
+        let bad = GOOD.replace("[domains.\"example.com\"]", "[domains.\"../..\"]");
+        let err = Config::parse(&bad, "m.toml").unwrap_err().to_string();
+        assert!(err.contains("invalid domain name"), "{err}");
     }
 
     #[test]

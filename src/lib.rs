@@ -22,4 +22,4 @@ pub mod rotate;
 pub mod smtp;
 pub mod spf;
 
-pub use error::Error;
+pub use error::{ErrorClass, classify};

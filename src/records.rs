@@ -3,47 +3,95 @@
 
 use mailauth_providers::{Desired, Ownership, RecordType};
 
+use mailauth_base::DomainName;
+
 use crate::config::DomainConfig;
 use crate::dkim::build as dkim_build;
 use crate::dmarc::{
-    AlignmentMode, DmarcRecord, Policy, build as dmarc_build, parse as dmarc_parse,
+    AlignmentMode, DmarcRecord, DmarcSyntaxError, build as dmarc_build, parse as dmarc_parse,
 };
-use crate::keys::KeyStore;
-use crate::spf::{Qualifier, build as spf_build};
+use crate::keys::{KeyError, KeySpec, KeyStore};
+use crate::spf::build as spf_build;
+
+/// Why the records of a domain cannot be composed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordsError {
+    /// The SPF policy does not make a valid record.
+    #[error("domain {domain}: spf: {source}")]
+    Spf {
+        /// The domain.
+        domain: String,
+        /// What the SPF builder refused.
+        source: crate::spf::build::BadTerm,
+    },
+    /// The DMARC policy does not make a valid record.
+    #[error("domain {domain}: dmarc: {source}")]
+    Dmarc {
+        /// The domain.
+        domain: String,
+        /// What the DMARC parser refused in the built record.
+        source: crate::dmarc::DmarcSyntaxError,
+    },
+    /// A configured selector has no key in the key store.
+    #[error(
+        "domain {domain}: selector {selector}: {source} (create it with `mailauth keygen {domain} --selector {selector} --algorithm {algorithm}`)"
+    )]
+    MissingKey {
+        /// The domain.
+        domain: String,
+        /// The selector.
+        selector: String,
+        /// The configured key kind.
+        algorithm: KeySpec,
+        /// Why it could not be read.
+        source: KeyError,
+    },
+}
 
 /// The records for `domain` under `config`, reading DKIM public keys from `store`.
 pub fn desired(
-    domain: &str,
+    domain: &DomainName,
     config: &DomainConfig,
     store: &KeyStore,
-) -> Result<Vec<Desired>, String> {
-    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+) -> Result<Vec<Desired>, RecordsError> {
     let mut out = Vec::new();
     if let Some(spf) = &config.spf {
+        let value = spf_value(spf).map_err(|source| RecordsError::Spf {
+            domain: domain.to_string(),
+            source,
+        })?;
         out.push(Desired {
             rtype: RecordType::Txt,
-            name: domain.clone(),
+            name: domain.to_string(),
             ttl: config.ttl,
-            value: Some(spf_value(spf).map_err(|e| format!("domain {domain}: spf: {e}"))?),
+            value: Some(value),
             ownership: Ownership::SpfValue,
         });
     }
     if let Some(dmarc) = &config.dmarc {
+        let value = dmarc_value(dmarc).map_err(|source| RecordsError::Dmarc {
+            domain: domain.to_string(),
+            source,
+        })?;
         out.push(Desired {
             rtype: RecordType::Txt,
             name: format!("_dmarc.{domain}"),
             ttl: config.ttl,
-            value: Some(dmarc_value(dmarc).map_err(|e| format!("domain {domain}: dmarc: {e}"))?),
+            value: Some(value),
             ownership: Ownership::WholeName,
         });
     }
     for dkim in &config.dkim {
-        let key = store.load(&domain, &dkim.selector).map_err(|e| {
-            format!(
-                "domain {domain}: selector {}: {e} (create it with `mailauth keygen {domain} --selector {} --algorithm {}`)",
-                dkim.selector, dkim.selector, dkim.algorithm
-            )
-        })?;
+        let key =
+            store
+                .load(domain, &dkim.selector)
+                .map_err(|source| RecordsError::MissingKey {
+                    domain: domain.to_string(),
+                    selector: dkim.selector.clone(),
+                    algorithm: dkim.algorithm,
+                    source,
+                })?;
         out.push(Desired {
             rtype: RecordType::Txt,
             name: format!("{}._domainkey.{domain}", dkim.selector),
@@ -55,48 +103,28 @@ pub fn desired(
     Ok(out)
 }
 
-fn spf_value(spf: &crate::config::SpfConfig) -> Result<String, String> {
-    let all = match spf.all.as_str() {
-        "~" => Qualifier::SoftFail,
-        "?" => Qualifier::Neutral,
-        _ => Qualifier::Fail,
-    };
+fn spf_value(spf: &crate::config::SpfConfig) -> Result<String, crate::spf::build::BadTerm> {
     let record = spf_build::from_policy(&spf_build::Policy {
         a: spf.a,
         mx: spf.mx,
         ip4: &spf.ip4,
         ip6: &spf.ip6,
         include: &spf.include,
-        all: Some(all),
+        all: Some(spf.all.qualifier()),
     })?;
     Ok(spf_build::record(&record))
 }
 
-fn dmarc_value(dmarc: &crate::config::DmarcConfig) -> Result<String, String> {
-    let policy = |text: &str| {
-        Policy::from_name(text).ok_or_else(|| format!("{text:?} is not none, quarantine or reject"))
-    };
-    let mode = |text: &str| match text {
-        "r" => Ok(AlignmentMode::Relaxed),
-        "s" => Ok(AlignmentMode::Strict),
-        other => Err(format!("{other:?} is not r or s")),
-    };
-    let mut record = DmarcRecord::new(policy(&dmarc.policy)?);
-    record.subdomain_policy = dmarc.subdomain_policy.as_deref().map(policy).transpose()?;
-    record.adkim = dmarc.adkim.as_deref().map(mode).transpose()?;
-    record.aspf = dmarc.aspf.as_deref().map(mode).transpose()?;
+fn dmarc_value(dmarc: &crate::config::DmarcConfig) -> Result<String, DmarcSyntaxError> {
+    let mut record = DmarcRecord::new(dmarc.policy);
+    record.subdomain_policy = dmarc.subdomain_policy;
+    record.adkim = dmarc.adkim.map(AlignmentMode::from);
+    record.aspf = dmarc.aspf.map(AlignmentMode::from);
     record.pct = dmarc.pct;
-    for uri in &dmarc.rua {
-        record
-            .rua
-            .extend(dmarc_parse::uris("rua", uri).map_err(|e| e.to_string())?);
-    }
-    for uri in &dmarc.ruf {
-        record
-            .ruf
-            .extend(dmarc_parse::uris("ruf", uri).map_err(|e| e.to_string())?);
-    }
+    record.rua = dmarc.rua.clone();
+    record.ruf = dmarc.ruf.clone();
     let text = dmarc_build::record(&record);
-    dmarc_parse::record(text.as_bytes()).map_err(|e| e.to_string())?;
+    // The builder's output must read back: a guard against a record receivers would reject.
+    dmarc_parse::record(text.as_bytes())?;
     Ok(text)
 }

@@ -7,7 +7,9 @@
 mod audit_mta;
 mod audit_postfix;
 mod check;
+mod clean_core;
 mod cli;
+mod deps;
 mod dkim;
 mod dmarc;
 mod interop;

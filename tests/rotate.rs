@@ -2,7 +2,8 @@
 //! after every run; a crash at each step boundary (test-only fault injection) followed by a run
 //! that converges; rotation through RFC 2136 to a real BIND, whose exported OpenDKIM tables pass
 //! `opendkim -n` and drive OpenDKIM's milter (through miltertest) to sign mail that mailauth
-//! verifies.
+//! verifies. Then what people and programs read: `status`, `rotate --dry-run` and their JSON in
+//! words and real fields, `--domain` normalised, state files of the existing format, exit codes.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -10,6 +11,7 @@ use std::process::{Command, Output};
 
 use mailauth::dns::Resolver;
 use mailauth::dns::zone::ZoneResolver;
+use mailauth::keys::KeySpec;
 use mailauth::rotate::{KeyState, RotationState};
 
 use crate::dkim::runtime;
@@ -108,7 +110,7 @@ fn check_invariants(dir: &Path, domain: &str, served: &dyn Resolver, when: &str)
     // OpenDKIM's tables list the active RSA keys (it cannot sign with Ed25519 keys).
     let active: HashSet<String> = state
         .active()
-        .filter(|k| k.algorithm != "ed25519")
+        .filter(|k| k.algorithm != KeySpec::Ed25519)
         .map(|k| k.selector.clone())
         .collect();
     assert_eq!(
@@ -433,7 +435,7 @@ fn rotation_through_rfc2136_to_bind_and_opendkim_signs_with_the_exports() {
     assert!(results.iter().all(|r| r["result"] == "pass"), "{json}");
     let rsa: HashSet<String> = state
         .active()
-        .filter(|k| k.algorithm != "ed25519")
+        .filter(|k| k.algorithm != KeySpec::Ed25519)
         .map(|k| k.selector.clone())
         .collect();
     let signed_with: HashSet<String> = results
@@ -579,5 +581,337 @@ fn an_unreachable_provider_mid_rotation_exits_3_and_the_next_run_converges() {
             .keys
             .iter()
             .all(|k| k.state == KeyState::Active)
+    );
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// Rust Debug text of the rotation types as earlier versions printed it.
+fn assert_no_debug_text(text: &str, what: &str) {
+    for debug in [
+        "Generate {",
+        "Publish(",
+        "CheckVisible(",
+        "Switch(",
+        "Revoke(",
+        "Delete(",
+        "Wait(",
+        "Wait {",
+        "Some(",
+        "algorithm: \"",
+        "Rsa2048",
+        "Ed25519",
+        "Pending",
+        "Active",
+    ] {
+        assert!(
+            !text.contains(debug),
+            "{what} shows Debug text {debug:?}:\n{text}"
+        );
+    }
+}
+
+/// An RFC 3339 time in `value`, as UNIX seconds.
+fn rfc3339(value: &serde_json::Value) -> u64 {
+    let text = value
+        .as_str()
+        .unwrap_or_else(|| panic!("not a string: {value}"));
+    let time = chrono::DateTime::parse_from_rfc3339(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+    u64::try_from(time.timestamp()).unwrap()
+}
+
+/// Why bullet: `status --json` printed `"next": "Wait(1803376000)"`.
+#[test]
+fn status_json_next_is_an_object_not_debug_text() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path(), "rot.test", ZONEFILE);
+    // Nothing yet: the next step is generating the first key, due now.
+    let out = mailauth(dir.path(), START, &["--json", "status"], None);
+    assert_success(&out, "status --json");
+    let status = json(&out);
+    let next = &status[0]["next"];
+    assert_eq!(status[0]["domain"], "rot.test", "{status}");
+    assert_eq!(next["action"], "generate", "{status}");
+    assert_eq!(next["algorithm"], "rsa-2048", "{status}");
+    assert_eq!(next["selector"], "20261125-rsa", "{status}");
+    assert_eq!(next["due_now"], true, "{status}");
+    assert_eq!(rfc3339(&next["at"]), START, "{status}");
+    // Generated and published: waiting out the propagation, then checking visibility.
+    let out = mailauth(dir.path(), START, &["--json", "rotate"], None);
+    assert_success(&out, "rotate --json");
+    let run = json(&out);
+    let done: Vec<&str> = run[0]["done"]
+        .as_array()
+        .unwrap_or_else(|| panic!("done is a list: {run}"))
+        .iter()
+        .map(|a| a["action"].as_str().unwrap_or_else(|| panic!("{a}")))
+        .collect();
+    assert_eq!(
+        done,
+        ["generate", "publish", "generate", "publish"],
+        "{run}"
+    );
+    assert_eq!(run[0]["stopped"]["reason"], "nothing_due", "{run}");
+    assert_eq!(run[0]["next"]["action"], "check_visible", "{run}");
+    let out = mailauth(dir.path(), START + 60, &["--json", "status"], None);
+    let status = json(&out);
+    let next = &status[0]["next"];
+    assert_eq!(next["action"], "check_visible", "{status}");
+    assert_eq!(next["due_now"], false, "{status}");
+    assert_eq!(next["at_unix"], START + 3600, "{status}");
+    assert_eq!(rfc3339(&next["at"]), START + 3600, "{status}");
+    assert!(
+        status[0]["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["state"] == "published"),
+        "{status}"
+    );
+    // Both keys visible, the switch held back by a failing hook: it is the next step, with its
+    // keys named.
+    let config = std::fs::read_to_string(dir.path().join("mailauth.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("mailauth.toml"),
+        config.replace("echo switched >> hook.log", "false"),
+    )
+    .unwrap();
+    let out = mailauth(dir.path(), START + DAY / 2, &["--json", "rotate"], None);
+    assert_success(&out, "rotate");
+    let run = json(&out);
+    assert_eq!(run[0]["stopped"]["reason"], "hook_failed", "{run}");
+    assert!(
+        run[0]["stopped"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("\"false\" exited")),
+        "{run}"
+    );
+    assert_success(&out, "rotate");
+    let out = mailauth(dir.path(), START + DAY / 2, &["--json", "status"], None);
+    let status = json(&out);
+    let next = &status[0]["next"];
+    assert_eq!(next["action"], "switch", "{status}");
+    assert_eq!(next["due_now"], true, "{status}");
+    assert_eq!(
+        next["activate"],
+        serde_json::json!(["20261125-rsa", "20261125-ed25519"]),
+        "{status}"
+    );
+    assert_eq!(next["retire"], serde_json::json!([]), "{status}");
+    assert_no_debug_text(&status.to_string(), "status --json");
+}
+
+/// Why bullet: text output and `rotate --dry-run` showed `Generate { algorithm: "rsa-2048", ... }`.
+#[test]
+fn status_text_and_dry_run_show_no_debug_text() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path(), "rot.test", ZONEFILE);
+    let out = mailauth(dir.path(), START, &["rotate", "--dry-run"], None);
+    assert_success(&out, "rotate --dry-run");
+    let text = stdout(&out);
+    assert_no_debug_text(&text, "rotate --dry-run");
+    assert!(
+        text.contains(
+            "rot.test: dry run, nothing changed; next: generate an rsa-2048 key as selector 20261125-rsa (due now)"
+        ),
+        "{text}"
+    );
+    assert!(
+        !dir.path().join("keys/rot.test/rotation.json").exists(),
+        "a dry run changed the state"
+    );
+    let out = mailauth(dir.path(), START, &["rotate"], None);
+    let text = stdout(&out);
+    assert_no_debug_text(&text, "rotate");
+    assert!(
+        text.contains("rot.test: generated an ed25519 key as selector 20261125-ed25519"),
+        "{text}"
+    );
+    assert!(text.contains("rot.test: published 20261125-rsa"), "{text}");
+    assert!(
+        text.contains("next: check that every authoritative server serves 20261125-rsa at 2026-11-25T10:46:40Z"),
+        "{text}"
+    );
+    for now in [START + DAY / 2, START + DAY] {
+        assert_success(&mailauth(dir.path(), now, &["rotate"], None), "rotate");
+    }
+    let out = mailauth(dir.path(), START + DAY, &["status"], None);
+    assert_success(&out, "status");
+    let text = stdout(&out);
+    assert_no_debug_text(&text, "status");
+    assert!(
+        text.contains(
+            "rot.test: next: generate an rsa-2048 key as selector 20270223-rsa at 2027-02-23T"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("20261125-rsa             rsa-2048 active "),
+        "{text}"
+    );
+    let out = mailauth(dir.path(), START + 91 * DAY, &["rotate", "--dry-run"], None);
+    let text = stdout(&out);
+    assert_no_debug_text(&text, "rotate --dry-run");
+    assert!(
+        text.contains("next: generate an rsa-2048 key as selector 20270224-rsa (due now)"),
+        "{text}"
+    );
+}
+
+/// Why bullet: `plan --domain Example.COM` normalised but `rotate --domain` did not.
+#[test]
+fn rotate_domain_flag_is_normalised_like_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path(), "rot.test", ZONEFILE);
+    let out = mailauth(dir.path(), START, &["plan", "--domain", "ROT.Test."], None);
+    assert_success(&out, "plan --domain ROT.Test.");
+    let out = mailauth(
+        dir.path(),
+        START,
+        &["rotate", "--domain", "ROT.Test."],
+        None,
+    );
+    assert_success(&out, "rotate --domain ROT.Test.");
+    assert!(
+        stdout(&out).contains("rot.test: published 20261125-rsa"),
+        "{}",
+        stdout(&out)
+    );
+    let out = mailauth(
+        dir.path(),
+        START,
+        &["--json", "status", "--domain", "Rot.TEST"],
+        None,
+    );
+    assert_success(&out, "status --domain Rot.TEST");
+    assert_eq!(json(&out)[0]["domain"], "rot.test");
+    // An invalid name is bad input, with the reason.
+    let out = mailauth(
+        dir.path(),
+        START,
+        &["rotate", "--domain", "rot..test"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("empty label"), "{stderr}");
+    // A domain not rotated by this configuration is named, not silently skipped.
+    let out = mailauth(
+        dir.path(),
+        START,
+        &["rotate", "--domain", "other.test"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("other.test has no"), "{stderr}");
+}
+
+/// State files written before the algorithm became a typed value (and before the switch moved
+/// into the step module) load and carry on.
+#[test]
+fn a_state_file_in_the_existing_format_still_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path(), "rot.test", ZONEFILE);
+    std::fs::create_dir_all(dir.path().join("keys/rot.test")).unwrap();
+    std::fs::write(
+        dir.path().join("keys/rot.test/rotation.json"),
+        format!(
+            r#"{{
+  "keys": [
+    {{"selector": "20261125-rsa", "algorithm": "rsa-2048", "state": "active",
+     "since": {START}, "created": {START}, "activated": {START}}},
+    {{"selector": "20261125-ed25519", "algorithm": "ed25519", "state": "active",
+     "since": {START}, "created": {START}, "activated": {START}}}
+  ],
+  "journal": [
+    {{"time": {START}, "selector": "20261125-rsa", "from": null, "to": "pending"}},
+    {{"time": {START}, "selector": "20261125-rsa", "from": "visible", "to": "active"}}
+  ]
+}}"#
+        ),
+    )
+    .unwrap();
+    let out = mailauth(dir.path(), START + DAY, &["--json", "status"], None);
+    assert_success(&out, "status");
+    let status = json(&out);
+    assert_eq!(status[0]["keys"][0]["algorithm"], "rsa-2048", "{status}");
+    assert_eq!(status[0]["keys"][1]["state"], "active", "{status}");
+    assert_eq!(status[0]["next"]["action"], "generate", "{status}");
+    assert_eq!(status[0]["next"]["at_unix"], START + 90 * DAY, "{status}");
+}
+
+/// A state file that is not rotation state is a local problem (exit 2) naming the file, not a
+/// temporary one (exit 3).
+#[test]
+fn a_corrupt_state_file_exits_2_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path(), "rot.test", ZONEFILE);
+    std::fs::create_dir_all(dir.path().join("keys/rot.test")).unwrap();
+    std::fs::write(
+        dir.path().join("keys/rot.test/rotation.json"),
+        "{\"keys\": 7}",
+    )
+    .unwrap();
+    for command in ["rotate", "status"] {
+        let out = mailauth(dir.path(), START, &[command], None);
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("rotation.json"), "{command}: {stderr}");
+        assert!(!stderr.contains("temporary"), "{command}: {stderr}");
+    }
+}
+
+/// `mailauth export KIND` takes the kinds by name and refuses others as usage errors.
+#[test]
+fn export_kind_is_one_of_the_named_signers() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path(), "rot.test", ZONEFILE);
+    let out = mailauth(dir.path(), START, &["export", "postfix"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("opendkim") && stderr.contains("rspamd"),
+        "{stderr}"
+    );
+    for now in [START, START + DAY / 2, START + DAY] {
+        assert_success(&mailauth(dir.path(), now, &["rotate"], None), "rotate");
+    }
+    let out = mailauth(
+        dir.path(),
+        START + DAY,
+        &["export", "rspamd", "--dir", "again"],
+        None,
+    );
+    assert_success(&out, "export rspamd");
+    let map = std::fs::read_to_string(dir.path().join("again/dkim_selectors.map")).unwrap();
+    assert!(map.contains("rot.test 20261125-rsa"), "{map}");
+}
+
+/// An export kind that is none of the signers is refused (exit 2, naming it), not skipped.
+#[test]
+fn an_unknown_export_kind_in_the_config_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path(), "rot.test", ZONEFILE);
+    let config = std::fs::read_to_string(dir.path().join("mailauth.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("mailauth.toml"),
+        config.replace("\"exim\"]", "\"exin\"]"),
+    )
+    .unwrap();
+    let out = mailauth(dir.path(), START, &["rotate"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("exin"), "{stderr}");
+    assert!(
+        !dir.path().join("keys/rot.test/rotation.json").exists(),
+        "rotation started with a bad configuration"
     );
 }

@@ -39,11 +39,11 @@ pub enum NameError {
         octets: usize,
     },
     /// Two dots in a row, or a leading dot.
-    #[error("invalid domain name {0:?}: it has an empty label")]
+    #[error("invalid domain name \"{0}\": it has an empty label")]
     EmptyLabel(String),
     /// A label longer than 63 octets.
     #[error(
-        "invalid domain name {name:?}: label {label:?} is longer than 63 octets (RFC 1035 §2.3.4)"
+        "invalid domain name \"{name}\": label {label:?} is longer than 63 octets (RFC 1035 §2.3.4)"
     )]
     LabelTooLong {
         /// The name.
@@ -53,7 +53,7 @@ pub enum NameError {
     },
     /// A character outside letters, digits, `-` and `_`.
     #[error(
-        "invalid domain name {name:?}: {found} is not allowed (letters, digits, '-' and '_' only)"
+        "invalid domain name \"{name}\": {found} is not allowed (letters, digits, '-' and '_' only)"
     )]
     BadCharacter {
         /// The name, with control characters escaped.
@@ -63,7 +63,7 @@ pub enum NameError {
     },
     /// A label starting or ending with `-`.
     #[error(
-        "invalid domain name {name:?}: label {label:?} begins or ends with '-' (RFC 1123 §2.1)"
+        "invalid domain name \"{name}\": label {label:?} begins or ends with '-' (RFC 1123 §2.1)"
     )]
     HyphenAtEdge {
         /// The name.
@@ -73,11 +73,11 @@ pub enum NameError {
     },
     /// The last label is all digits: an IP address, not a domain.
     #[error(
-        "invalid domain name {0:?}: the top-level label is all digits (an IP address?) (RFC 3696 §2)"
+        "invalid domain name \"{0}\": the top-level label is all digits (an IP address?) (RFC 3696 §2)"
     )]
     NumericTld(String),
     /// A U-label IDNA cannot convert.
-    #[error("invalid domain name {0:?}: not a valid internationalized name (RFC 5891)")]
+    #[error("invalid domain name \"{0}\": not a valid internationalized name (RFC 5891)")]
     Idna(String),
 }
 
@@ -92,11 +92,11 @@ impl DomainName {
             trimmed.to_ascii_lowercase()
         } else {
             if let Some(c) = trimmed.chars().find(|c| c.is_control()) {
-                return Err(bad_character(trimmed, c));
+                return Err(bad_character(text, c));
             }
-            idna::domain_to_ascii(trimmed).map_err(|_| NameError::Idna(trimmed.to_owned()))?
+            idna::domain_to_ascii(trimmed).map_err(|_| NameError::Idna(shown(text)))?
         };
-        check(&ascii)?;
+        check(&ascii, text)?;
         Ok(DomainName(ascii))
     }
 
@@ -143,25 +143,26 @@ fn shown(text: &str) -> String {
 fn bad_character(name: &str, c: char) -> NameError {
     NameError::BadCharacter {
         name: shown(name),
-        found: format!("{:?}", c),
+        found: format!("'{}'", c.escape_default()),
     }
 }
 
-fn check(name: &str) -> Result<(), NameError> {
+/// Check the normalised `name`; errors show `given`, the text as the user wrote it.
+fn check(name: &str, given: &str) -> Result<(), NameError> {
     if name.len() > MAX_NAME_OCTETS {
-        let start: String = name.chars().take(40).collect();
+        let start: String = given.chars().take(40).collect();
         return Err(NameError::TooLong {
-            shown: format!("{:?}...", start),
+            shown: format!("\"{}...\"", start.escape_default()),
             octets: name.len(),
         });
     }
     for label in name.split('.') {
         if label.is_empty() {
-            return Err(NameError::EmptyLabel(shown(name)));
+            return Err(NameError::EmptyLabel(shown(given)));
         }
         if label.len() > MAX_LABEL_OCTETS {
             return Err(NameError::LabelTooLong {
-                name: shown(name),
+                name: shown(given),
                 label: label.to_owned(),
             });
         }
@@ -169,18 +170,18 @@ fn check(name: &str) -> Result<(), NameError> {
             .chars()
             .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
         {
-            return Err(bad_character(name, c));
+            return Err(bad_character(given, c));
         }
         if label.starts_with('-') || label.ends_with('-') {
             return Err(NameError::HyphenAtEdge {
-                name: shown(name),
+                name: shown(given),
                 label: label.to_owned(),
             });
         }
     }
     let tld = name.rsplit('.').next().unwrap_or(name);
     if tld.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(NameError::NumericTld(shown(name)));
+        return Err(NameError::NumericTld(shown(given)));
     }
     Ok(())
 }
@@ -202,6 +203,12 @@ impl TryFrom<String> for DomainName {
 impl From<DomainName> for String {
     fn from(name: DomainName) -> String {
         name.0
+    }
+}
+
+impl std::borrow::Borrow<str> for DomainName {
+    fn borrow(&self) -> &str {
+        &self.0
     }
 }
 

@@ -13,6 +13,7 @@ use mailauth::check::{CheckOptions, check_domain};
 use mailauth::dns::{CachingResolver, Resolver};
 use mailauth::keys::KeyStore;
 use mailauth::report::{Report, Severity};
+use mailauth_base::DomainName;
 
 /// Arguments of `mailauth check`.
 #[derive(Debug, Args)]
@@ -24,11 +25,15 @@ publishes (by public key and by signing a probe and verifying it through DNS). W
 each MX host is also probed over SMTP (see `mailauth probe --help`); the relay battery runs \
 only with --relay.
 
-With --domains-file (one domain per line, - for stdin) domains are checked concurrently and \
-reported as they finish: text, or JSON Lines with --json; a summary goes to stderr.
+With --domains-file (one domain per line, - for stdin; blank lines and # comments skipped) \
+domains are checked concurrently and reported as they finish: text, or JSON Lines with --json; \
+each distinct domain is checked once; a line that is not a domain name gets an error record \
+(FILE:LINE: invalid domain name ..., or a JSON object with file, line, input and error) instead \
+of a check; a summary \
+goes to stderr.
 
-Exit status: 0 no errors, 1 some error finding, 2 bad input, 3 a DNS lookup failed (the \
-report is incomplete).
+Exit status: 0 no errors, 1 some error finding, 2 bad input (including any invalid line in \
+--domains-file), 3 a DNS lookup failed (the report is incomplete).
 
 Examples:
   mailauth check example.com
@@ -37,7 +42,7 @@ Examples:
   mailauth check example.com --smtp --relay --source-ip 192.0.2.99")]
 pub struct CheckArgs {
     /// Domains to check.
-    pub domains: Vec<String>,
+    pub domains: Vec<DomainName>,
     /// DKIM selectors to check (repeatable).
     #[arg(long, short = 's', value_name = "SELECTOR")]
     pub selector: Vec<String>,
@@ -92,7 +97,8 @@ pub async fn check(global: &GlobalArgs, args: CheckArgs) -> Result<Outcome> {
         .await;
     }
     let mut reports = Vec::new();
-    for domain in &args.domains {
+    let mut seen = std::collections::HashSet::new();
+    for domain in args.domains.iter().filter(|d| seen.insert(*d)) {
         let mut report =
             check_one(resolver.clone(), domain.clone(), options.clone(), timeout).await;
         if args.smtp {
@@ -156,14 +162,14 @@ async fn smtp(
 
 async fn check_one(
     resolver: Arc<dyn Resolver>,
-    domain: String,
+    domain: DomainName,
     options: Arc<CheckOptions>,
     timeout: Duration,
 ) -> Report {
     match tokio::time::timeout(timeout, check_domain(resolver.as_ref(), &domain, &options)).await {
         Ok(report) => report,
         Err(_) => Report {
-            domain: domain.clone(),
+            domain: domain.to_string(),
             findings: vec![mailauth::spf::lint::dns_finding(
                 &domain,
                 &format!("the check took longer than {}s", timeout.as_secs()),
@@ -224,24 +230,38 @@ async fn bulk(
     };
     let mut out = std::io::stdout().lock();
     let mut input_done = false;
+    let mut seen = std::collections::HashSet::new();
+    let (mut line_number, mut invalid, mut duplicates) = (0usize, 0usize, 0usize);
     loop {
         while !input_done && running.len() < concurrency {
-            match lines.next() {
-                Some(line) => {
-                    let line = line.with_context(|| format!("reading {}", file.display()))?;
-                    let domain = line.trim().to_owned();
-                    if domain.is_empty() || domain.starts_with('#') {
-                        continue;
-                    }
-                    running.spawn(check_one(
-                        resolver.clone(),
-                        domain,
-                        options.clone(),
-                        timeout,
-                    ));
-                }
-                None => input_done = true,
+            let Some(line) = lines.next() else {
+                input_done = true;
+                break;
+            };
+            line_number += 1;
+            let line = line.with_context(|| format!("reading {}", file.display()))?;
+            let text = line.trim();
+            if text.is_empty() || text.starts_with('#') {
+                continue;
             }
+            let domain = match DomainName::parse(text) {
+                Ok(domain) => domain,
+                Err(error) => {
+                    invalid += 1;
+                    write_invalid_line(global, &mut out, file, line_number, text, &error)?;
+                    continue;
+                }
+            };
+            if !seen.insert(domain.clone()) {
+                duplicates += 1;
+                continue;
+            }
+            running.spawn(check_one(
+                resolver.clone(),
+                domain,
+                options.clone(),
+                timeout,
+            ));
         }
         let Some(done) = running.join_next().await else {
             break;
@@ -262,8 +282,14 @@ async fn bulk(
     out.flush()?;
     progress.finish_and_clear();
     eprintln!(
-        "mailauth: checked {checked} domains: {with_errors} with errors, {dns_failed} with DNS failures"
+        "mailauth: checked {checked} domains: {with_errors} with errors, {dns_failed} with DNS failures; {invalid} invalid lines, {duplicates} duplicates skipped"
     );
+    if invalid > 0 && dns_failed == 0 {
+        bail!(
+            "{invalid} lines of {} are not domain names (see the error records above)",
+            file.display()
+        );
+    }
     Ok(if dns_failed > 0 {
         Outcome::TempFail
     } else if with_errors > 0 {
@@ -271,6 +297,32 @@ async fn bulk(
     } else {
         Outcome::Success
     })
+}
+
+/// The record of a line that is not a domain: in the output stream, where the reports are.
+fn write_invalid_line(
+    global: &GlobalArgs,
+    out: &mut impl Write,
+    file: &std::path::Path,
+    line: usize,
+    input: &str,
+    error: &mailauth_base::NameError,
+) -> Result<()> {
+    // At most a screenful of the input is echoed back.
+    let shown: String = input.chars().take(100).collect();
+    if global.json {
+        let record = serde_json::json!({
+            "file": file.display().to_string(),
+            "line": line,
+            "input": shown,
+            "error": error.to_string(),
+        });
+        serde_json::to_writer(&mut *out, &record)?;
+        writeln!(out)?;
+    } else {
+        writeln!(out, "{}:{line}: {error}", file.display())?;
+    }
+    Ok(())
 }
 
 pub(super) fn write_text(out: &mut impl Write, report: &Report) -> Result<()> {

@@ -1,5 +1,6 @@
 //! `mailauth sign` and `mailauth verify`.
 
+use mailauth_base::DomainName;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -33,7 +34,7 @@ pub struct SignArgs {
     pub file: PathBuf,
     /// The signing domain, `d=` (the domain whose DNS holds the key record).
     #[arg(long, short = 'd')]
-    pub domain: String,
+    pub domain: DomainName,
     /// The selector, `s=` (the key record lives at SELECTOR._domainkey.DOMAIN).
     #[arg(long, short = 's')]
     pub selector: String,

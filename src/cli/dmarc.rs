@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
+use mailauth_base::DomainName;
 
 use super::{GlobalArgs, Outcome, print_json};
 use mailauth::dmarc::{AlignmentMode, DmarcRecord, Policy, build, parse};
@@ -39,7 +40,7 @@ pub struct RecordDmarcArgs {
     pub pct: Option<u8>,
     /// The domain the record is for: prints the zone-file line for _dmarc.DOMAIN.
     #[arg(long)]
-    pub domain: Option<String>,
+    pub domain: Option<DomainName>,
 }
 
 fn parse_policy(text: &str) -> Result<Policy, String> {

@@ -1,12 +1,13 @@
 //! `mailauth keygen`.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
 
 use super::{GlobalArgs, Outcome, print_json};
 use mailauth::dkim::build;
 use mailauth::dns;
 use mailauth::keys::{KeySpec, KeyStore, generate};
+use mailauth_base::DomainName;
 
 /// Arguments of `mailauth keygen`.
 #[derive(Debug, Args)]
@@ -22,16 +23,15 @@ Examples:
   mailauth keygen example.com --key-dir /etc/mailauth/keys --json")]
 pub struct KeygenArgs {
     /// The domain the key signs for (the `d=` of signatures).
-    pub domain: String,
+    pub domain: DomainName,
     /// The selector (`s=`); the record is published at SELECTOR._domainkey.DOMAIN.
     /// Default: the date and key kind, e.g. 20261125-rsa or 20261125-ed25519 (from --now or the
     /// clock, UTC).
     #[arg(long, short = 's')]
     pub selector: Option<String>,
     /// Key type and size. RSA-1024 is only ever verified, never generated (RFC 8301).
-    #[arg(long, short = 'a', value_name = "ALG", default_value = "rsa-2048",
-          value_parser = ["rsa-2048", "rsa-3072", "rsa-4096", "ed25519"])]
-    pub algorithm: String,
+    #[arg(long, short = 'a', value_name = "ALG", value_enum, default_value_t = KeySpec::Rsa2048)]
+    pub algorithm: KeySpec,
     /// The key store directory.
     #[arg(long, value_name = "DIR", default_value = "keys")]
     pub key_dir: std::path::PathBuf,
@@ -53,13 +53,8 @@ pub fn default_selector(now: u64, spec: KeySpec) -> String {
 }
 
 pub fn run(global: &GlobalArgs, args: KeygenArgs) -> Result<Outcome> {
-    let Some(spec) = KeySpec::from_name(&args.algorithm) else {
-        bail!(
-            "--algorithm {:?}: expected rsa-2048, rsa-3072, rsa-4096 or ed25519",
-            args.algorithm
-        );
-    };
-    let domain = dns::normalize_name(&args.domain);
+    let spec = args.algorithm;
+    let domain = args.domain;
     let selector = match args.selector {
         Some(s) => s,
         None => default_selector(global.now()?, spec),

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 
+use mailauth::ErrorClass;
 use mailauth::dns::{self, Resolver};
 
 /// Manage, check and verify a domain's email-authentication DNS records (DKIM, SPF, DMARC).
@@ -119,9 +120,6 @@ pub enum Outcome {
     TempFail,
 }
 
-/// Exit code for bad input or usage.
-const EXIT_BAD_INPUT: u8 = 2;
-
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match tokio::runtime::Builder::new_current_thread()
@@ -136,18 +134,25 @@ pub fn main() -> ExitCode {
         Ok(Outcome::Failed) => ExitCode::from(1),
         Ok(Outcome::TempFail) => ExitCode::from(3),
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
-        Err(err) if is_temporary(&err) => {
-            eprintln!("mailauth: error: {err:#}");
-            eprintln!(
-                "mailauth: this looks temporary (network or server); running the same command again is safe"
-            );
-            ExitCode::from(3)
-        }
         Err(err) => {
             eprintln!("mailauth: error: {err:#}");
-            ExitCode::from(EXIT_BAD_INPUT)
+            let class = error_class(&err);
+            if class == ErrorClass::Temporary {
+                eprintln!(
+                    "mailauth: this looks temporary (network or server); running the same command again is safe"
+                );
+            }
+            ExitCode::from(class.exit_code())
         }
     }
+}
+
+/// The class of the outermost library error in the chain (README's exit-code table); errors of
+/// the command line itself (usage, unreadable files) are bad input.
+fn error_class(err: &anyhow::Error) -> ErrorClass {
+    err.chain()
+        .find_map(mailauth::classify)
+        .unwrap_or(ErrorClass::BadInput)
 }
 
 async fn run(cli: Cli) -> Result<Outcome> {
@@ -172,22 +177,6 @@ async fn run(cli: Cli) -> Result<Outcome> {
         Command::Probe(args) => probe::probe(&cli.global, args).await,
         Command::Audit(command) => audit::audit(&cli.global, command),
     }
-}
-
-/// A provider or DNS server that could not be reached: exit 3, not 2.
-fn is_temporary(err: &anyhow::Error) -> bool {
-    err.chain().any(|cause| {
-        cause
-            .downcast_ref::<mailauth_providers::ProviderError>()
-            .is_some_and(mailauth_providers::ProviderError::is_temporary)
-            || matches!(
-                cause.downcast_ref::<mailauth::rotate::executor::RotateError>(),
-                Some(mailauth::rotate::executor::RotateError::Provider(e)) if e.is_temporary()
-            )
-            || cause
-                .downcast_ref::<mailauth::dns::DnsError>()
-                .is_some_and(mailauth::dns::DnsError::is_temporary)
-    })
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

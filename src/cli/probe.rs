@@ -2,6 +2,7 @@
 //! Turns flags into targets and [`ProbeOptions`], runs [`mailauth::smtp::probe::probe`] on each
 //! target and renders the reports; the SMTP work is in `mailauth::smtp`.
 
+use mailauth_base::DomainName;
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -58,7 +59,7 @@ pub struct ProbeArgs {
     pub targets: Vec<String>,
     /// Probe every MX host of this domain (each of its A and AAAA addresses).
     #[arg(long, value_name = "DOMAIN")]
-    pub mx: Option<String>,
+    pub mx: Option<DomainName>,
     /// Port for targets given without one and for --mx hosts.
     #[arg(long, value_name = "N", default_value_t = 25)]
     pub port: u16,

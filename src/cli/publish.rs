@@ -19,6 +19,7 @@ use super::{GlobalArgs, Outcome, print_json};
 use mailauth::config::Config;
 use mailauth::dns::Resolver;
 use mailauth::keys::{KeySpec, KeyStore, generate};
+use mailauth_base::DomainName;
 
 /// Arguments of `mailauth init`.
 #[derive(Debug, Args)]
@@ -42,7 +43,7 @@ pub struct PlanArgs {
     pub config: PathBuf,
     /// Only these domains (default: every domain in the configuration).
     #[arg(long = "domain", value_name = "DOMAIN")]
-    pub domains: Vec<String>,
+    pub domains: Vec<DomainName>,
     /// Only domains published through this provider.
     #[arg(long)]
     pub provider: Option<String>,
@@ -176,37 +177,30 @@ fn make_plans(args: &PlanArgs) -> Result<Vec<DomainPlan>> {
         .to_path_buf();
     let store = KeyStore::new(config.key_dir(&dir));
     for wanted in &args.domains {
-        if !config
-            .domains
-            .contains_key(&mailauth::dns::normalize_name(wanted))
-        {
+        if !config.domains.contains_key(wanted) {
             bail!("{wanted} is not configured in {}", args.config.display());
         }
     }
     let mut plans = Vec::new();
     for (domain, domain_config) in &config.domains {
-        if !args.domains.is_empty()
-            && !args
-                .domains
-                .iter()
-                .any(|d| mailauth::dns::normalize_name(d) == *domain)
-        {
+        if !args.domains.is_empty() && !args.domains.contains(domain) {
             continue;
         }
         if args
             .provider
             .as_ref()
-            .is_some_and(|p| p != &domain_config.provider)
+            .is_some_and(|p| p != domain_config.provider.get_ref())
         {
             continue;
         }
         let desired = mailauth::records::desired(domain, domain_config, &store)
             .map_err(anyhow::Error::msg)?;
-        let (provider, zone_file) = build_provider(&domain_config.provider, &config, &dir)?;
+        let (provider, zone_file) =
+            build_provider(domain_config.provider.get_ref(), &config, &dir)?;
         let plan = plan(provider.as_ref(), domain, &desired, args.force)?;
         plans.push(DomainPlan {
-            domain: domain.clone(),
-            provider_name: domain_config.provider.clone(),
+            domain: domain.to_string(),
+            provider_name: domain_config.provider.get_ref().clone(),
             provider,
             desired,
             plan,

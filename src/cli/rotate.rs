@@ -7,10 +7,13 @@ use clap::Args;
 
 use super::publish::Answerers;
 use super::{GlobalArgs, Outcome, print_json};
-use mailauth::config::{Config, DomainConfig, duration};
-use mailauth::keys::KeyStore;
+use mailauth::config::{Config, DomainConfig, RotationConfig};
+use mailauth::export::{ExportKey, ExportKind};
+use mailauth::keys::{KeySpec, KeyStore};
 use mailauth::rotate::executor::Rotation;
-use mailauth::rotate::{KeyState, Policy};
+use mailauth::rotate::step::upcoming;
+use mailauth::rotate::{KeyState, Policy, RotationState};
+use mailauth_base::DomainName;
 
 /// Arguments of `mailauth rotate` and `mailauth status`.
 #[derive(Debug, Args)]
@@ -26,9 +29,9 @@ pub struct RotateArgs {
     /// The configuration file.
     #[arg(long, default_value = "mailauth.toml")]
     pub config: PathBuf,
-    /// Only these domains.
+    /// Only these domains (normalised: lower case, no trailing dot).
     #[arg(long = "domain", value_name = "DOMAIN")]
-    pub domains: Vec<String>,
+    pub domains: Vec<DomainName>,
     /// Say what the next step would be, change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -37,9 +40,9 @@ pub struct RotateArgs {
 /// Arguments of `mailauth export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// opendkim, rspamd or exim.
-    #[arg(value_parser = ["opendkim", "rspamd", "exim"])]
-    pub kind: String,
+    /// Which signer's configuration to write.
+    #[arg(value_enum)]
+    pub kind: ExportKind,
     /// The configuration file.
     #[arg(long, default_value = "mailauth.toml")]
     pub config: PathBuf,
@@ -55,48 +58,90 @@ fn config_dir(path: &Path) -> PathBuf {
         .to_path_buf()
 }
 
+/// The domain's rotation timing in the library's terms. With [`export_kinds`] below, the only
+/// place that reads `RotationConfig`'s fields.
 fn policy(domain: &DomainConfig) -> Option<Policy> {
     let r = domain.rotation.as_ref()?;
-    let d = |t: &str| duration(t).unwrap_or(0);
     Some(Policy {
         algorithms: r.algorithms.clone(),
-        rotate_every: d(&r.rotate_every),
+        rotate_every: r.rotate_every.get(),
         propagation: r
             .propagation
-            .as_deref()
-            .map(d)
-            .unwrap_or(u64::from(domain.ttl))
+            .map_or(u64::from(domain.ttl), |p| p.get())
             .max(u64::from(domain.ttl)),
-        overlap: d(&r.overlap),
-        revoked_for: d(&r.revoked_for),
+        overlap: r.overlap.get(),
+        revoked_for: r.revoked_for.get(),
     })
+}
+
+/// The signer configurations written on each switch; a name that is none of them is refused
+/// rather than skipped, so a typo cannot leave a signer unconfigured.
+fn export_kinds(name: &DomainName, r: &RotationConfig) -> Result<Vec<ExportKind>> {
+    r.exports
+        .iter()
+        .map(|kind| {
+            ExportKind::from_name(kind).with_context(|| {
+                format!("domain {name}: rotation: export {kind:?} is not opendkim, rspamd or exim")
+            })
+        })
+        .collect()
+}
+
+/// The domains with a rotation section, or those `wanted` names (normalised, as `plan --domain`
+/// does); a wanted domain without one is an error rather than silently nothing.
+fn selected<'c>(
+    config: &'c Config,
+    file: &Path,
+    wanted: &[DomainName],
+) -> Result<Vec<(&'c DomainName, &'c DomainConfig)>> {
+    for name in wanted {
+        if config
+            .domains
+            .get(name)
+            .is_none_or(|d| d.rotation.is_none())
+        {
+            bail!(
+                "{name} has no [domains.\"{name}\".rotation] section in {}",
+                file.display()
+            );
+        }
+    }
+    Ok(config
+        .domains
+        .iter()
+        .filter(|(name, domain)| {
+            domain.rotation.is_some() && (wanted.is_empty() || wanted.contains(name))
+        })
+        .collect())
 }
 
 fn rotation<'a>(
     config: &Config,
     dir: &Path,
-    name: &str,
+    name: &DomainName,
     domain: &DomainConfig,
     provider: &'a dyn mailauth_providers::Provider,
     answerers: Answerers,
-) -> Option<Rotation<'a>> {
-    let policy = policy(domain)?;
-    let r = domain.rotation.as_ref()?;
-    Some(Rotation {
-        domain: name.to_owned(),
+) -> Result<Option<Rotation<'a>>> {
+    let (Some(policy), Some(r)) = (policy(domain), domain.rotation.as_ref()) else {
+        return Ok(None);
+    };
+    Ok(Some(Rotation {
+        domain: name.clone(),
         policy,
         store: KeyStore::new(config.key_dir(dir)),
         provider,
         ttl: domain.ttl,
-        servers: Box::new(move || answerers.open().map_err(|e| e.to_string())),
-        exports: r.exports.clone(),
+        // The answerers' own error type is kept as the source, so its kind decides the exit.
+        servers: Box::new(move || answerers.open().map_err(Into::into)),
+        exports: export_kinds(name, r)?,
         export_dir: dir.join(
             r.export_dir
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("exports")),
         ),
         on_switch: r.on_switch.clone(),
-    })
+    }))
 }
 
 pub async fn rotate(global: &GlobalArgs, args: RotateArgs) -> Result<Outcome> {
@@ -104,14 +149,11 @@ pub async fn rotate(global: &GlobalArgs, args: RotateArgs) -> Result<Outcome> {
     let dir = config_dir(&args.config);
     let now = global.now()?;
     let mut reports = Vec::new();
-    for (name, domain) in &config.domains {
-        if domain.rotation.is_none() || (!args.domains.is_empty() && !args.domains.contains(name)) {
-            continue;
-        }
+    for (name, domain) in selected(&config, &args.config, &args.domains)? {
         let (provider, zone_file) =
-            super::publish::build_provider(&domain.provider, &config, &dir)?;
+            super::publish::build_provider(domain.provider.get_ref(), &config, &dir)?;
         let answerers = Answerers::find(global, zone_file.as_deref(), name).await?;
-        let Some(rotation) = rotation(&config, &dir, name, domain, provider.as_ref(), answerers)
+        let Some(rotation) = rotation(&config, &dir, name, domain, provider.as_ref(), answerers)?
         else {
             continue;
         };
@@ -120,15 +162,10 @@ pub async fn rotate(global: &GlobalArgs, args: RotateArgs) -> Result<Outcome> {
             .await
             .with_context(|| format!("rotating {name}"))?;
         if !global.json {
-            for step in &report.done {
-                println!("{name}: {step}");
+            for action in &report.done {
+                println!("{name}: {}", action.done());
             }
-            let due = report
-                .next_due
-                .and_then(|t| chrono::DateTime::from_timestamp(i64::try_from(t).ok()?, 0))
-                .map(|t| format!(" (next step due {})", t.format("%Y-%m-%d %H:%M UTC")))
-                .unwrap_or_default();
-            println!("{name}: {}{due}", report.waiting);
+            println!("{name}: {}; next: {}", report.stopped, report.next);
         }
         reports.push(report);
     }
@@ -144,28 +181,23 @@ pub fn status(global: &GlobalArgs, args: RotateArgs) -> Result<Outcome> {
     let now = global.now()?;
     let store = KeyStore::new(config.key_dir(&dir));
     let mut all = Vec::new();
-    for (name, domain) in &config.domains {
+    for (name, domain) in selected(&config, &args.config, &args.domains)? {
         let Some(policy) = policy(domain) else {
             continue;
         };
-        if !args.domains.is_empty() && !args.domains.contains(name) {
-            continue;
-        }
-        let state = mailauth::rotate::RotationState::load(&store, name)
-            .map_err(anyhow::Error::msg)?
-            .unwrap_or_default();
-        let next = mailauth::rotate::step::next_action(&state, &policy, now);
+        let state = RotationState::load(&store, name)?.unwrap_or_default();
+        let next = upcoming(&state, &policy, now);
         if global.json {
-            all.push(serde_json::json!({"domain": name, "keys": state.keys, "next": format!("{next:?}")}));
+            all.push(serde_json::json!({"domain": name, "keys": state.keys, "next": next}));
             continue;
         }
-        println!("{name}: next {next:?}");
+        println!("{name}: next: {next}");
         for key in state.keys.iter().filter(|k| k.state != KeyState::Deleted) {
             println!(
                 "  {:<24} {:<8} {:<9} for {} days",
                 key.selector,
-                key.algorithm,
-                key.state.as_str(),
+                key.algorithm.as_str(),
+                key.state,
                 now.saturating_sub(key.since) / 86_400
             );
         }
@@ -183,26 +215,20 @@ pub fn export(_global: &GlobalArgs, args: ExportArgs) -> Result<Outcome> {
     let mut keys = Vec::new();
     let mut out_dir = args.dir.clone();
     for (name, domain) in &config.domains {
-        let active: Vec<(String, String)> = match mailauth::rotate::RotationState::load(
-            &store, name,
-        )
-        .map_err(anyhow::Error::msg)?
-        {
+        let active: Vec<(String, KeySpec)> = match RotationState::load(&store, name)? {
             Some(state) => state
                 .active()
-                .map(|k| (k.selector.clone(), k.algorithm.clone()))
+                .map(|k| (k.selector.clone(), k.algorithm))
                 .collect(),
             // Without rotation: the configured selectors.
             None => domain
                 .dkim
                 .iter()
-                .map(|d| (d.selector.clone(), d.algorithm.clone()))
+                .map(|d| (d.selector.clone(), d.algorithm))
                 .collect(),
         };
         for (selector, algorithm) in active {
-            keys.push(mailauth::export::ExportKey::from_store(
-                &store, name, &selector, &algorithm,
-            )?);
+            keys.push(ExportKey::from_store(&store, name, &selector, algorithm)?);
         }
         if out_dir.is_none() {
             out_dir = domain
@@ -216,7 +242,7 @@ pub fn export(_global: &GlobalArgs, args: ExportArgs) -> Result<Outcome> {
         bail!("no active keys in {}", args.config.display());
     }
     let out_dir = out_dir.unwrap_or_else(|| dir.join("exports"));
-    let files = mailauth::export::render(&args.kind, &keys, &out_dir);
+    let files = mailauth::export::render(args.kind, &keys, &out_dir);
     for path in mailauth::export::write(&out_dir, &files)? {
         println!("wrote {}", path.display());
     }

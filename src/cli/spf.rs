@@ -1,6 +1,7 @@
 //! `mailauth spf` (evaluate a domain's SPF policy for a client) and `mailauth record spf` (build
 //! a record and count its DNS lookups before publishing).
 
+use mailauth_base::DomainName;
 use std::net::IpAddr;
 use std::str::FromStr;
 
@@ -26,7 +27,7 @@ Examples:
   mailauth --zone example.com.zone --json spf example.com --ip 192.0.2.1")]
 pub struct SpfArgs {
     /// The domain whose SPF record is checked (MAIL FROM's domain, or the HELO name).
-    pub domain: String,
+    pub domain: DomainName,
     /// The SMTP client's IP address.
     #[arg(long)]
     pub ip: IpAddr,
@@ -40,7 +41,7 @@ pub struct SpfArgs {
 
 pub async fn spf(global: &GlobalArgs, args: SpfArgs) -> Result<Outcome> {
     let resolver = global.resolver()?;
-    let helo = args.helo.unwrap_or_else(|| args.domain.clone());
+    let helo = args.helo.unwrap_or_else(|| args.domain.to_string());
     let sender = match args.mail_from.as_deref().map(str::trim) {
         Some(from) if from.contains('@') => match from.rsplit_once('@') {
             Some(("", domain)) => format!("postmaster@{domain}"),
@@ -51,7 +52,7 @@ pub async fn spf(global: &GlobalArgs, args: SpfArgs) -> Result<Outcome> {
     };
     let query = SpfQuery {
         ip: args.ip,
-        domain: args.domain.clone(),
+        domain: args.domain.to_string(),
         sender,
         helo,
     };
@@ -156,8 +157,7 @@ pub async fn record_spf(global: &GlobalArgs, args: RecordSpfArgs) -> Result<Outc
         ip6: &args.ip6,
         include: &args.include,
         all: Some(args.all.0),
-    })
-    .map_err(anyhow::Error::msg)?;
+    })?;
     let text = build::record(&record);
     let resolver = global.resolver()?;
     let domain = args.domain.as_deref().unwrap_or("");

@@ -11,7 +11,7 @@ pub mod parse;
 use serde::Serialize;
 
 /// A requested policy (`p=`, `sp=`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Policy {
     /// Monitor only.

@@ -209,10 +209,10 @@ impl Resolver for CachingResolver {
     }
 }
 
-/// Normalise a name for lookup and comparison: lower case, no trailing dot.
-pub fn normalize_name(name: &str) -> String {
-    name.trim_end_matches('.').to_ascii_lowercase()
-}
+/// Normalise a name from DNS data or a query for lookup and comparison (lower case, no trailing
+/// dot): the zone syntax's rule, kept in one place. Names a user gives are parsed into
+/// [`mailauth_base::DomainName`] instead, which also checks them.
+pub use mailauth_base::zone::normalize_name;
 
 pub use mailauth_base::txt::{MAX_STRING_BYTES, quote as quote_string, split as split_txt};
 

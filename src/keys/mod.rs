@@ -55,20 +55,32 @@ pub enum KeyError {
         /// The value given.
         value: String,
         /// What is wrong with it.
-        reason: &'static str,
+        reason: String,
     },
 }
 
-/// Which key to generate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Which key to generate. The one list of key kinds: mailauth.toml (serde), the command line
+/// (clap, with the `cli` feature) and JSON all use these names.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum KeySpec {
     /// RSA, 2048 bits (the default).
+    #[serde(rename = "rsa-2048")]
+    #[cfg_attr(feature = "cli", value(name = "rsa-2048"))]
     Rsa2048,
     /// RSA, 3072 bits.
+    #[serde(rename = "rsa-3072")]
+    #[cfg_attr(feature = "cli", value(name = "rsa-3072"))]
     Rsa3072,
     /// RSA, 4096 bits.
+    #[serde(rename = "rsa-4096")]
+    #[cfg_attr(feature = "cli", value(name = "rsa-4096"))]
     Rsa4096,
     /// Ed25519 (RFC 8463).
+    #[serde(rename = "ed25519")]
+    #[cfg_attr(feature = "cli", value(name = "ed25519"))]
     Ed25519,
 }
 
@@ -190,7 +202,7 @@ impl PrivateKey {
     }
 
     /// A key from PKCS#8 DER (`PrivateKeyInfo`), RSA or Ed25519.
-    pub fn from_pkcs8_der(der: &[u8]) -> Result<PrivateKey, String> {
+    fn from_pkcs8_der(der: &[u8]) -> Result<PrivateKey, String> {
         use pkcs8::der::Decode as _;
         let info = pkcs8::PrivateKeyInfoRef::from_der(der)
             .map_err(|e| format!("malformed PKCS#8 key: {e}"))?;

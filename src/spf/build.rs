@@ -110,9 +110,19 @@ pub struct Policy<'a> {
     pub all: Option<Qualifier>,
 }
 
+/// A value of a [`Policy`] that does not make a valid term.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{term}: {}", source.reason)]
+pub struct BadTerm {
+    /// The term as it would be written, e.g. `ip4:300.1.1.1`.
+    pub term: String,
+    /// Why the parser refuses it.
+    pub source: super::SpfSyntaxError,
+}
+
 /// The record for `policy`: `a`, `mx`, then the networks, the includes and `all`. Each given
 /// value is checked as the term it becomes; the error names it (`ip4:300.1.1.1`).
-pub fn from_policy(policy: &Policy<'_>) -> Result<SpfRecord, String> {
+pub fn from_policy(policy: &Policy<'_>) -> Result<SpfRecord, BadTerm> {
     let mut terms = Vec::new();
     let plain = |m| Term::Directive(Qualifier::Pass, m);
     if policy.a {
@@ -137,8 +147,13 @@ pub fn from_policy(policy: &Policy<'_>) -> Result<SpfRecord, String> {
     for (kind, values) in lists {
         for value in values {
             let term = format!("{kind}:{value}");
-            let parsed = super::parse::record(format!("v=spf1 {term}").as_bytes())
-                .map_err(|e| format!("{term}: {}", e.reason))?;
+            let parsed =
+                super::parse::record(format!("v=spf1 {term}").as_bytes()).map_err(|source| {
+                    BadTerm {
+                        term: term.clone(),
+                        source,
+                    }
+                })?;
             terms.extend(parsed.terms);
         }
     }

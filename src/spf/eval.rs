@@ -294,7 +294,7 @@ impl<'a> Evaluator<'a> {
         }
         let target = match self.expand_domain(target, domain).await {
             Ok(t) => t,
-            Err(reason) => return Outcome::error(SpfResult::PermError, reason),
+            Err(reason) => return Outcome::error(SpfResult::PermError, reason.to_string()),
         };
         self.step(depth, domain, &format!("redirect={target}"), "following");
         let outcome = self.evaluate(target.clone(), depth + 1).await;
@@ -363,7 +363,12 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Expand a macro-string; `%{p}` looks up the client's validated name first.
-    async fn expand(&mut self, text: &str, domain: &str, usage: Usage) -> Result<String, String> {
+    async fn expand(
+        &mut self,
+        text: &str,
+        domain: &str,
+        usage: Usage,
+    ) -> Result<String, macros::MacroError> {
         let pieces = macros::parse(text)?;
         let needs_p = pieces
             .iter()
@@ -387,7 +392,11 @@ impl<'a> Evaluator<'a> {
 
     /// Expand a domain-spec into a name to look up (RFC 7208 §7.3: trailing dot removed, left
     /// labels dropped to fit 253 bytes).
-    async fn expand_domain(&mut self, spec: &MacroString, domain: &str) -> Result<String, String> {
+    async fn expand_domain(
+        &mut self,
+        spec: &MacroString,
+        domain: &str,
+    ) -> Result<String, macros::MacroError> {
         let mut name = self.expand(&spec.0, domain, Usage::Domain).await?;
         while name.ends_with('.') {
             name.pop();
@@ -410,7 +419,7 @@ impl<'a> Evaluator<'a> {
             Some(spec) => self
                 .expand_domain(spec, domain)
                 .await
-                .map_err(|r| Outcome::error(SpfResult::PermError, r)),
+                .map_err(|r| Outcome::error(SpfResult::PermError, r.to_string())),
             None => Ok(domain.to_owned()),
         }
     }

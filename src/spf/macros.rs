@@ -22,15 +22,51 @@ pub enum Piece {
     },
 }
 
+/// What is wrong with a macro-string (RFC 7208 §7), or why it cannot be expanded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MacroError {
+    /// A character outside visible ASCII and space.
+    #[error("character {0:?} is not allowed in a macro-string")]
+    BadCharacter(char),
+    /// `%{` without its `}`.
+    #[error("unterminated macro \"%{{\" (RFC 7208 §7.1)")]
+    Unterminated,
+    /// `%` followed by something other than `%`, `_`, `-` or `{`.
+    #[error("\"%{0}\" is not a macro; write \"%%\" for a percent sign (RFC 7208 §7.1)")]
+    NotAMacro(char),
+    /// `%` at the very end.
+    #[error("a macro-string may not end with \"%\" (RFC 7208 §7.1)")]
+    TrailingPercent,
+    /// `%{}`.
+    #[error("empty macro \"%{{}}\"")]
+    Empty,
+    /// A letter that names no macro.
+    #[error("unknown macro letter {0:?} (RFC 7208 §7.2)")]
+    UnknownLetter(char),
+    /// A digit count that does not fit.
+    #[error("macro digit count too large")]
+    DigitsTooLarge,
+    /// `%{d0}`.
+    #[error("a macro may not keep zero parts (RFC 7208 §7.3)")]
+    KeepZero,
+    /// A delimiter outside `.-+,/_=`.
+    #[error("{0:?} is not a macro delimiter (RFC 7208 §7.1)")]
+    BadDelimiter(char),
+    /// `%{c}`, `%{r}` or `%{t}` outside an explanation.
+    #[error("macro %{{{0}}} is allowed only in exp= explanations (RFC 7208 §7.2)")]
+    ExplanationOnly(char),
+}
+
 /// Parse a macro-string into pieces, or say what is wrong with it.
-pub fn parse(text: &str) -> Result<Vec<Piece>, String> {
+pub fn parse(text: &str) -> Result<Vec<Piece>, MacroError> {
     let mut pieces = Vec::new();
     let mut literal = String::new();
     let mut chars = text.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
         if c != '%' {
             if !(c.is_ascii_graphic() || c == ' ') {
-                return Err(format!("character {c:?} is not allowed in a macro-string"));
+                return Err(MacroError::BadCharacter(c));
             }
             literal.push(c);
             continue;
@@ -42,7 +78,7 @@ pub fn parse(text: &str) -> Result<Vec<Piece>, String> {
             Some((_, '{')) => {
                 let rest = &text[at + 2..];
                 let Some(close) = rest.find('}') else {
-                    return Err("unterminated macro \"%{\" (RFC 7208 §7.1)".into());
+                    return Err(MacroError::Unterminated);
                 };
                 let piece = parse_macro(&rest[..close])?;
                 for _ in 0..=close {
@@ -53,12 +89,8 @@ pub fn parse(text: &str) -> Result<Vec<Piece>, String> {
                 }
                 pieces.push(piece);
             }
-            Some((_, other)) => {
-                return Err(format!(
-                    "\"%{other}\" is not a macro; write \"%%\" for a percent sign (RFC 7208 §7.1)"
-                ));
-            }
-            None => return Err("a macro-string may not end with \"%\" (RFC 7208 §7.1)".into()),
+            Some((_, other)) => return Err(MacroError::NotAMacro(other)),
+            None => return Err(MacroError::TrailingPercent),
         }
     }
     if !literal.is_empty() {
@@ -68,13 +100,13 @@ pub fn parse(text: &str) -> Result<Vec<Piece>, String> {
 }
 
 /// The inside of `%{...}`.
-fn parse_macro(body: &str) -> Result<Piece, String> {
+fn parse_macro(body: &str) -> Result<Piece, MacroError> {
     let mut chars = body.chars();
     let Some(letter) = chars.next() else {
-        return Err("empty macro \"%{}\"".into());
+        return Err(MacroError::Empty);
     };
     if !"slodiphcrtvSLODIPHCRTV".contains(letter) {
-        return Err(format!("unknown macro letter {letter:?} (RFC 7208 §7.2)"));
+        return Err(MacroError::UnknownLetter(letter));
     }
     let rest: String = chars.collect();
     let digits_end = rest
@@ -83,9 +115,9 @@ fn parse_macro(body: &str) -> Result<Piece, String> {
     let keep = if digits_end > 0 {
         let n: usize = rest[..digits_end]
             .parse()
-            .map_err(|_| "macro digit count too large".to_string())?;
+            .map_err(|_| MacroError::DigitsTooLarge)?;
         if n == 0 {
-            return Err("a macro may not keep zero parts (RFC 7208 §7.3)".into());
+            return Err(MacroError::KeepZero);
         }
         Some(n.min(128))
     } else {
@@ -97,7 +129,7 @@ fn parse_macro(body: &str) -> Result<Piece, String> {
         tail = &tail[1..];
     }
     if let Some(bad) = tail.chars().find(|c| !".-+,/_=".contains(*c)) {
-        return Err(format!("{bad:?} is not a macro delimiter (RFC 7208 §7.1)"));
+        return Err(MacroError::BadDelimiter(bad));
     }
     Ok(Piece::Macro {
         letter: letter.to_ascii_lowercase(),
@@ -141,7 +173,11 @@ pub enum Usage {
 }
 
 /// Expand parsed pieces.
-pub fn expand(pieces: &[Piece], ctx: &MacroContext<'_>, usage: Usage) -> Result<String, String> {
+pub fn expand(
+    pieces: &[Piece],
+    ctx: &MacroContext<'_>,
+    usage: Usage,
+) -> Result<String, MacroError> {
     let mut out = String::new();
     for piece in pieces {
         match piece {
@@ -175,7 +211,7 @@ pub fn expand(pieces: &[Piece], ctx: &MacroContext<'_>, usage: Usage) -> Result<
     Ok(out)
 }
 
-fn letter_value(letter: char, ctx: &MacroContext<'_>, usage: Usage) -> Result<String, String> {
+fn letter_value(letter: char, ctx: &MacroContext<'_>, usage: Usage) -> Result<String, MacroError> {
     let local_and_domain = || {
         ctx.sender
             .rsplit_once('@')
@@ -194,14 +230,12 @@ fn letter_value(letter: char, ctx: &MacroContext<'_>, usage: Usage) -> Result<St
         },
         'h' => ctx.helo.to_owned(),
         'c' | 'r' | 't' if usage == Usage::Domain => {
-            return Err(format!(
-                "macro %{{{letter}}} is allowed only in exp= explanations (RFC 7208 §7.2)"
-            ));
+            return Err(MacroError::ExplanationOnly(letter));
         }
         'c' => ctx.ip.to_string(),
         'r' => ctx.receiver.to_owned(),
         't' => ctx.now.to_string(),
-        other => return Err(format!("unknown macro letter {other:?}")),
+        other => return Err(MacroError::UnknownLetter(other)),
     })
 }
 

@@ -291,5 +291,5 @@ fn is_toplabel(label: &str) -> bool {
 pub fn check_macro_string(word: &str, text: &str) -> Result<(), SpfSyntaxError> {
     super::macros::parse(text)
         .map(|_| ())
-        .map_err(|reason| err(word, reason))
+        .map_err(|reason| err(word, reason.to_string()))
 }

@@ -4,6 +4,7 @@
 //! store says are active. Which milter is a signer cannot be told from Postfix's side; an empty
 //! milter list is what is reported.
 
+use std::error::Error as _;
 use std::path::{Path, PathBuf};
 
 use super::checks::Hit;
@@ -26,7 +27,12 @@ pub struct DkimExpectation {
 /// The selectors `domain` signs with: the rotation state's active keys, else every key in the
 /// store for it.
 pub fn active_selectors(store: &KeyStore, domain: &str) -> Result<Vec<String>, String> {
-    Ok(match crate::rotate::RotationState::load(store, domain)? {
+    let state =
+        crate::rotate::RotationState::load(store, domain).map_err(|e| match e.source() {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        })?;
+    Ok(match state {
         Some(state) => state.active().map(|k| k.selector.clone()).collect(),
         None => store.selectors(domain),
     })

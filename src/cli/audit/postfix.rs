@@ -1,6 +1,7 @@
 //! `mailauth audit postfix`: flags to a [`PostfixConfig`] (through postconf, or the files), then
 //! the library's audit.
 
+use mailauth_base::DomainName;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -47,7 +48,7 @@ pub struct PostfixArgs {
     pub master_cf: Option<PathBuf>,
     /// Also check the DKIM signing path for this domain.
     #[arg(long, value_name = "DOMAIN")]
-    pub domain: Option<String>,
+    pub domain: Option<DomainName>,
     /// Key store holding the domain's keys and rotation state.
     #[arg(long, value_name = "DIR", default_value = "keys", requires = "domain")]
     pub key_dir: PathBuf,
