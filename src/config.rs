@@ -86,7 +86,7 @@ pub struct RotationConfig {
     pub revoked_for: Seconds,
     /// Signer configurations to write on each switch: opendkim, rspamd, exim.
     #[serde(default)]
-    pub exports: Vec<String>,
+    pub exports: Vec<crate::export::ExportKind>,
     /// Where the exports go (relative to the config file; default "exports").
     #[serde(default)]
     pub export_dir: Option<PathBuf>,

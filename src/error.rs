@@ -49,6 +49,10 @@ pub fn classify(error: &(dyn std::error::Error + 'static)) -> Option<ErrorClass>
             rotate::executor::RotateError::Provider(p) => provider_class(p),
             // Another run holds the lock: this run did nothing, the next one will.
             rotate::executor::RotateError::Locked { .. } => ErrorClass::Temporary,
+            // Finding the servers that answer for the zone failed: as the lookup failed.
+            rotate::executor::RotateError::Servers(inner) => {
+                classify(inner.as_ref()).unwrap_or(ErrorClass::BadInput)
+            }
             _ => ErrorClass::BadInput,
         });
     }

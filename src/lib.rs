@@ -21,5 +21,6 @@ pub mod report;
 pub mod rotate;
 pub mod smtp;
 pub mod spf;
+pub mod taglist;
 
 pub use error::{ErrorClass, classify};

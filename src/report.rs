@@ -105,3 +105,60 @@ impl Report {
         self.findings.iter().map(|f| f.code).collect()
     }
 }
+
+/// Every module's finding codes, one table per module, in the order the map
+/// (docs/ARCHITECTURE.md, "Finding codes") lists them. A module adding a code adds it to its own
+/// `CODES`; the architecture test then asks for a row in the doc.
+pub const CODE_TABLES: &[(&str, &[&str])] = &[
+    ("check", crate::check::CODES),
+    ("spf::lint", crate::spf::lint::CODES),
+    ("dmarc::lint", crate::dmarc::lint::CODES),
+    ("dkim::lint", crate::dkim::lint::CODES),
+    ("smtp", crate::smtp::CODES),
+    ("smtp::cert", crate::smtp::cert::CODES),
+    ("audit::postfix", crate::audit::postfix::CODES),
+    ("audit::exim", crate::audit::exim::CODES),
+    ("audit::sendmail", crate::audit::sendmail::CODES),
+    ("audit::exchange", crate::audit::exchange::CODES),
+];
+
+/// Every finding code mailauth can report, from [`CODE_TABLES`].
+pub fn all_codes() -> Vec<&'static str> {
+    CODE_TABLES
+        .iter()
+        .flat_map(|(_, codes)| codes.iter().copied())
+        .collect()
+}
+
+/// The codes `mailauth check` can report about a domain's DNS records (MX, SPF, DMARC, DKIM),
+/// as opposed to the SMTP probe's and the MTA audits'.
+pub fn dns_codes() -> Vec<&'static str> {
+    [
+        crate::check::CODES,
+        crate::spf::lint::CODES,
+        crate::dmarc::lint::CODES,
+        crate::dkim::lint::CODES,
+    ]
+    .concat()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_shaped_area_dot_name() {
+        let codes = all_codes();
+        let mut seen = std::collections::BTreeSet::new();
+        for code in &codes {
+            assert!(seen.insert(*code), "{code} is listed twice");
+            let (area, name) = code.split_once('.').unwrap_or_default();
+            let word = |s: &str| {
+                !s.is_empty()
+                    && s.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            };
+            assert!(word(area) && word(name), "{code} is not area.name");
+        }
+    }
+}

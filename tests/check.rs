@@ -13,6 +13,7 @@ use mailauth::dns::zone::ZoneResolver;
 use mailauth::keys::{KeySpec, KeyStore, PrivateKey};
 
 use crate::dkim::runtime;
+use crate::support::cmd::mailauth;
 use crate::support::dns_server::TestDnsServer;
 use crate::support::named::{Named, checkzone};
 use crate::support::{in_ci, testdata};
@@ -440,37 +441,22 @@ fn check_command_text_json_and_exit_codes() {
     for (_, path) in &zones {
         args.extend(["--zone".into(), path.display().to_string()]);
     }
-    let run = |extra: &[&str]| {
-        let mut all = args.clone();
-        all.extend(extra.iter().map(|s| s.to_string()));
-        std::process::Command::new(env!("CARGO_BIN_EXE_mailauth"))
-            .args(&all)
-            .current_dir(dir.path())
-            .output()
-            .unwrap()
-    };
+    let base = mailauth().current_dir(dir.path()).args(&args);
+    let run = |extra: &[&str]| base.clone().args(extra).run();
     let out = run(&["check", "good.test"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "good.test: no problems found\n"
-    );
+    out.assert_exit(0);
+    assert_eq!(out.stdout_str(), "good.test: no problems found\n");
     let out = run(&["check", "spf-none.test"]);
-    assert_eq!(out.status.code(), Some(1));
-    let text = String::from_utf8_lossy(&out.stdout);
+    out.assert_exit(1);
+    let text = out.stdout_str();
     assert!(
         text.contains("error spf.none") && text.contains("fix: publish spf-none.test. IN TXT"),
         "{text}"
     );
     assert!(!text.contains('\x1b'), "no colour when not a terminal");
     let out = run(&["--json", "check", "dmarc-p-none.test"]);
-    assert_eq!(out.status.code(), Some(0));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    out.assert_exit(0);
+    let json = out.json();
     assert_eq!(json["domain"], "dmarc-p-none.test");
     let finding = &json["findings"][0];
     assert_eq!(finding["code"], "dmarc.p_none");
@@ -492,33 +478,121 @@ fn check_command_text_json_and_exit_codes() {
         "--concurrency",
         "2",
     ]);
-    assert_eq!(out.status.code(), Some(1));
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    out.assert_exit(1);
+    let lines = out.json_lines();
     let mut domains: Vec<&str> = lines
         .iter()
         .map(|l| l["domain"].as_str().unwrap())
         .collect();
     domains.sort_unstable();
     assert_eq!(domains, ["dmarc-p-none.test", "good.test", "spf-none.test"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("checked 3 domains: 1 with errors"));
+    assert!(
+        out.stderr_str()
+            .contains("checked 3 domains: 1 with errors")
+    );
     // A refusing server: DNS failure, exit 3.
     let server = TestDnsServer::start(&[testdata().join("dns/empty.test.zone")]);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mailauth"))
+    mailauth()
         .args([
             "--resolver",
             &server.udp_addr().to_string(),
             "check",
             "good.test",
         ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
+        .run()
+        .assert_exit(3);
+}
+
+/// The rows of the "## Finding codes" table in docs/ARCHITECTURE.md: (code, severity).
+fn documented_codes() -> Vec<(String, String)> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/ARCHITECTURE.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let section = doc
+        .split("\n## Finding codes\n")
+        .nth(1)
+        .expect("docs/ARCHITECTURE.md has a \"## Finding codes\" section");
+    let section = section.split("\n## ").next().unwrap_or(section);
+    section
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line
+                .trim()
+                .strip_prefix('|')?
+                .split('|')
+                .map(str::trim)
+                .collect();
+            let code = cells.first()?.strip_prefix('`')?.strip_suffix('`')?;
+            Some((
+                code.to_owned(),
+                cells.get(1).copied().unwrap_or("").to_owned(),
+            ))
+        })
+        .collect()
+}
+
+/// The map's table of finding codes and `mailauth::report::CODE_TABLES` list the same codes, each
+/// once, with a severity word the code uses.
+#[test]
+fn architecture_codes_table_matches_code() {
+    use std::collections::BTreeSet;
+    let documented = documented_codes();
+    let in_doc: BTreeSet<&str> = documented.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(in_doc.len(), documented.len(), "a code is documented twice");
+    let in_code: BTreeSet<&str> = mailauth::report::all_codes().into_iter().collect();
+    let undocumented: Vec<_> = in_code.difference(&in_doc).collect();
+    let stale: Vec<_> = in_doc.difference(&in_code).collect();
+    assert!(
+        undocumented.is_empty() && stale.is_empty(),
+        "docs/ARCHITECTURE.md \"Finding codes\" is out of date:\n  in the code, not in the doc: {undocumented:?}\n  in the doc, not in the code: {stale:?}"
     );
+    for (code, severity) in &documented {
+        let valid = severity
+            .split('/')
+            .all(|s| ["error", "warning", "info"].contains(&s));
+        assert!(
+            valid,
+            "{code}: severity {severity:?} is not error, warning or info"
+        );
+    }
+}
+
+/// Codes `check` can report that no case above produces, each with the reason.
+const CODES_WITHOUT_A_CASE: &[(&str, &str)] = &[(
+    "dns.temporary",
+    "a temporary DNS failure, not a record: check_command_text_json_and_exit_codes gets it from a \
+     refusing server (exit 3)",
+)];
+
+/// Every code `check` can report about DNS records has a case here that produces it (so the
+/// finding is shown to fire, through zone files, hickory-server and BIND).
+#[test]
+fn check_cases_cover_every_dns_code() {
+    use std::collections::BTreeSet;
+    let produced: BTreeSet<&str> = cases()
+        .iter()
+        .flat_map(|c| c.expected.iter().copied())
+        .chain(["dmarc.inherited"]) // sub.good.test, checked in run_cases
+        .collect();
+    let excepted: BTreeSet<&str> = CODES_WITHOUT_A_CASE.iter().map(|(c, _)| *c).collect();
+    let missing: Vec<&str> = mailauth::report::dns_codes()
+        .into_iter()
+        .filter(|c| !produced.contains(c) && !excepted.contains(c))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "no case in tests/check.rs produces {missing:?}"
+    );
+    // And the other way: every code a case expects is declared in some module's CODES.
+    let declared: BTreeSet<&str> = mailauth::report::dns_codes().into_iter().collect();
+    let undeclared: Vec<&&str> = produced.difference(&declared).collect();
+    assert!(
+        undeclared.is_empty(),
+        "expected by a case but in no CODES: {undeclared:?}"
+    );
+    for code in &excepted {
+        assert!(
+            !produced.contains(code),
+            "{code} has a case now: remove it from CODES_WITHOUT_A_CASE"
+        );
+    }
 }

@@ -3,22 +3,17 @@
 //! command, and clear errors for bad input.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
+use crate::support::cmd::{CmdOutput, mailauth};
 use crate::support::dns_server::TestDnsServer;
 use crate::support::testdata;
 
 const MESSAGE: &str = "From: Alice <alice@mailauth.test>\nTo: bob@example.net\nSubject: hello\n\
 Date: Tue, 24 Nov 2026 10:00:00 +0000\n\nHello Bob.\n";
 
-use crate::support::mailauth_in as mailauth;
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// `mailauth ARGS` run in `dir`.
+fn mailauth_in(dir: &Path, args: &[&str]) -> CmdOutput {
+    mailauth().current_dir(dir).args(args).run()
 }
 
 fn zone() -> String {
@@ -36,7 +31,7 @@ fn key(name: &str) -> String {
 fn signed_message(dir: &Path) -> PathBuf {
     let plain = dir.join("plain.eml");
     std::fs::write(&plain, MESSAGE).unwrap();
-    let out = mailauth(
+    let out = mailauth_in(
         dir,
         &[
             "sign",
@@ -49,9 +44,9 @@ fn signed_message(dir: &Path) -> PathBuf {
             &key("rsa2048.pem"),
         ],
     );
-    assert!(out.status.success(), "sign failed: {}", stderr(&out));
+    out.assert_exit(0);
     let signed = dir.join("signed.eml");
-    std::fs::write(&signed, &out.stdout).unwrap();
+    std::fs::write(&signed, out.stdout()).unwrap();
     signed
 }
 
@@ -59,7 +54,7 @@ fn signed_message(dir: &Path) -> PathBuf {
 fn verify_pass_exits_0_with_rfc8601_header() {
     let dir = tempfile::tempdir().unwrap();
     signed_message(dir.path());
-    let out = mailauth(
+    let out = mailauth_in(
         dir.path(),
         &[
             "--zone",
@@ -70,8 +65,8 @@ fn verify_pass_exits_0_with_rfc8601_header() {
             "mx.test",
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let text = stdout(&out);
+    out.assert_exit(0);
+    let text = out.stdout_str();
     assert!(
         text.starts_with("Authentication-Results: mx.test;"),
         "{text}"
@@ -83,7 +78,7 @@ fn verify_pass_exits_0_with_rfc8601_header() {
 fn verify_json_has_one_entry_per_signature_and_global_flags_after_command() {
     let dir = tempfile::tempdir().unwrap();
     signed_message(dir.path());
-    let out = mailauth(
+    let out = mailauth_in(
         dir.path(),
         &[
             "verify",
@@ -95,8 +90,8 @@ fn verify_json_has_one_entry_per_signature_and_global_flags_after_command() {
             "mx",
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    out.assert_exit(0);
+    let doc = out.json();
     let dkim = doc["dkim"].as_array().unwrap();
     assert_eq!(dkim.len(), 1);
     assert_eq!(dkim[0]["result"], "pass");
@@ -120,12 +115,12 @@ fn verify_fail_and_unsigned_exit_1() {
         .unwrap()
         .replace("Hello Bob.", "Hello Eve.");
     std::fs::write(dir.path().join("tampered.eml"), tampered).unwrap();
-    let out = mailauth(
+    let out = mailauth_in(
         dir.path(),
         &["--zone", &zone(), "--json", "verify", "tampered.eml"],
     );
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    out.assert_exit(1);
+    let doc = out.json();
     assert_eq!(doc["dkim"][0]["result"], "fail");
     assert!(
         doc["dkim"][0]["reason"]
@@ -135,9 +130,13 @@ fn verify_fail_and_unsigned_exit_1() {
     );
 
     std::fs::write(dir.path().join("plain.eml"), MESSAGE).unwrap();
-    let out = mailauth(dir.path(), &["--zone", &zone(), "verify", "plain.eml"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stdout(&out).contains("dkim=none"), "{}", stdout(&out));
+    let out = mailauth_in(dir.path(), &["--zone", &zone(), "verify", "plain.eml"]);
+    out.assert_exit(1);
+    assert!(
+        out.stdout_str().contains("dkim=none"),
+        "{}",
+        out.stdout_str()
+    );
 }
 
 #[test]
@@ -147,12 +146,12 @@ fn verify_temporary_dns_failure_exits_3() {
     // This server serves another zone only, so it refuses the key query: a temporary failure.
     let server = TestDnsServer::start(&[testdata().join("dns/empty.test.zone")]);
     let addr = server.udp_addr().to_string();
-    let out = mailauth(
+    let out = mailauth_in(
         dir.path(),
         &["--resolver", &addr, "--json", "verify", "signed.eml"],
     );
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    out.assert_exit(3);
+    let doc = out.json();
     assert_eq!(doc["dkim"][0]["result"], "temperror");
 }
 
@@ -160,12 +159,11 @@ fn verify_temporary_dns_failure_exits_3() {
 fn verify_stdin_is_accepted() {
     let dir = tempfile::tempdir().unwrap();
     let signed = signed_message(dir.path());
-    let out = Command::new(env!("CARGO_BIN_EXE_mailauth"))
+    let out = mailauth()
         .args(["--zone", &zone(), "verify", "-"])
-        .stdin(std::fs::File::open(signed).unwrap())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        .stdin(std::fs::read(signed).unwrap())
+        .run();
+    out.assert_exit(0);
 }
 
 /// Bad input: each case exits 2 and the error names what and where.
@@ -196,19 +194,19 @@ fn bad_input_exits_2_with_a_clear_error() {
     ];
     for (name, content, expected) in cases {
         std::fs::write(dir.path().join(name), content).unwrap();
-        let out = mailauth(dir.path(), &["--zone", &zone(), "verify", name]);
-        assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
-        let err = stderr(&out);
+        let out = mailauth_in(dir.path(), &["--zone", &zone(), "verify", name]);
+        out.assert_exit(2);
+        let err = out.stderr_str();
         assert!(
             err.contains(name) && err.contains(expected),
             "{name}: {err}"
         );
         assert!(!err.contains("panicked"), "{err}");
     }
-    let out = mailauth(dir.path(), &["--zone", &zone(), "verify", "missing.eml"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("missing.eml"));
-    let out = mailauth(
+    let out = mailauth_in(dir.path(), &["--zone", &zone(), "verify", "missing.eml"]);
+    out.assert_exit(2);
+    assert!(out.stderr_str().contains("missing.eml"));
+    let out = mailauth_in(
         dir.path(),
         &[
             "--now",
@@ -219,11 +217,11 @@ fn bad_input_exits_2_with_a_clear_error() {
             "empty.eml",
         ],
     );
-    assert_eq!(out.status.code(), Some(2));
+    out.assert_exit(2);
     assert!(
-        stderr(&out).contains("--now \"yesterday\""),
+        out.stderr_str().contains("--now \"yesterday\""),
         "{}",
-        stderr(&out)
+        out.stderr_str()
     );
 }
 
@@ -231,7 +229,7 @@ fn bad_input_exits_2_with_a_clear_error() {
 fn sign_without_a_key_says_how_to_make_one() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("plain.eml"), MESSAGE).unwrap();
-    let out = mailauth(
+    let out = mailauth_in(
         dir.path(),
         &[
             "sign",
@@ -242,8 +240,8 @@ fn sign_without_a_key_says_how_to_make_one() {
             "s1",
         ],
     );
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
+    out.assert_exit(2);
+    let err = out.stderr_str();
     assert!(
         err.contains("keys/mailauth.test/s1.pem") && err.contains("mailauth keygen"),
         "{err}"
@@ -254,7 +252,7 @@ fn sign_without_a_key_says_how_to_make_one() {
 fn sign_refuses_verify_only_1024_bit_key() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("plain.eml"), MESSAGE).unwrap();
-    let out = mailauth(
+    let out = mailauth_in(
         dir.path(),
         &[
             "sign",
@@ -267,16 +265,16 @@ fn sign_refuses_verify_only_1024_bit_key() {
             &key("rsa1024.pem"),
         ],
     );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("1024"), "{}", stderr(&out));
-    assert!(out.stdout.is_empty());
+    out.assert_exit(2);
+    assert!(out.stderr_str().contains("1024"), "{}", out.stderr_str());
+    assert!(out.stdout().is_empty());
 }
 
 #[test]
 fn sign_then_verify_with_dated_expiry_and_now() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("plain.eml"), MESSAGE).unwrap();
-    let out = mailauth(
+    let out = mailauth_in(
         dir.path(),
         &[
             "--now",
@@ -293,9 +291,9 @@ fn sign_then_verify_with_dated_expiry_and_now() {
             "3600",
         ],
     );
-    assert!(out.status.success(), "{}", stderr(&out));
-    std::fs::write(dir.path().join("signed.eml"), &out.stdout).unwrap();
-    let fresh = mailauth(
+    out.assert_exit(0);
+    std::fs::write(dir.path().join("signed.eml"), out.stdout()).unwrap();
+    let fresh = mailauth_in(
         dir.path(),
         &[
             "--zone",
@@ -306,8 +304,8 @@ fn sign_then_verify_with_dated_expiry_and_now() {
             "signed.eml",
         ],
     );
-    assert_eq!(fresh.status.code(), Some(0), "{}", stdout(&fresh));
-    let late = mailauth(
+    fresh.assert_exit(0);
+    let late = mailauth_in(
         dir.path(),
         &[
             "--zone",
@@ -318,8 +316,12 @@ fn sign_then_verify_with_dated_expiry_and_now() {
             "signed.eml",
         ],
     );
-    assert_eq!(late.status.code(), Some(1));
-    assert!(stdout(&late).contains("expired"), "{}", stdout(&late));
+    late.assert_exit(1);
+    assert!(
+        late.stdout_str().contains("expired"),
+        "{}",
+        late.stdout_str()
+    );
 }
 
 fn mode(path: &Path) -> u32 {
@@ -330,11 +332,11 @@ fn mode(path: &Path) -> u32 {
 #[test]
 fn keygen_writes_a_private_pkcs8_key_and_prints_its_record() {
     let dir = tempfile::tempdir().unwrap();
-    let out = mailauth(
+    let out = mailauth_in(
         dir.path(),
         &["keygen", "Example.TEST", "--now", "2026-11-25T10:00:00Z"],
     );
-    assert!(out.status.success(), "{}", stderr(&out));
+    out.assert_exit(0);
     let path = dir.path().join("keys/example.test/20261125-rsa.pem");
     assert_eq!(mode(&path), 0o600);
     assert_eq!(mode(&dir.path().join("keys")), 0o700);
@@ -343,12 +345,12 @@ fn keygen_writes_a_private_pkcs8_key_and_prints_its_record() {
     assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
     // The record is a zone-file line that mailauth's own zone reader takes back, with the value
     // in strings of at most 255 bytes; the private key is never printed.
-    let line = stdout(&out);
+    let line = out.stdout_str();
     assert!(
         line.starts_with("20261125-rsa._domainkey.example.test. IN TXT ( \""),
         "{line}"
     );
-    assert!(!line.contains("PRIVATE") && !stderr(&out).contains("PRIVATE"));
+    assert!(!line.contains("PRIVATE") && !out.stderr_str().contains("PRIVATE"));
     let zone = mailauth::dns::zone::ZoneResolver::parse_str(&line, "stdout", None).unwrap();
     let txt = crate::dkim::runtime()
         .block_on(mailauth::dns::Resolver::txt(
@@ -361,13 +363,13 @@ fn keygen_writes_a_private_pkcs8_key_and_prints_its_record() {
     let key = mailauth::keys::PrivateKey::from_pem(pem.as_bytes(), "key").unwrap();
     assert_eq!(record.public_key, key.public_key_bytes());
     assert_eq!(record.hashes, Some(vec!["sha256".to_owned()]));
-    assert!(stderr(&out).contains("20261125-rsa.pem"));
+    assert!(out.stderr_str().contains("20261125-rsa.pem"));
 }
 
 #[test]
 fn keygen_json_and_ed25519() {
     let dir = tempfile::tempdir().unwrap();
-    let out = mailauth(
+    let out = mailauth_in(
         dir.path(),
         &[
             "keygen",
@@ -381,8 +383,8 @@ fn keygen_json_and_ed25519() {
             "--json",
         ],
     );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    out.assert_exit(0);
+    let json = out.json();
     let selector = json["selector"].as_str().unwrap();
     assert_eq!(selector, "20261125-ed25519");
     assert_eq!(json["domain"], "example.test");
@@ -406,31 +408,36 @@ fn keygen_json_and_ed25519() {
 fn keygen_refuses_to_overwrite_and_to_escape_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let args = ["keygen", "example.test", "-a", "ed25519", "-s", "s1"];
-    assert!(mailauth(dir.path(), &args).status.success());
+    mailauth_in(dir.path(), &args).assert_exit(0);
     let path = dir.path().join("keys/example.test/s1.pem");
     let before = std::fs::read(&path).unwrap();
-    let out = mailauth(dir.path(), &args);
-    assert_eq!(out.status.code(), Some(2));
+    let out = mailauth_in(dir.path(), &args);
+    out.assert_exit(2);
     assert!(
-        stderr(&out).contains("already exists; refusing to overwrite"),
+        out.stderr_str()
+            .contains("already exists; refusing to overwrite"),
         "{}",
-        stderr(&out)
+        out.stderr_str()
     );
     assert_eq!(std::fs::read(&path).unwrap(), before);
     for (domain, selector) in [("example.test", "../../etc/x"), ("../x", "s1")] {
-        let out = mailauth(dir.path(), &["keygen", domain, "-s", selector]);
-        assert_eq!(out.status.code(), Some(2));
-        assert!(stderr(&out).contains("invalid"), "{}", stderr(&out));
+        let out = mailauth_in(dir.path(), &["keygen", domain, "-s", selector]);
+        out.assert_exit(2);
+        assert!(out.stderr_str().contains("invalid"), "{}", out.stderr_str());
     }
-    let out = mailauth(dir.path(), &["keygen", "example.test", "-a", "rsa-1024"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("rsa-2048"), "{}", stderr(&out));
+    let out = mailauth_in(dir.path(), &["keygen", "example.test", "-a", "rsa-1024"]);
+    out.assert_exit(2);
+    assert!(
+        out.stderr_str().contains("rsa-2048"),
+        "{}",
+        out.stderr_str()
+    );
 }
 
 #[test]
 fn keygen_rsa_4096_record_splits_into_strings() {
     let dir = tempfile::tempdir().unwrap();
-    let out = mailauth(
+    let out = mailauth_in(
         dir.path(),
         &[
             "keygen",
@@ -442,8 +449,8 @@ fn keygen_rsa_4096_record_splits_into_strings() {
             "--json",
         ],
     );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    out.assert_exit(0);
+    let json = out.json();
     let key = std::fs::read(dir.path().join("keys/example.test/big.pem")).unwrap();
     let key = mailauth::keys::PrivateKey::from_pem(&key, "big.pem").unwrap();
     assert_eq!(key.bits(), 4096);
@@ -451,4 +458,160 @@ fn keygen_rsa_4096_record_splits_into_strings() {
     assert!(value.len() > 700, "{}", value.len());
     let line = mailauth::dns::zone_txt_line("big._domainkey.example.test", None, value.as_bytes());
     assert_eq!(line.matches('"').count(), 2 * value.len().div_ceil(255));
+}
+
+#[test]
+fn completions_bash_lists_subcommands_and_parses() {
+    let out = mailauth().args(["completions", "bash"]).run();
+    out.assert_exit(0);
+    let script = out.stdout_str();
+    for word in [
+        "keygen",
+        "verify",
+        "check",
+        "publish",
+        "rotate",
+        "completions",
+        "man",
+        "--json",
+    ] {
+        assert!(
+            script.contains(word),
+            "{word} missing from the bash completion"
+        );
+    }
+    let Some(bash) = crate::support::tool("bash") else {
+        return;
+    };
+    crate::support::cmd::TestCommand::new(bash)
+        .arg("-n")
+        .stdin(out.stdout())
+        .run()
+        .assert_exit(0);
+}
+
+#[test]
+fn completions_for_every_shell_name_the_command() {
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        let out = mailauth().args(["completions", shell]).run();
+        out.assert_exit(0);
+        let script = out.stdout_str();
+        assert!(
+            script.contains("mailauth") && script.contains("keygen"),
+            "{shell}: {script}"
+        );
+    }
+    mailauth()
+        .args(["completions", "tcsh"])
+        .run()
+        .assert_exit(2);
+    let help = mailauth().args(["completions", "--help"]).run();
+    assert!(
+        help.assert_exit(0)
+            .stdout_str()
+            .contains("bash_completion.d")
+    );
+}
+
+#[test]
+fn man_page_has_a_title_and_lists_every_command() {
+    let out = mailauth().arg("man").run();
+    out.assert_exit(0);
+    let page = out.stdout_str();
+    assert!(page.contains(".TH MAILAUTH 1"), "{page}");
+    assert!(page.contains(".SH SUBCOMMANDS"), "{page}");
+    for command in [
+        "keygen",
+        "sign",
+        "verify",
+        "spf",
+        "check",
+        "plan",
+        "publish",
+        "rotate",
+        "status",
+        "export",
+        "record",
+        "probe",
+        "audit",
+        "completions",
+        "man",
+    ] {
+        assert!(
+            page.contains(&format!("mailauth\\-{command}(1)"))
+                || page.contains(&format!("\\fB{command}\\fR")),
+            "{command} missing from the man page"
+        );
+    }
+    let check = mailauth().args(["man", "check"]).run();
+    assert!(
+        check
+            .assert_exit(0)
+            .stdout_str()
+            .contains(".TH MAILAUTH-CHECK 1")
+    );
+    let err = mailauth().args(["man", "nope"]).run();
+    assert!(err.assert_exit(2).stderr_str().contains("no such command"));
+    assert!(
+        mailauth()
+            .args(["man", "--help"])
+            .run()
+            .assert_exit(0)
+            .stdout_str()
+            .contains("man -l -")
+    );
+    let Some(man) = crate::support::tool("man") else {
+        return;
+    };
+    // man renders it without complaint (warnings from groff go to stderr).
+    let rendered = crate::support::cmd::TestCommand::new(man)
+        .args(["-l", "-"])
+        .env("MANPAGER", "cat")
+        .env("MANWIDTH", "80")
+        .stdin(out.stdout())
+        .run();
+    let text = rendered.assert_exit(0).stdout_str();
+    assert!(
+        text.contains("SUBCOMMANDS") && text.contains("completions"),
+        "{text}"
+    );
+    assert!(
+        !rendered.stderr_str().contains("warning"),
+        "{}",
+        rendered.stderr_str()
+    );
+}
+
+/// `NO_COLOR` (no-color.org) turns colour off even on a terminal: `script` gives the command a
+/// pseudo-terminal, where `check` and clap's errors would otherwise be coloured.
+#[test]
+fn no_color_output_has_no_escape_byte() {
+    let Some(script) = crate::support::tool("script") else {
+        return;
+    };
+    let zone = testdata().join("dns/empty.test.zone");
+    let on_a_terminal = |command: &str, no_color: bool| {
+        let line = format!("{} {command}", env!("CARGO_BIN_EXE_mailauth"));
+        let mut run = crate::support::cmd::TestCommand::new(&script)
+            .args(["-qec", &line, "/dev/null"])
+            .env_remove("NO_COLOR");
+        if no_color {
+            run = run.env("NO_COLOR", "1");
+        }
+        run.run()
+    };
+    for command in [
+        format!("--zone {} check nosuch.test", zone.display()),
+        "--bogus".to_owned(),
+    ] {
+        let coloured = on_a_terminal(&command, false);
+        assert!(
+            coloured.stdout().contains(&0x1b),
+            "without NO_COLOR the terminal should see colour, else this test proves nothing:\n{}",
+            coloured.dump()
+        );
+        let plain = on_a_terminal(&command, true);
+        assert!(!plain.stdout().contains(&0x1b), "{}", plain.dump());
+        assert!(!plain.stderr_str().contains('\x1b'), "{}", plain.dump());
+    }
 }

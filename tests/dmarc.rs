@@ -2,7 +2,6 @@
 //! sampling, and `verify` reporting SPF, DKIM and DMARC together.
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use mailauth::dkim::{DkimOutcome, DkimResult};
 use mailauth::dmarc::eval::{DmarcInput, DmarcOptions, DmarcOutput, alignment, evaluate};
@@ -11,6 +10,7 @@ use mailauth::dns::zone::ZoneResolver;
 use mailauth::spf::SpfResult;
 
 use crate::dkim::runtime;
+use crate::support::cmd::mailauth;
 use crate::support::testdata;
 
 fn zone_path() -> PathBuf {
@@ -195,13 +195,6 @@ fn rfc7489_6_6_4_pct_sampling_softens_the_disposition() {
     );
 }
 
-fn mailauth(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_mailauth"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 /// A message from mailauth.test signed with the test RSA key (selector `rsa`).
 fn signed(dir: &std::path::Path, from: &str) -> String {
     let plain = dir.join("plain.eml");
@@ -210,23 +203,21 @@ fn signed(dir: &std::path::Path, from: &str) -> String {
         format!("{from}\r\nTo: bob@example.net\r\nSubject: hi\r\n\r\nHello.\r\n"),
     )
     .unwrap();
-    let out = mailauth(&[
-        "sign",
-        plain.to_str().unwrap(),
-        "-d",
-        "mailauth.test",
-        "-s",
-        "rsa",
-        "--key",
-        testdata().join("keys/rsa2048.pem").to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = mailauth()
+        .args([
+            "sign",
+            plain.to_str().unwrap(),
+            "-d",
+            "mailauth.test",
+            "-s",
+            "rsa",
+            "--key",
+            testdata().join("keys/rsa2048.pem").to_str().unwrap(),
+        ])
+        .run();
+    out.assert_exit(0);
     let path = dir.join("signed.eml");
-    std::fs::write(&path, out.stdout).unwrap();
+    std::fs::write(&path, out.stdout()).unwrap();
     path.display().to_string()
 }
 
@@ -262,14 +253,9 @@ fn verify_reports_spf_dkim_and_dmarc() {
         "--helo",
         "mx.mailauth.test",
     ]);
-    let out = mailauth(&args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = mailauth().args(&args).run();
+    out.assert_exit(0);
+    let json = out.json();
     assert_eq!(json["spf"]["result"], "pass");
     assert_eq!(json["spf"]["domain"], "mailauth.test");
     assert_eq!(json["dkim"][0]["result"], "pass");
@@ -290,11 +276,11 @@ fn verify_reports_spf_dkim_and_dmarc() {
         "{header}"
     );
     // Without --ip: SPF none, DMARC rests on DKIM.
-    let out = mailauth(&base);
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = mailauth().args(base).run();
+    let json = out.json();
     assert_eq!(json["spf"]["result"], "none");
     assert_eq!(
-        (json["dmarc"]["result"].as_str(), out.status.code()),
+        (json["dmarc"]["result"].as_str(), out.code()),
         (Some("pass"), Some(0))
     );
     // A tampered message from an unauthorized IP: DMARC fail, disposition reject, exit 1.
@@ -311,9 +297,9 @@ fn verify_reports_spf_dkim_and_dmarc() {
         "--dmarc-sample",
         "0",
     ]);
-    let out = mailauth(&args);
-    assert_eq!(out.status.code(), Some(1));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = mailauth().args(&args).run();
+    out.assert_exit(1);
+    let json = out.json();
     assert_eq!(json["spf"]["result"], "fail");
     assert_eq!(json["dmarc"]["result"], "fail");
     assert_eq!(json["dmarc"]["disposition"], "reject");
@@ -333,38 +319,42 @@ fn verify_refuses_messages_without_one_author_domain() {
     ] {
         let path = dir.path().join("m.eml");
         std::fs::write(&path, format!("{from}\r\nSubject: x\r\n\r\nbody\r\n")).unwrap();
-        let out = mailauth(&["--zone", &zone, "verify", path.to_str().unwrap()]);
-        assert_eq!(out.status.code(), Some(2), "{from}");
-        let err = String::from_utf8_lossy(&out.stderr);
+        let out = mailauth()
+            .args(["--zone", &zone, "verify", path.to_str().unwrap()])
+            .run();
+        out.assert_exit(2);
+        let err = out.stderr_str();
         assert!(err.contains(needle) && err.contains("m.eml"), "{err}");
     }
 }
 
 #[test]
 fn record_dmarc_builds_and_reminds_about_external_reports() {
-    let out = mailauth(&[
-        "record",
-        "dmarc",
-        "--policy",
-        "quarantine",
-        "--sp",
-        "reject",
-        "--rua",
-        "mailto:agg@reports.example.net",
-        "--pct",
-        "50",
-        "--adkim",
-        "s",
-        "--domain",
-        "example.com",
-    ]);
-    assert!(out.status.success());
+    let out = mailauth()
+        .args([
+            "record",
+            "dmarc",
+            "--policy",
+            "quarantine",
+            "--sp",
+            "reject",
+            "--rua",
+            "mailto:agg@reports.example.net",
+            "--pct",
+            "50",
+            "--adkim",
+            "s",
+            "--domain",
+            "example.com",
+        ])
+        .run();
+    out.assert_exit(0);
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
+        out.stdout_str(),
         "_dmarc.example.com. IN TXT \"v=DMARC1; p=quarantine; sp=reject; adkim=s; pct=50; rua=mailto:agg@reports.example.net\"\n"
     );
     assert!(
-        String::from_utf8_lossy(&out.stderr)
+        out.stderr_str()
             .contains("example.com._report._dmarc.reports.example.net")
     );
     for bad in [
@@ -374,6 +364,80 @@ fn record_dmarc_builds_and_reminds_about_external_reports() {
     ] {
         let mut args = vec!["record", "dmarc"];
         args.extend(bad);
-        assert_eq!(mailauth(&args).status.code(), Some(2), "{bad:?}");
+        mailauth().args(&args).run().assert_exit(2);
     }
+}
+
+/// The lint used to call a record `dmarc.bad_uri` when its error text contained "rua" or "ruf",
+/// which the domain name alone can do (`_dmarc.truant.test: ... p=bogus ...`). It now decides by
+/// the error's kind.
+#[test]
+fn dmarc_syntax_not_bad_uri_when_the_domain_name_contains_rua() {
+    let zone = "$ORIGIN truant.test.\n$TTL 300\n\
+        _dmarc IN TXT \"v=DMARC1; p=bogus\"\n\
+        bad IN TXT \"v=spf1 -all\"\n\
+        _dmarc.bad IN TXT \"v=DMARC1; p=reject; ruf=https://x.example\"\n";
+    let resolver = ZoneResolver::parse_str(zone, "truant.zone", None).unwrap();
+    let (findings, dns_failed) =
+        runtime().block_on(mailauth::dmarc::lint::findings(&resolver, "truant.test"));
+    assert!(!dns_failed);
+    let codes: Vec<_> = findings.iter().map(|f| (f.code, f.rfc)).collect();
+    assert_eq!(codes, [("dmarc.syntax", "RFC 7489 §6.3")], "{findings:#?}");
+    assert!(findings[0].message.contains("p=bogus"), "{findings:#?}");
+    let (findings, _) = runtime().block_on(mailauth::dmarc::lint::findings(
+        &resolver,
+        "bad.truant.test",
+    ));
+    let codes: Vec<_> = findings.iter().map(|f| f.code).collect();
+    assert_eq!(codes, ["dmarc.bad_uri"], "{findings:#?}");
+}
+
+/// Each kind of unusable record maps to one error variant, so callers can match on it.
+#[test]
+fn rfc7489_6_3_syntax_errors_have_kinds() {
+    use mailauth::dmarc::DmarcSyntaxError as E;
+    use mailauth::dmarc::parse::record;
+    let kind = |text: &str| record(text.as_bytes()).unwrap_err();
+    assert_eq!(kind(""), E::Empty);
+    assert_eq!(kind("p=none; v=DMARC1"), E::NotFirstVersion);
+    assert_eq!(kind("v=DMARC1; p=none; V=DMARC1"), E::RepeatedVersion);
+    assert!(matches!(kind("v=DMARC1; p=none; p=reject"), E::TagList(_)));
+    assert_eq!(kind("v=DMARC1"), E::MissingPolicy);
+    assert!(matches!(
+        kind("v=DMARC1; p=x"),
+        E::BadPolicy { tag: "p", .. }
+    ));
+    assert!(matches!(
+        kind("v=DMARC1; p=none; sp=x"),
+        E::BadPolicy { tag: "sp", .. }
+    ));
+    assert!(matches!(
+        kind("v=DMARC1; p=none; aspf=x"),
+        E::BadAlignment { tag: "aspf", .. }
+    ));
+    assert_eq!(
+        kind("v=DMARC1; p=none; pct=101"),
+        E::BadPercent("101".into())
+    );
+    assert!(matches!(
+        kind("v=DMARC1; p=none; fo=2"),
+        E::BadFailureOptions(_)
+    ));
+    assert!(matches!(
+        kind("v=DMARC1; p=none; ri=soon"),
+        E::BadInterval(_)
+    ));
+    for (text, uri) in [
+        ("v=DMARC1; p=none; rua=https://x.example", true),
+        ("v=DMARC1; p=none; rua=mailto:nobody", true),
+        ("v=DMARC1; p=none; ruf=mailto:a@b.example!10x", true),
+        ("v=DMARC1; p=none; pct=200", false),
+    ] {
+        assert_eq!(kind(text).is_report_uri(), uri, "{text}");
+    }
+    // The text keeps naming the record and the tag.
+    assert_eq!(
+        kind("v=DMARC1; p=none; rua=https://x.example").to_string(),
+        "DMARC record: rua: \"https://x.example\" is not a mailto: URI"
+    );
 }

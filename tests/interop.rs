@@ -14,6 +14,7 @@ use mailauth::keys::PrivateKey;
 use serde_json::Value;
 
 use crate::dkim::{DOMAIN, MESSAGE, ed, replace, rsa, runtime, sign_with, verify_all, zone_file};
+use crate::support::cmd::mailauth;
 use crate::support::{dkimpy_python, run, testdata, tool};
 
 const CANONICALIZATIONS: [&str; 4] = [
@@ -385,12 +386,13 @@ fn keygen_sign_verify_round_trip_through_the_cli_and_dkimpy() {
         return;
     };
     let dir = tempfile::tempdir().expect("temp dir");
-    let mailauth = env!("CARGO_BIN_EXE_mailauth");
     let message = dir.path().join("m.eml");
     std::fs::write(&message, MESSAGE).expect("write");
+    let in_dir = mailauth().current_dir(dir.path());
     for (algorithm, selector) in [("rsa-2048", "k-rsa"), ("ed25519", "k-ed")] {
-        let out = run(
-            Command::new(mailauth).current_dir(dir.path()).args([
+        let out = in_dir
+            .clone()
+            .args([
                 "keygen",
                 DOMAIN,
                 "--json",
@@ -398,10 +400,9 @@ fn keygen_sign_verify_round_trip_through_the_cli_and_dkimpy() {
                 algorithm,
                 "-s",
                 selector,
-            ]),
-            b"",
-        );
-        let json: Value = serde_json::from_slice(&out).expect("keygen JSON");
+            ])
+            .run();
+        let json = out.assert_exit(0).json();
         let zone_line = mailauth::dns::zone_txt_line(
             json["record_name"].as_str().expect("name"),
             None,
@@ -409,21 +410,19 @@ fn keygen_sign_verify_round_trip_through_the_cli_and_dkimpy() {
         );
         let zone_path = dir.path().join(format!("{selector}.zone"));
         std::fs::write(&zone_path, format!("$TTL 300\n{zone_line}\n")).expect("zone");
-        let signed = run(
-            Command::new(mailauth)
-                .current_dir(dir.path())
-                .args(["sign", "m.eml", "-d", DOMAIN, "-s", selector]),
-            b"",
-        );
-        let verified = run(
-            Command::new(mailauth)
-                .current_dir(dir.path())
-                .arg("--zone")
-                .arg(&zone_path)
-                .args(["--json", "verify", "-"]),
-            &signed,
-        );
-        let json: Value = serde_json::from_slice(&verified).expect("verify JSON");
+        let signed = in_dir
+            .clone()
+            .args(["sign", "m.eml", "-d", DOMAIN, "-s", selector])
+            .run();
+        let signed = signed.assert_exit(0).stdout().to_vec();
+        let verified = in_dir
+            .clone()
+            .arg("--zone")
+            .arg(&zone_path)
+            .args(["--json", "verify", "-"])
+            .stdin(signed.clone())
+            .run();
+        let json = verified.assert_exit(0).json();
         assert_eq!(json["dkim"][0]["result"], "pass", "{json}");
         let zone = ZoneResolver::from_files(&[zone_path]).expect("zone");
         let records = dns_records(&zone, &[format!("{selector}._domainkey.{DOMAIN}")]);

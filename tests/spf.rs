@@ -14,6 +14,7 @@ use mailauth::spf::SpfResult;
 use mailauth::spf::eval::{SpfOptions, SpfQuery, check_host};
 
 use crate::dkim::runtime;
+use crate::support::cmd::mailauth;
 use crate::support::dns_server::TestDnsServer;
 use crate::support::{dkimpy_python, run, testdata};
 
@@ -224,34 +225,31 @@ fn pyspf(python: &Path, zone: &Path, queries: &serde_json::Value) -> Vec<String>
     results.into_iter().map(|(r, _)| r).collect()
 }
 
-fn mailauth(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_mailauth"))
-        .args(args)
-        .output()
-        .expect("mailauth runs")
-}
-
 #[test]
 fn spf_command_exit_codes_trace_and_json() {
     let zone = fixture().display().to_string();
-    let out = mailauth(&["--zone", &zone, "spf", "spf.test", "--ip", "192.0.2.25"]);
-    assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8_lossy(&out.stdout);
+    let out = mailauth()
+        .args(["--zone", &zone, "spf", "spf.test", "--ip", "192.0.2.25"])
+        .run();
+    out.assert_exit(0);
+    let text = out.stdout_str();
     assert!(text.starts_with("spf=pass"), "{text}");
     assert!(text.contains("mx  -> match: pass"), "{text}");
-    let out = mailauth(&[
-        "spf",
-        "spf.test",
-        "--ip",
-        "192.0.2.1",
-        "--mail-from",
-        "joe@spf.test",
-        "--zone",
-        &zone,
-        "--json",
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = mailauth()
+        .args([
+            "spf",
+            "spf.test",
+            "--ip",
+            "192.0.2.1",
+            "--mail-from",
+            "joe@spf.test",
+            "--zone",
+            &zone,
+            "--json",
+        ])
+        .run();
+    out.assert_exit(1);
+    let json = out.json();
     assert_eq!(json["result"], "fail");
     assert_eq!(json["dns_mechanisms"], 6);
     assert!(
@@ -264,73 +262,73 @@ fn spf_command_exit_codes_trace_and_json() {
     // A server that refuses: temperror, exit 3.
     let server = TestDnsServer::start(&[testdata().join("dns/empty.test.zone")]);
     let addr = server.udp_addr().to_string();
-    let out = mailauth(&["--resolver", &addr, "spf", "spf.test", "--ip", "192.0.2.1"]);
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let out = mailauth(&["--zone", &zone, "spf", "spf.test", "--ip", "not-an-ip"]);
-    assert_eq!(out.status.code(), Some(2));
+    let out = mailauth()
+        .args(["--resolver", &addr, "spf", "spf.test", "--ip", "192.0.2.1"])
+        .run();
+    out.assert_exit(3);
+    let out = mailauth()
+        .args(["--zone", &zone, "spf", "spf.test", "--ip", "not-an-ip"])
+        .run();
+    out.assert_exit(2);
 }
 
 #[test]
 fn record_spf_builds_splits_and_counts_lookups() {
     let zone = fixture().display().to_string();
-    let out = mailauth(&[
-        "--zone",
-        &zone,
-        "record",
-        "spf",
-        "--mx",
-        "--include",
-        "_spf.mailer.spf.test",
-        "--ip4",
-        "198.51.100.0/24",
-        "--ip6",
-        "2001:db8::/32",
-        "--all",
-        "-",
-        "--domain",
-        "spf.test",
-    ]);
+    let out = mailauth()
+        .args([
+            "--zone",
+            &zone,
+            "record",
+            "spf",
+            "--mx",
+            "--include",
+            "_spf.mailer.spf.test",
+            "--ip4",
+            "198.51.100.0/24",
+            "--ip6",
+            "2001:db8::/32",
+            "--all",
+            "-",
+            "--domain",
+            "spf.test",
+        ])
+        .run();
+    out.assert_exit(0);
     assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
+        out.stdout_str(),
         "spf.test. IN TXT \"v=spf1 mx ip4:198.51.100.0/24 ip6:2001:db8::/32 include:_spf.mailer.spf.test -all\"\n"
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("DNS lookups: 4 of 10"));
+    assert!(out.stderr_str().contains("DNS lookups: 4 of 10"));
     // A loop is named as one.
-    let out = mailauth(&[
-        "--zone",
-        &zone,
-        "record",
-        "spf",
-        "--include",
-        "loop1.spf.test",
-    ]);
+    let out = mailauth()
+        .args([
+            "--zone",
+            &zone,
+            "record",
+            "spf",
+            "--include",
+            "loop1.spf.test",
+        ])
+        .run();
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("includes itself"),
+        out.stderr_str().contains("includes itself"),
         "{}",
-        String::from_utf8_lossy(&out.stderr)
+        out.stderr_str()
     );
     // Over the budget: exit 1 and say so.
-    let out = mailauth(&[
-        "--zone",
-        &zone,
-        "record",
-        "spf",
-        "--include",
-        "toomany.spf.test",
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("over the limit"));
+    let out = mailauth()
+        .args([
+            "--zone",
+            &zone,
+            "record",
+            "spf",
+            "--include",
+            "toomany.spf.test",
+        ])
+        .run();
+    out.assert_exit(1);
+    assert!(out.stderr_str().contains("over the limit"));
     // Many networks: strings of at most 255 bytes.
     let mut args: Vec<String> = ["--zone", &zone, "--json", "record", "spf", "--all", "-"]
         .map(String::from)
@@ -339,8 +337,8 @@ fn record_spf_builds_splits_and_counts_lookups() {
         args.extend(["--ip4".into(), format!("198.51.{i}.0/24")]);
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = mailauth(&args);
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = mailauth().args(&args).run();
+    let json = out.json();
     let strings = json["strings"].as_array().unwrap();
     assert!(strings.len() >= 3, "{json}");
     assert!(strings.iter().all(|s| s.as_str().unwrap().len() <= 255));
@@ -348,7 +346,7 @@ fn record_spf_builds_splits_and_counts_lookups() {
     for bad in [["--ip4", "300.1.1.1"], ["--all", "+"]] {
         let mut args = vec!["--zone", zone.as_str(), "record", "spf"];
         args.extend(bad);
-        assert_eq!(mailauth(&args).status.code(), Some(2), "{bad:?}");
+        mailauth().args(&args).run().assert_exit(2);
     }
 }
 

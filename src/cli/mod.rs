@@ -7,6 +7,7 @@ mod check;
 mod dkim;
 mod dmarc;
 mod keygen;
+mod meta;
 mod probe;
 mod publish;
 mod rotate;
@@ -98,6 +99,10 @@ pub enum Command {
     /// Audit a mail server's configuration: Postfix, Exim, Sendmail or Exchange.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
+    Completions(meta::CompletionsArgs),
+    /// Print the manual page (roff) on stdout: `mailauth man | man -l -`.
+    Man(meta::ManArgs),
 }
 
 /// `mailauth record ...`.
@@ -176,6 +181,8 @@ async fn run(cli: Cli) -> Result<Outcome> {
         Command::Record(RecordCommand::Dmarc(args)) => dmarc::record_dmarc(&cli.global, args),
         Command::Probe(args) => probe::probe(&cli.global, args).await,
         Command::Audit(command) => audit::audit(&cli.global, command),
+        Command::Completions(args) => meta::completions(args),
+        Command::Man(args) => meta::man(args),
     }
 }
 

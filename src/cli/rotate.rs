@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::publish::Answerers;
 use super::{GlobalArgs, Outcome, print_json};
-use mailauth::config::{Config, DomainConfig, RotationConfig};
+use mailauth::config::{Config, DomainConfig};
 use mailauth::export::{ExportKey, ExportKind};
 use mailauth::keys::{KeySpec, KeyStore};
 use mailauth::rotate::executor::Rotation;
@@ -74,19 +74,6 @@ fn policy(domain: &DomainConfig) -> Option<Policy> {
     })
 }
 
-/// The signer configurations written on each switch; a name that is none of them is refused
-/// rather than skipped, so a typo cannot leave a signer unconfigured.
-fn export_kinds(name: &DomainName, r: &RotationConfig) -> Result<Vec<ExportKind>> {
-    r.exports
-        .iter()
-        .map(|kind| {
-            ExportKind::from_name(kind).with_context(|| {
-                format!("domain {name}: rotation: export {kind:?} is not opendkim, rspamd or exim")
-            })
-        })
-        .collect()
-}
-
 /// The domains with a rotation section, or those `wanted` names (normalised, as `plan --domain`
 /// does); a wanted domain without one is an error rather than silently nothing.
 fn selected<'c>(
@@ -134,7 +121,7 @@ fn rotation<'a>(
         ttl: domain.ttl,
         // The answerers' own error type is kept as the source, so its kind decides the exit.
         servers: Box::new(move || answerers.open().map_err(Into::into)),
-        exports: export_kinds(name, r)?,
+        exports: r.exports.clone(),
         export_dir: dir.join(
             r.export_dir
                 .clone()

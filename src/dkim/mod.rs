@@ -2,12 +2,15 @@
 //! module's error enum.
 //!
 //! Layout, one file per verb: `parse` (tag lists → types), `build` (types → text, the exact
-//! inverse), `canonicalize` (pure functions over bytes), `sign`, `verify`. Outcomes of verification
+//! inverse), `canonicalize` (pure functions over bytes), `sign`, `verify`, and `lint` (what
+//! `mailauth check` reports about a published key). The tag-list grammar itself is shared with
+//! DMARC in [`crate::taglist`]. Outcomes of verification
 //! are data ([`DkimOutcome`]) in RFC 8601 vocabulary, never `Err`. This module does not fetch
 //! private keys from disk (see [`crate::keys`]) and does not decide DMARC alignment.
 
 pub mod build;
 pub mod canonicalize;
+pub mod lint;
 pub mod parse;
 pub mod sign;
 pub mod verify;

@@ -8,92 +8,17 @@
 use base64::Engine;
 
 use super::{Canonicalization, DkimError, DkimKeyRecord, DkimSignature, SigningAlgorithm};
-use crate::message::excerpt;
 
-/// The most tags accepted in one list; real signatures have about a dozen.
-const MAX_TAGS: usize = 64;
+pub use crate::taglist::{Tag, find};
+use crate::taglist::{is_fws, strip_fws};
 
-/// One `name=value` pair with the value's internal folding whitespace kept.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tag<'a> {
-    /// The tag name.
-    pub name: &'a str,
-    /// The value with leading and trailing whitespace removed.
-    pub value: &'a str,
-}
-
-/// Split a tag list into tags. `what` names the list in errors.
+/// Split a tag list into tags (RFC 6376 §3.2, see [`crate::taglist`]). `what` names the list in
+/// errors.
 pub fn tag_list<'a>(what: &'static str, text: &'a [u8]) -> Result<Vec<Tag<'a>>, DkimError> {
-    let syntax = |reason: String| DkimError::Syntax { what, reason };
-    let text = std::str::from_utf8(text).map_err(|e| {
-        let at = e.valid_up_to();
-        syntax(format!("byte {at} is not ASCII: {}", excerpt(&text[at..])))
-    })?;
-    let mut tags: Vec<Tag<'a>> = Vec::new();
-    for element in text.split(';') {
-        if element.trim_matches(is_fws).is_empty() {
-            continue;
-        }
-        let (name, value) = element
-            .split_once('=')
-            .ok_or_else(|| syntax(format!("{:?} is not a name=value tag", shorten(element))))?;
-        let name = name.trim_matches(is_fws);
-        let value = value.trim_matches(is_fws);
-        check_tag_name(name).map_err(syntax)?;
-        check_tag_value(name, value).map_err(syntax)?;
-        if tags.iter().any(|t| t.name == name) {
-            return Err(syntax(format!("tag {name}= appears twice")));
-        }
-        if tags.len() == MAX_TAGS {
-            return Err(syntax(format!("more than {MAX_TAGS} tags")));
-        }
-        tags.push(Tag { name, value });
-    }
-    Ok(tags)
-}
-
-fn is_fws(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\r' | '\n')
-}
-
-fn shorten(text: &str) -> String {
-    excerpt(text.trim_matches(is_fws).as_bytes())
-}
-
-/// tag-name = ALPHA *ALNUMPUNC (RFC 6376 §3.2)
-fn check_tag_name(name: &str) -> Result<(), String> {
-    let mut chars = name.chars();
-    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if valid {
-        Ok(())
-    } else {
-        Err(format!("{:?} is not a valid tag name", shorten(name)))
-    }
-}
-
-/// tag-value = [ tval *( 1*(WSP / FWS) tval ) ], tval = 1*VALCHAR (%x21-3A / %x3C-7E)
-fn check_tag_value(name: &str, value: &str) -> Result<(), String> {
-    match value
-        .bytes()
-        .position(|b| !(b.is_ascii_graphic() || is_fws(char::from(b))))
-    {
-        None => Ok(()),
-        Some(pos) => Err(format!(
-            "tag {name}= has a forbidden byte at offset {pos}: {:?}",
-            shorten(&value[pos..])
-        )),
-    }
-}
-
-/// Look a tag up by name.
-pub fn find<'a>(tags: &[Tag<'a>], name: &str) -> Option<&'a str> {
-    tags.iter().find(|t| t.name == name).map(|t| t.value)
-}
-
-/// Remove all folding whitespace (for base64 and colon-separated lists).
-fn strip_fws(value: &str) -> String {
-    value.chars().filter(|c| !is_fws(*c)).collect()
+    crate::taglist::parse(text).map_err(|e| DkimError::Syntax {
+        what,
+        reason: e.to_string(),
+    })
 }
 
 /// Decode base64 that may contain folding whitespace.

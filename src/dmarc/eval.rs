@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::orgdomain::{organizational_domain, relaxed_match, strict_match};
-use super::{AlignmentMode, DmarcRecord, DmarcResult, Policy, build, parse};
+use super::{AlignmentMode, DmarcRecord, DmarcResult, FromDomainError, Policy, build, parse};
 use crate::dkim::{DkimOutcome, DkimResult};
 use crate::dns::Resolver;
 use crate::spf::SpfResult;
@@ -84,9 +84,23 @@ pub enum Discovery {
     PermError {
         /// The record as published.
         record: String,
+        /// The domain whose `_dmarc` name holds it.
+        domain: String,
         /// What is wrong with it.
-        reason: String,
+        error: super::DmarcSyntaxError,
     },
+}
+
+impl Discovery {
+    /// Why there is no usable policy, said for people; `None` for [`Discovery::Found`].
+    pub fn reason(&self) -> Option<String> {
+        match self {
+            Discovery::Found { .. } => None,
+            Discovery::None(why) | Discovery::TempError(why) => Some(why.clone()),
+            Discovery::Multiple { reason, .. } => Some(reason.clone()),
+            Discovery::PermError { domain, error, .. } => Some(format!("_dmarc.{domain}: {error}")),
+        }
+    }
 }
 
 /// Find the policy for `from_domain`: at `_dmarc.FROM`, else at `_dmarc.ORG`.
@@ -124,9 +138,10 @@ pub async fn lookup(resolver: &dyn Resolver, domain: &str) -> Discovery {
                 record,
                 domain: domain.to_owned(),
             },
-            Err(e) => Discovery::PermError {
+            Err(error) => Discovery::PermError {
                 record: String::from_utf8_lossy(one).into_owned(),
-                reason: format!("{name}: {e}"),
+                domain: domain.to_owned(),
+                error,
             },
         },
         many => Discovery::Multiple {
@@ -191,9 +206,9 @@ pub async fn evaluate(
             output.reason = Some(why);
             return output;
         }
-        Discovery::PermError { reason: why, .. } => {
+        perm @ Discovery::PermError { .. } => {
             output.result = DmarcResult::PermError;
-            output.reason = Some(why);
+            output.reason = perm.reason();
             return output;
         }
     };
@@ -226,30 +241,19 @@ pub async fn evaluate(
 
 /// The RFC 5322 From domain DMARC evaluates (RFC 7489 §6.6.1): exactly one From field with
 /// exactly one address that has a domain. Anything else is an error naming the problem.
-pub fn from_domain(message: &crate::message::Message) -> Result<String, super::DmarcSyntaxError> {
-    let err = |reason: String| super::DmarcSyntaxError(reason);
+pub fn from_domain(message: &crate::message::Message) -> Result<String, FromDomainError> {
     let fields: Vec<_> = message.fields("from").collect();
     let field = match fields.as_slice() {
         [one] => one,
-        [] => return Err(err("the message has no From field".into())),
-        many => {
-            return Err(err(format!(
-                "the message has {} From fields; DMARC needs exactly one (RFC 7489 §6.6.1)",
-                many.len()
-            )));
-        }
+        [] => return Err(FromDomainError::NoField),
+        many => return Err(FromDomainError::ManyFields(many.len())),
     };
     let value = String::from_utf8_lossy(field.value()).replace(['\r', '\n'], "");
     let addresses = split_addresses(&strip_comments(&value));
     let address = match addresses.as_slice() {
         [one] => one.trim(),
-        [] => return Err(err("the From field holds no address".into())),
-        many => {
-            return Err(err(format!(
-                "the From field holds {} addresses; DMARC needs exactly one author (RFC 7489 §6.6.1)",
-                many.len()
-            )));
-        }
+        [] => return Err(FromDomainError::NoAddress),
+        many => return Err(FromDomainError::ManyAddresses(many.len())),
     };
     let spec = match (address.rfind('<'), address.rfind('>')) {
         (Some(open), Some(close)) if open < close => &address[open + 1..close],
@@ -267,9 +271,7 @@ pub fn from_domain(message: &crate::message::Message) -> Result<String, super::D
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         });
     if !valid {
-        return Err(err(format!(
-            "the From address {spec:?} has no usable domain (RFC 7489 §6.6.1)"
-        )));
+        return Err(FromDomainError::NoDomain(spec.to_owned()));
     }
     Ok(domain.to_ascii_lowercase())
 }
@@ -330,7 +332,7 @@ mod tests {
     use super::*;
     use crate::message::Message;
 
-    fn from(header: &str) -> Result<String, crate::dmarc::DmarcSyntaxError> {
+    fn from(header: &str) -> Result<String, FromDomainError> {
         from_domain(
             &Message::parse(format!("{header}\r\nTo: x@y.test\r\n\r\nbody\r\n").as_bytes())
                 .unwrap(),

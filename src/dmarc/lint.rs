@@ -1,11 +1,27 @@
-//! The findings `mailauth check` reports about a domain's DMARC policy (RFC 7489).
+//! The findings `mailauth check` reports about a domain's DMARC policy (RFC 7489): missing,
+//! multiple or unusable records, weak settings, and report destinations that have not
+//! authorized reports (RFC 7489 §7.1). Policy discovery itself lives in `eval`.
 
 use super::eval::{Discovery, lookup};
 use super::orgdomain::{organizational_domain, relaxed_match};
-use super::{DmarcRecord, Policy, build};
+use super::{DmarcRecord, DmarcSyntaxError, Policy, build};
 use crate::dns::Resolver;
 use crate::report::{Finding, Severity};
 use crate::spf::lint::dns_finding;
+
+/// Every finding code this module produces.
+pub const CODES: &[&str] = &[
+    "dmarc.none",
+    "dmarc.multiple",
+    "dmarc.syntax",
+    "dmarc.bad_uri",
+    "dmarc.p_none",
+    "dmarc.pct",
+    "dmarc.no_rua",
+    "dmarc.sp_weaker",
+    "dmarc.inherited",
+    "dmarc.external_unauthorized",
+];
 
 fn strength(policy: Policy) -> u8 {
     match policy {
@@ -50,27 +66,11 @@ pub async fn findings(resolver: &dyn Resolver, domain: &str) -> (Vec<Finding>, b
             .fix("keep exactly one v=DMARC1 record");
             return (vec![finding], false);
         }
-        Discovery::PermError { record, reason } => {
-            let at = reason.split(':').next().unwrap_or(&name).to_owned();
-            let uri = reason.contains("rua") || reason.contains("ruf");
-            let finding = Finding::new(
-                if uri { "dmarc.bad_uri" } else { "dmarc.syntax" },
-                Severity::Error,
-                format!("{at} TXT \"{record}\""),
-                reason,
-                if uri {
-                    "RFC 7489 §6.2"
-                } else {
-                    "RFC 7489 §6.3"
-                },
-            )
-            .fix(if uri {
-                "write report addresses as mailto:user@domain, separated by commas"
-            } else {
-                "publish a valid record, e.g. \"v=DMARC1; p=none; rua=mailto:dmarc@DOMAIN\""
-            });
-            return (vec![finding], false);
-        }
+        Discovery::PermError {
+            record,
+            domain: at,
+            error,
+        } => return (vec![syntax_finding(&record, &at, &error)], false),
         Discovery::None(_) => {
             let finding = Finding::new(
                 "dmarc.none",
@@ -135,6 +135,31 @@ pub async fn findings(resolver: &dyn Resolver, domain: &str) -> (Vec<Finding>, b
         }
     }
     (out, dns_failed)
+}
+
+/// A record that cannot be used: a bad report URI is its own code, since the fix differs.
+fn syntax_finding(record: &str, at: &str, error: &DmarcSyntaxError) -> Finding {
+    let shown = format!("_dmarc.{at} TXT \"{record}\"");
+    let reason = format!("_dmarc.{at}: {error}");
+    if error.is_report_uri() {
+        Finding::new(
+            "dmarc.bad_uri",
+            Severity::Error,
+            shown,
+            reason,
+            "RFC 7489 §6.2",
+        )
+        .fix("write report addresses as mailto:user@domain, separated by commas")
+    } else {
+        Finding::new(
+            "dmarc.syntax",
+            Severity::Error,
+            shown,
+            reason,
+            "RFC 7489 §6.3",
+        )
+        .fix("publish a valid record, e.g. \"v=DMARC1; p=none; rua=mailto:dmarc@DOMAIN\"")
+    }
 }
 
 fn record_findings(record: &DmarcRecord, shown: &str, at: &str) -> Vec<Finding> {

@@ -105,10 +105,110 @@ impl DmarcRecord {
     }
 }
 
-/// Why a DMARC record could not be used.
+/// Why a DMARC record could not be used. Callers decide by kind (a bad report URI is its own
+/// finding), never by the text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("DMARC record: {0}")]
-pub struct DmarcSyntaxError(pub String);
+#[non_exhaustive]
+pub enum DmarcSyntaxError {
+    /// The record breaks the tag-list grammar (RFC 6376 §3.2, used by RFC 7489 §6.4).
+    #[error("DMARC record: {0}")]
+    TagList(#[from] crate::taglist::TagListError),
+    /// No tags at all.
+    #[error("DMARC record: empty record")]
+    Empty,
+    /// The first tag is not `v=DMARC1`.
+    #[error("DMARC record: the record must start with v=DMARC1 (RFC 7489 §6.3)")]
+    NotFirstVersion,
+    /// `v=` appears again after the first tag.
+    #[error("DMARC record: v= appears twice")]
+    RepeatedVersion,
+    /// Neither a valid `p=` nor a `rua=` to fall back on (RFC 7489 §6.6.3).
+    #[error("DMARC record: no p= tag (RFC 7489 §6.3 requires it)")]
+    MissingPolicy,
+    /// `p=` or `sp=` is not none, quarantine or reject.
+    #[error("DMARC record: {tag}={value} is not none, quarantine or reject")]
+    BadPolicy {
+        /// `p` or `sp`.
+        tag: &'static str,
+        /// The value as written.
+        value: String,
+    },
+    /// `adkim=` or `aspf=` is not `r` or `s`.
+    #[error("DMARC record: {tag}={value} is not r or s")]
+    BadAlignment {
+        /// `adkim` or `aspf`.
+        tag: &'static str,
+        /// The value as written.
+        value: String,
+    },
+    /// `pct=` is not an integer from 0 to 100.
+    #[error("DMARC record: pct={0} is not 0 to 100")]
+    BadPercent(String),
+    /// `fo=` holds something other than `0`, `1`, `d`, `s` joined by `:`.
+    #[error("DMARC record: fo={0}: options are 0, 1, d, s joined by ':'")]
+    BadFailureOptions(String),
+    /// `ri=` is not a number of seconds.
+    #[error("DMARC record: ri={0} is not a number of seconds")]
+    BadInterval(String),
+    /// A `rua=`/`ruf=` entry's `!size` suffix is not digits and one unit letter.
+    #[error("DMARC record: {tag}: size limit {size:?} is not digits and a unit k/m/g/t")]
+    BadSizeLimit {
+        /// `rua` or `ruf`.
+        tag: &'static str,
+        /// The suffix after `!`.
+        size: String,
+    },
+    /// A `rua=`/`ruf=` entry is not a `mailto:` URI (the only scheme receivers use).
+    #[error("DMARC record: {tag}: {uri:?} is not a mailto: URI")]
+    NotMailto {
+        /// `rua` or `ruf`.
+        tag: &'static str,
+        /// The URI as written.
+        uri: String,
+    },
+    /// A `mailto:` URI whose address has no usable local part or domain.
+    #[error("DMARC record: {tag}: {uri:?} is not a mailto: address")]
+    BadAddress {
+        /// `rua` or `ruf`.
+        tag: &'static str,
+        /// The URI as written.
+        uri: String,
+    },
+}
+
+impl DmarcSyntaxError {
+    /// True when the problem is a reporting URI (`rua=`/`ruf=`, RFC 7489 §6.2) rather than the
+    /// policy itself.
+    pub fn is_report_uri(&self) -> bool {
+        matches!(
+            self,
+            DmarcSyntaxError::BadSizeLimit { .. }
+                | DmarcSyntaxError::NotMailto { .. }
+                | DmarcSyntaxError::BadAddress { .. }
+        )
+    }
+}
+
+/// Why a message has no single RFC 5322 From domain for DMARC to evaluate (RFC 7489 §6.6.1).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FromDomainError {
+    /// No From field.
+    #[error("the message has no From field")]
+    NoField,
+    /// Several From fields.
+    #[error("the message has {0} From fields; DMARC needs exactly one (RFC 7489 §6.6.1)")]
+    ManyFields(usize),
+    /// A From field with no address.
+    #[error("the From field holds no address")]
+    NoAddress,
+    /// A From field with several authors.
+    #[error("the From field holds {0} addresses; DMARC needs exactly one author (RFC 7489 §6.6.1)")]
+    ManyAddresses(usize),
+    /// The address's domain is missing or not a domain name.
+    #[error("the From address {0:?} has no usable domain (RFC 7489 §6.6.1)")]
+    NoDomain(String),
+}
 
 /// A DMARC result (RFC 8601 §2.7.1 words).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

@@ -13,6 +13,24 @@ use super::{
 use crate::dns::{Resolver, TxtRecord};
 use crate::report::{Finding, Severity};
 
+/// Every finding code this module produces. `dns.temporary` ([`dns_finding`]) is shared: the
+/// DMARC and DKIM lints and `check` report their temporary DNS failures with it too.
+pub const CODES: &[&str] = &[
+    "spf.none",
+    "spf.multiple",
+    "spf.syntax",
+    "spf.type99",
+    "spf.answer_too_big",
+    "spf.too_many_lookups",
+    "spf.void_lookups",
+    "spf.include_missing",
+    "spf.ptr",
+    "spf.pass_all",
+    "spf.neutral_all",
+    "spf.no_all",
+    "dns.temporary",
+];
+
 /// One record in the include/redirect tree with its cost.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CostNode {

@@ -1,0 +1,218 @@
+//! One way to run a command in the CLI tests: a builder for the program, its arguments,
+//! environment, stdin and working directory, and an output whose assertions print the whole
+//! command line, stdout and stderr when they fail, so a failing exit code explains itself.
+//!
+//! ```ignore
+//! let out = mailauth().current_dir(dir).args(["--json", "check", "good.test"]).run();
+//! out.assert_exit(0);
+//! assert_eq!(out.json()["domain"], "good.test");
+//! ```
+
+use std::ffi::{OsStr, OsString};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The built `mailauth` executable, ready for arguments (run in the test's own directory unless
+/// `current_dir` says otherwise).
+pub fn mailauth() -> TestCommand {
+    TestCommand::new(env!("CARGO_BIN_EXE_mailauth"))
+}
+
+/// A command to run once or many times (it is `Clone`, so a base command can be extended).
+#[derive(Debug, Clone)]
+pub struct TestCommand {
+    program: PathBuf,
+    args: Vec<OsString>,
+    env: Vec<(OsString, Option<OsString>)>,
+    stdin: Option<Vec<u8>>,
+    dir: Option<PathBuf>,
+}
+
+impl TestCommand {
+    /// Run `program` (a path, or a name looked up on PATH).
+    pub fn new(program: impl Into<PathBuf>) -> TestCommand {
+        TestCommand {
+            program: program.into(),
+            args: Vec::new(),
+            env: Vec::new(),
+            stdin: None,
+            dir: None,
+        }
+    }
+
+    /// Add one argument.
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> TestCommand {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    /// Add arguments.
+    pub fn args<I, S>(mut self, args: I) -> TestCommand
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    /// Set an environment variable.
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> TestCommand {
+        self.env
+            .push((key.as_ref().to_owned(), Some(value.as_ref().to_owned())));
+        self
+    }
+
+    /// Remove an environment variable the test process has.
+    pub fn env_remove(mut self, key: impl AsRef<OsStr>) -> TestCommand {
+        self.env.push((key.as_ref().to_owned(), None));
+        self
+    }
+
+    /// Feed these bytes on stdin (otherwise stdin is empty).
+    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> TestCommand {
+        self.stdin = Some(bytes.into());
+        self
+    }
+
+    /// Run in `dir`.
+    pub fn current_dir(mut self, dir: impl AsRef<Path>) -> TestCommand {
+        self.dir = Some(dir.as_ref().to_owned());
+        self
+    }
+
+    /// The command as a shell-like line, for failure messages.
+    pub fn describe(&self) -> String {
+        let mut line = String::new();
+        if let Some(dir) = &self.dir {
+            line.push_str(&format!("(cd {} && ", dir.display()));
+        }
+        for (key, value) in &self.env {
+            match value {
+                Some(value) => line.push_str(&format!(
+                    "{}={} ",
+                    key.to_string_lossy(),
+                    value.to_string_lossy()
+                )),
+                None => line.push_str(&format!("-u {} ", key.to_string_lossy())),
+            }
+        }
+        line.push_str(&self.program.display().to_string());
+        for arg in &self.args {
+            line.push_str(&format!(" {:?}", arg.to_string_lossy()));
+        }
+        if self.dir.is_some() {
+            line.push(')');
+        }
+        line
+    }
+
+    /// Run to completion and collect its output. Panics only when it cannot be started.
+    pub fn run(&self) -> CmdOutput {
+        let mut command = Command::new(&self.program);
+        command
+            .args(&self.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, value) in &self.env {
+            match value {
+                Some(value) => command.env(key, value),
+                None => command.env_remove(key),
+            };
+        }
+        if let Some(dir) = &self.dir {
+            command.current_dir(dir);
+        }
+        let description = self.describe();
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {description}: {e}"));
+        let mut input = child.stdin.take().expect("stdin is piped");
+        let bytes = self.stdin.clone().unwrap_or_default();
+        // A writer thread: a child that fills its stdout pipe before reading all of stdin
+        // would otherwise deadlock against us.
+        let writer = std::thread::spawn(move || input.write_all(&bytes));
+        let output = child
+            .wait_with_output()
+            .unwrap_or_else(|e| panic!("cannot wait for {description}: {e}"));
+        let _ = writer.join();
+        CmdOutput {
+            description,
+            output,
+        }
+    }
+}
+
+/// What a finished command produced.
+#[derive(Debug)]
+pub struct CmdOutput {
+    description: String,
+    /// The raw output.
+    pub output: Output,
+}
+
+impl CmdOutput {
+    /// The exit code (`None` when killed by a signal).
+    pub fn code(&self) -> Option<i32> {
+        self.output.status.code()
+    }
+
+    /// stdout as bytes.
+    pub fn stdout(&self) -> &[u8] {
+        &self.output.stdout
+    }
+
+    /// stdout as text (lossy).
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    /// stderr as text (lossy).
+    pub fn stderr_str(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    /// stdout as one JSON document; panics with the whole run if it is not one.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.output.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{}", self.dump()))
+    }
+
+    /// stdout as JSON Lines, one value per non-empty line.
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.stdout_str()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("{l:?} is not JSON ({e}):\n{}", self.dump()))
+            })
+            .collect()
+    }
+
+    /// Panic, showing the command, its exit status, stdout and stderr, unless it exited `code`.
+    pub fn assert_exit(&self, code: i32) -> &CmdOutput {
+        if self.code() != Some(code) {
+            panic!(
+                "expected exit {code}, got {:?}\n{}",
+                self.code(),
+                self.dump()
+            );
+        }
+        self
+    }
+
+    /// The command line, exit status, stdout and stderr, for a failure message.
+    pub fn dump(&self) -> String {
+        format!(
+            "command: {}\nstatus: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.description,
+            self.output.status,
+            self.stdout_str(),
+            self.stderr_str()
+        )
+    }
+}
