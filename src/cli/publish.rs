@@ -193,8 +193,8 @@ fn make_plans(args: &PlanArgs) -> Result<Vec<DomainPlan>> {
         {
             continue;
         }
-        let desired = mailauth::records::desired(domain, domain_config, &store)
-            .map_err(anyhow::Error::msg)?;
+        // The typed error is kept as the source, so its class decides the exit.
+        let desired = mailauth::records::desired(domain, domain_config, &store)?;
         let (provider, zone_file) =
             build_provider(domain_config.provider.get_ref(), &config, &dir)?;
         let plan = plan(provider.as_ref(), domain, &desired, args.force)?;
