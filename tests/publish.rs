@@ -370,3 +370,35 @@ fn publish_json_says_what_was_applied_and_confirmed() {
     assert_eq!(domain["error"], serde_json::Value::Null);
     assert_eq!(report["plans"][0]["changes"].as_array().unwrap().len(), 4);
 }
+
+/// A change the provider refuses (HTTP 400) is a bad answer, not bad input: exit 1, with the
+/// domain reported as not applied.
+#[test]
+fn publish_refused_by_the_provider_exits_1() {
+    use crate::support::cloudflare_fake::{CloudflareFake, REFUSED_CONTENT, TOKEN, ZONE};
+    let fake = CloudflareFake::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("mailauth.toml"),
+        format!(
+            "[providers.cf]\nkind = \"cloudflare\"\nurl = \"{}\"\ntoken_env = \"CF_FAKE_TOKEN\"\n\n[domains.\"{ZONE}\"]\nprovider = \"cf\"\ndmarc = {{ policy = \"none\", rua = [\"mailto:{REFUSED_CONTENT}@{ZONE}\"] }}\n",
+            fake.base()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mailauth"))
+        .args(["--json", "publish", "--yes"])
+        .current_dir(dir.path())
+        .env("CF_FAKE_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let domain = &report["domains"][0];
+    assert_eq!(domain["status"], "not_applied", "{report}");
+    assert_eq!(domain["applied"], serde_json::json!([]));
+    assert!(
+        domain["error"].as_str().unwrap().contains("9005"),
+        "{report}"
+    );
+}

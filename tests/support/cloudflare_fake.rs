@@ -4,6 +4,8 @@
 //! long TXT content on read (as Cloudflare may), answers the first request of every fifth with
 //! HTTP 429 and `retry-after: 0`, rejects a wrong token with error 10000, and refuses an
 //! identical record with error 81058 (the message deliberately says nothing about "exists").
+//! A created record whose content contains [`REFUSED_CONTENT`] is refused with HTTP 400 and
+//! error 9005, as Cloudflare refuses content it finds invalid.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -40,6 +42,8 @@ pub struct CloudflareFake {
 }
 
 pub const TOKEN: &str = "fake-token-123";
+/// Content the fake refuses to create (HTTP 400, error 9005).
+pub const REFUSED_CONTENT: &str = "refuse-me";
 pub const ZONE: &str = "battery.test";
 pub const ZONE_ID: &str = "zone-0001";
 
@@ -250,6 +254,9 @@ fn handle(
         ("POST", ["zones", ZONE_ID, "dns_records"]) => {
             let input: Value = serde_json::from_slice(body).unwrap_or_default();
             let mut record = stored(String::new(), &input);
+            if record.2.contains(REFUSED_CONTENT) {
+                return (400, String::new(), error(9005, "Content is invalid."));
+            }
             let same = |r: &Record| {
                 r.1 == record.1
                     && r.5 == record.5
