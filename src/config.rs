@@ -40,28 +40,7 @@ pub struct Config {
     pub domains: BTreeMap<DomainName, DomainConfig>,
 }
 
-/// One provider.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProviderConfig {
-    /// `zonefile`, `cloudflare`, `powerdns` or `rfc2136`.
-    pub kind: String,
-    /// zonefile: the master file (relative to the config file).
-    #[serde(default)]
-    pub path: Option<PathBuf>,
-    /// The environment variable holding the API token or key.
-    #[serde(default)]
-    pub token_env: Option<String>,
-    /// A file holding the API token or key (mode 0600 or stricter).
-    #[serde(default)]
-    pub token_file: Option<PathBuf>,
-    /// API base URL (cloudflare, powerdns) or server address (rfc2136).
-    #[serde(default)]
-    pub url: Option<String>,
-    /// rfc2136: the BIND key file with the TSIG key (mode 0600 or stricter).
-    #[serde(default)]
-    pub key_file: Option<PathBuf>,
-}
+pub use mailauth_providers::registry::{ProviderConfig, ProviderKind};
 
 /// One domain.
 #[derive(Debug, Clone, Deserialize)]
@@ -346,21 +325,10 @@ impl Config {
     /// parsing, with its place in the file.
     fn validate(&self, text: &str, source: &str) -> Result<(), ConfigError> {
         for (name, provider) in &self.providers {
-            if provider.kind == "zonefile" && provider.path.is_none() {
+            if provider.kind == ProviderKind::Zonefile && provider.path.is_none() {
                 return Err(ConfigError {
                     location: source.to_owned(),
                     reason: format!("provider {name}: kind zonefile needs path = \"FILE.zone\""),
-                });
-            }
-            let kinds = ["zonefile", "cloudflare", "powerdns", "rfc2136"];
-            if !kinds.contains(&provider.kind.as_str()) {
-                return Err(ConfigError {
-                    location: source.to_owned(),
-                    reason: format!(
-                        "provider {name}: unknown kind {:?}{} (known: zonefile, cloudflare, powerdns, rfc2136)",
-                        provider.kind,
-                        suggest(&provider.kind, &kinds)
-                    ),
                 });
             }
         }
@@ -388,48 +356,6 @@ impl Config {
                 .unwrap_or_else(|| PathBuf::from("keys")),
         )
     }
-}
-
-/// Read a provider's credential: from its environment variable, or from its file, which must not
-/// be readable by group or others.
-pub fn credential(name: &str, provider: &ProviderConfig) -> Result<String, ConfigError> {
-    let err = |reason: String| ConfigError {
-        location: format!("provider {name}"),
-        reason,
-    };
-    if let Some(var) = &provider.token_env {
-        return std::env::var(var)
-            .map_err(|_| err(format!("the environment variable {var} is not set")));
-    }
-    if let Some(file) = &provider.token_file {
-        private_file(name, file)?;
-        let text =
-            std::fs::read_to_string(file).map_err(|e| err(format!("{}: {e}", file.display())))?;
-        return Ok(text.trim().to_owned());
-    }
-    Err(err(
-        "no credential: set token_env = \"VARIABLE\" or token_file = \"PATH\"".into(),
-    ))
-}
-
-/// Check that a secret file is not readable by group or others.
-pub fn private_file(name: &str, file: &Path) -> Result<(), ConfigError> {
-    use std::os::unix::fs::PermissionsExt as _;
-    let meta = std::fs::metadata(file).map_err(|e| ConfigError {
-        location: format!("provider {name}"),
-        reason: format!("{}: {e}", file.display()),
-    })?;
-    if meta.permissions().mode() & 0o077 != 0 {
-        return Err(ConfigError {
-            location: format!("provider {name}"),
-            reason: format!(
-                "{} is readable by others; run chmod 600 {}",
-                file.display(),
-                file.display()
-            ),
-        });
-    }
-    Ok(())
 }
 
 /// `source:line:col` where `span` starts (columns count characters), or `source` alone.
@@ -573,41 +499,6 @@ dkim = [{ selector = "s1" }, { selector = "s2", algorithm = "ed25519" }]
                 .unwrap_err()
                 .to_string()
                 .contains("did you mean `zonefile`?")
-        );
-    }
-
-    #[test]
-    fn credential_files_must_be_private() {
-        use std::os::unix::fs::PermissionsExt as _;
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("token");
-        std::fs::write(&file, "secret\n").unwrap();
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let provider = ProviderConfig {
-            kind: "cloudflare".into(),
-            path: None,
-            token_env: None,
-            token_file: Some(file.clone()),
-            url: None,
-            key_file: None,
-        };
-        let err = credential("cf", &provider).unwrap_err().to_string();
-        assert!(
-            err.contains("chmod 600") && !err.contains("secret"),
-            "{err}"
-        );
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
-        assert_eq!(credential("cf", &provider).unwrap(), "secret");
-        let env = ProviderConfig {
-            token_file: None,
-            token_env: Some("MAILAUTH_TEST_UNSET_TOKEN".into()),
-            ..provider
-        };
-        assert!(
-            credential("cf", &env)
-                .unwrap_err()
-                .to_string()
-                .contains("MAILAUTH_TEST_UNSET_TOKEN")
         );
     }
 }

@@ -1,7 +1,7 @@
 //! Configuration and key store → the records mailauth wants published for a domain: the apex
 //! `v=spf1` value, `_dmarc.DOMAIN`, and each configured selector's `_domainkey` record.
 
-use mailauth_providers::{Desired, Ownership};
+use mailauth_providers::{Desired, Ownership, RecordType};
 
 use mailauth_base::DomainName;
 
@@ -62,6 +62,7 @@ pub fn desired(
             source,
         })?;
         out.push(Desired {
+            rtype: RecordType::Txt,
             name: domain.to_string(),
             ttl: config.ttl,
             value: Some(value),
@@ -74,6 +75,7 @@ pub fn desired(
             source,
         })?;
         out.push(Desired {
+            rtype: RecordType::Txt,
             name: format!("_dmarc.{domain}"),
             ttl: config.ttl,
             value: Some(value),
@@ -91,6 +93,7 @@ pub fn desired(
                     source,
                 })?;
         out.push(Desired {
+            rtype: RecordType::Txt,
             name: format!("{}._domainkey.{domain}", dkim.selector),
             ttl: config.ttl,
             value: Some(dkim_build::published_record(&key)),

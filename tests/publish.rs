@@ -260,3 +260,145 @@ fn an_unreachable_provider_exits_3_and_says_what_was_not_applied() {
         text(&out.stderr)
     );
 }
+
+/// Why: a mistyped zone-file `path` exited 3 ("this looks temporary") because the zone-file
+/// backend reported a missing file as unreachable. It is bad input: exit 2, naming the file.
+#[test]
+fn zonefile_path_missing_exits_2_not_3() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("mailauth.toml"),
+        "[providers.local]\nkind = \"zonefile\"\npath = \"exampel.com.zone\"\n\n[domains.\"example.com\"]\nprovider = \"local\"\nspf = { mx = true }\n",
+    )
+    .unwrap();
+    for args in [&["plan"][..], &["publish", "--yes"]] {
+        let out = mailauth(dir.path(), args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("exampel.com.zone"), "{err}");
+        assert!(!err.contains("temporary"), "{err}");
+    }
+}
+
+/// Why: after publish applied a change at the provider, a confirmation that could not run (the
+/// zone's name servers not found) printed only the DNS error and exited 2: the user could not
+/// tell that the change was applied. Now it says so per domain and exits 3.
+#[test]
+fn publish_applied_but_unconfirmed_says_so() {
+    use crate::support::cloudflare_fake::{CloudflareFake, TOKEN, ZONE};
+    let fake = CloudflareFake::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("mailauth.toml"),
+        format!(
+            "[providers.cf]\nkind = \"cloudflare\"\nurl = \"{}\"\ntoken_env = \"CF_FAKE_TOKEN\"\n\n[domains.\"{ZONE}\"]\nprovider = \"cf\"\nttl = 300\nspf = {{ mx = true }}\ndmarc = {{ policy = \"none\" }}\n",
+            fake.base()
+        ),
+    )
+    .unwrap();
+    // DNS answers come from a zone file that knows nothing of the domain: no NS is found.
+    let other = dir.path().join("other.zone");
+    std::fs::write(
+        &other,
+        "$ORIGIN other.test.\n$TTL 300\n@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n@ IN NS ns1\nns1 IN A 192.0.2.1\n",
+    )
+    .unwrap();
+    let run = |json: bool| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mailauth"));
+        command.args(["--zone", other.to_str().unwrap()]);
+        if json {
+            command.arg("--json");
+        }
+        command
+            .args(["publish", "--yes", "--wait", "1"])
+            .current_dir(dir.path())
+            .env("CF_FAKE_TOKEN", TOKEN)
+            .output()
+            .unwrap()
+    };
+    let out = run(false);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{ZONE}: applied at cf, not yet confirmed: finding the name servers of {ZONE}"
+        )),
+        "{err}"
+    );
+    assert_eq!(fake.state.lock().unwrap().records.len(), 2);
+    // The same outcome in JSON, after changing the policy so there is something to apply.
+    let config = std::fs::read_to_string(dir.path().join("mailauth.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("mailauth.toml"),
+        config.replace("policy = \"none\"", "policy = \"reject\""),
+    )
+    .unwrap();
+    let out = run(true);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let domain = &report["domains"][0];
+    assert_eq!(domain["domain"], ZONE);
+    assert_eq!(domain["provider"], "cf");
+    assert_eq!(domain["status"], "applied_unconfirmed");
+    assert_eq!(domain["applied"][0]["op"], "update", "{report}");
+    assert_eq!(domain["confirmed"], serde_json::json!([]));
+    assert!(
+        domain["error"]
+            .as_str()
+            .unwrap()
+            .contains("finding the name servers"),
+        "{report}"
+    );
+}
+
+/// A published zone-file domain reports what was applied and confirmed, also in JSON.
+#[test]
+fn publish_json_says_what_was_applied_and_confirmed() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        mailauth(dir.path(), &["init", "example.net"])
+            .status
+            .success()
+    );
+    let out = mailauth(dir.path(), &["--json", "publish", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let domain = &report["domains"][0];
+    assert_eq!(domain["status"], "confirmed", "{report}");
+    assert_eq!(domain["applied"].as_array().unwrap().len(), 4, "{report}");
+    assert_eq!(domain["confirmed"].as_array().unwrap().len(), 4, "{report}");
+    assert_eq!(domain["error"], serde_json::Value::Null);
+    assert_eq!(report["plans"][0]["changes"].as_array().unwrap().len(), 4);
+}
+
+/// A change the provider refuses (HTTP 400) is a bad answer, not bad input: exit 1, with the
+/// domain reported as not applied.
+#[test]
+fn publish_refused_by_the_provider_exits_1() {
+    use crate::support::cloudflare_fake::{CloudflareFake, REFUSED_CONTENT, TOKEN, ZONE};
+    let fake = CloudflareFake::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("mailauth.toml"),
+        format!(
+            "[providers.cf]\nkind = \"cloudflare\"\nurl = \"{}\"\ntoken_env = \"CF_FAKE_TOKEN\"\n\n[domains.\"{ZONE}\"]\nprovider = \"cf\"\ndmarc = {{ policy = \"none\", rua = [\"mailto:{REFUSED_CONTENT}@{ZONE}\"] }}\n",
+            fake.base()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mailauth"))
+        .args(["--json", "publish", "--yes"])
+        .current_dir(dir.path())
+        .env("CF_FAKE_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let domain = &report["domains"][0];
+    assert_eq!(domain["status"], "not_applied", "{report}");
+    assert_eq!(domain["applied"], serde_json::json!([]));
+    assert!(
+        domain["error"].as_str().unwrap().contains("9005"),
+        "{report}"
+    );
+}

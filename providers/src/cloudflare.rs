@@ -1,15 +1,17 @@
-//! Cloudflare through API v4: the zone found by name, TXT records listed page by page, created,
-//! updated and deleted by record id. Values are sent as quoted 255-byte strings and read back in
-//! canonical form, whatever chunking Cloudflare returns. Records mailauth writes carry the comment
-//! "managed by mailauth". HTTP 429 is retried after `retry-after`; authentication errors
-//! (codes 10000, 6003) and "already exists" on create (81057, 81058: the change is done) are
-//! recognised. The token comes from the caller (environment variable or private file).
+//! Cloudflare through API v4: the zone found by name, records of one type listed page by page,
+//! created, updated and deleted by record id. TXT values are sent as quoted 255-byte strings and
+//! read back in canonical form, whatever chunking Cloudflare returns; CNAME and MX hosts go in
+//! `content` (MX with `priority`), TLSA in `data`. Records mailauth writes carry the comment
+//! "managed by mailauth". HTTP 429 is retried after `retry-after`. Failures are told apart by the
+//! HTTP status and the numeric error codes in the JSON body, never by message text:
+//! authentication (10000, 6003, HTTP 401/403), "already exists" on create (81057, 81058: the
+//! change is done), 429/5xx temporary. The token comes from the caller (see the registry).
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::{Capabilities, Change, Provider, ProviderError, Record};
+use crate::{Capabilities, Change, Mx, Provider, ProviderError, Record, RecordType, Tlsa};
 use mailauth_base::txt::{quote_all, unquote};
 
 /// The comment on records mailauth writes.
@@ -18,6 +20,37 @@ pub const COMMENT: &str = "managed by mailauth";
 pub const DEFAULT_BASE: &str = "https://api.cloudflare.com/client/v4";
 /// How many times one request is retried after HTTP 429.
 const MAX_RETRIES: u32 = 5;
+/// Error codes meaning the token is not valid or lacks permission.
+const AUTH_CODES: [i64; 2] = [10000, 6003];
+/// Error codes meaning an identical record already exists.
+const EXISTS_CODES: [i64; 2] = [81057, 81058];
+
+/// An answer with `success: false`: the HTTP status and the API's errors.
+#[derive(Debug)]
+struct ApiFailure {
+    status: u16,
+    codes: Vec<i64>,
+    messages: String,
+}
+
+impl ApiFailure {
+    fn from_body(status: u16, body: &Value) -> ApiFailure {
+        let errors = body["errors"].as_array().cloned().unwrap_or_default();
+        ApiFailure {
+            status,
+            codes: errors.iter().filter_map(|e| e["code"].as_i64()).collect(),
+            messages: errors
+                .iter()
+                .map(|e| format!("{} {}", e["code"], e["message"].as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join("; "),
+        }
+    }
+
+    fn has_code(&self, codes: &[i64]) -> bool {
+        self.codes.iter().any(|c| codes.contains(c))
+    }
+}
 
 /// A Cloudflare account's API.
 pub struct Cloudflare {
@@ -44,48 +77,52 @@ impl Cloudflare {
         Ok(Cloudflare { base, token, agent })
     }
 
+    fn provider(&self) -> String {
+        format!("cloudflare {}", self.base)
+    }
+
     fn unreachable(&self, reason: impl std::fmt::Display) -> ProviderError {
         ProviderError::Unreachable {
-            provider: format!("cloudflare {}", self.base),
+            provider: self.provider(),
             reason: reason.to_string(),
         }
     }
 
-    fn refused(&self, reason: impl Into<String>) -> ProviderError {
-        ProviderError::Refused {
-            provider: format!("cloudflare {}", self.base),
-            reason: reason.into(),
+    fn send(
+        &self,
+        method: &str,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+        let auth = format!("Bearer {}", self.token);
+        match (method, body) {
+            ("DELETE", _) => self.agent.delete(url).header("Authorization", &auth).call(),
+            ("POST", Some(b)) => self
+                .agent
+                .post(url)
+                .header("Authorization", &auth)
+                .send_json(b),
+            ("PUT", Some(b)) => self
+                .agent
+                .put(url)
+                .header("Authorization", &auth)
+                .send_json(b),
+            _ => self.agent.get(url).header("Authorization", &auth).call(),
         }
     }
 
-    /// One API call; returns the parsed body when `success` is true. Retries HTTP 429.
-    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, ProviderError> {
-        if matches!(method, "POST" | "PUT") && body.is_none() {
-            return Err(self.refused(format!("internal: {method} without a body")));
-        }
+    /// One API call: the parsed body when `success` is true, else the API's failure. Retries
+    /// HTTP 429 after `retry-after`; transport failures and unreadable answers are errors.
+    fn call_api(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Result<Value, ApiFailure>, ProviderError> {
         let url = format!("{}{path}", self.base);
         for attempt in 0..=MAX_RETRIES {
-            let auth = format!("Bearer {}", self.token);
-            let response = crate::with_retries(|| match (method, body) {
-                ("GET", _) => self.agent.get(&url).header("Authorization", &auth).call(),
-                ("DELETE", _) => self
-                    .agent
-                    .delete(&url)
-                    .header("Authorization", &auth)
-                    .call(),
-                ("POST", Some(b)) => self
-                    .agent
-                    .post(&url)
-                    .header("Authorization", &auth)
-                    .send_json(b),
-                ("PUT", Some(b)) => self
-                    .agent
-                    .put(&url)
-                    .header("Authorization", &auth)
-                    .send_json(b),
-                _ => self.agent.get(&url).header("Authorization", &auth).call(),
-            });
-            let mut response = response.map_err(|e| self.unreachable(e))?;
+            let mut response = crate::with_retries(|| self.send(method, &url, body))
+                .map_err(|e| self.unreachable(e))?;
             let status = response.status().as_u16();
             if status == 429 && attempt < MAX_RETRIES {
                 let wait = response
@@ -102,37 +139,47 @@ impl Cloudflare {
                 .body_mut()
                 .read_to_string()
                 .map_err(|e| self.unreachable(e))?;
-            let value: Value = serde_json::from_str(&text).map_err(|_| {
-                self.unreachable(format!(
-                    "HTTP {status}: not JSON: {}",
-                    text.chars().take(200).collect::<String>()
-                ))
-            })?;
+            let Ok(value) = serde_json::from_str::<Value>(&text) else {
+                let shown: String = text.chars().take(200).collect();
+                // A success status with a body that is not JSON is a broken server (treated as
+                // 502); an error status keeps its own kind.
+                let kind = if status < 400 { 502 } else { status };
+                return Err(crate::http_status_error(
+                    self.provider(),
+                    kind,
+                    format!("HTTP {status}: not JSON: {shown}"),
+                ));
+            };
             if value["success"] == Value::Bool(true) {
-                return Ok(value);
+                return Ok(Ok(value));
             }
-            return Err(self.explain(status, &value));
+            return Ok(Err(ApiFailure::from_body(status, &value)));
         }
         Err(self.unreachable("still rate limited (HTTP 429) after retries"))
     }
 
-    fn explain(&self, status: u16, body: &Value) -> ProviderError {
-        let errors = body["errors"].as_array().cloned().unwrap_or_default();
-        let codes: Vec<i64> = errors.iter().filter_map(|e| e["code"].as_i64()).collect();
-        let messages: Vec<String> = errors
-            .iter()
-            .map(|e| format!("{} {}", e["code"], e["message"].as_str().unwrap_or("")))
-            .collect();
-        if codes.iter().any(|c| *c == 10000 || *c == 6003) || status == 401 || status == 403 {
-            return self.refused(format!(
-                "authentication failed ({}): check the API token and that it has Zone.DNS edit permission for this zone",
-                messages.join("; ")
-            ));
+    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, ProviderError> {
+        self.call_api(method, path, body)?
+            .map_err(|failure| self.explain(&failure))
+    }
+
+    /// The error for an API failure, by status and error code.
+    fn explain(&self, failure: &ApiFailure) -> ProviderError {
+        let status = failure.status;
+        if failure.has_code(&AUTH_CODES) || status == 401 || status == 403 {
+            return ProviderError::Credentials {
+                provider: self.provider(),
+                reason: format!(
+                    "authentication failed ({}): check the API token and that it has Zone.DNS edit permission for this zone",
+                    failure.messages
+                ),
+            };
         }
-        if status >= 500 {
-            return self.unreachable(format!("HTTP {status}: {}", messages.join("; ")));
-        }
-        self.refused(format!("HTTP {status}: {}", messages.join("; ")))
+        crate::http_status_error(
+            self.provider(),
+            status,
+            format!("HTTP {status}: {}", failure.messages),
+        )
     }
 
     fn zone_id(&self, zone: &str) -> Result<String, ProviderError> {
@@ -144,36 +191,47 @@ impl Cloudflare {
         body["result"][0]["id"]
             .as_str()
             .map(str::to_owned)
-            .ok_or_else(|| self.refused(format!("no zone named {zone} in this account")))
+            .ok_or_else(|| ProviderError::Local {
+                provider: self.provider(),
+                reason: format!(
+                    "no zone named {zone} in this account: check the domain and the token's account"
+                ),
+            })
     }
 
-    fn list(&self, zone_id: &str, name: &str) -> Result<Vec<Listed>, ProviderError> {
+    fn list(
+        &self,
+        zone_id: &str,
+        name: &str,
+        rtype: RecordType,
+    ) -> Result<Vec<Listed>, ProviderError> {
         let mut out = Vec::new();
         let mut page = 1u64;
         loop {
             let body = self.call(
                 "GET",
                 &format!(
-                    "/zones/{zone_id}/dns_records?type=TXT&name={name}&page={page}&per_page=100"
+                    "/zones/{zone_id}/dns_records?type={rtype}&name={name}&page={page}&per_page=100"
                 ),
                 None,
             )?;
             for item in body["result"].as_array().cloned().unwrap_or_default() {
-                if !item["name"]
+                let same_name = item["name"]
                     .as_str()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
-                {
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name));
+                if !same_name || item["type"].as_str() != Some(rtype.as_str()) {
                     continue;
                 }
                 out.push(Listed {
                     id: item["id"].as_str().unwrap_or_default().to_owned(),
                     record: Record {
                         name: name.to_owned(),
+                        rtype,
                         ttl: item["ttl"]
                             .as_u64()
                             .and_then(|t| u32::try_from(t).ok())
                             .unwrap_or(1),
-                        value: unquote_or_plain(item["content"].as_str().unwrap_or_default()),
+                        value: read_value(rtype, &item)?,
                         managed: item["comment"].as_str() == Some(COMMENT),
                     },
                 });
@@ -187,7 +245,72 @@ impl Cloudflare {
     }
 
     fn body(record: &Record) -> Value {
-        json!({"type": "TXT", "name": record.name, "content": quote_all(&record.value), "ttl": record.ttl, "comment": COMMENT})
+        let mut body = json!({"type": record.rtype.as_str(), "name": record.name, "ttl": record.ttl, "comment": COMMENT});
+        match record.rtype {
+            RecordType::Txt => body["content"] = json!(quote_all(&record.value)),
+            RecordType::Cname => {
+                body["content"] = json!(record.value);
+                body["proxied"] = json!(false);
+            }
+            RecordType::Mx => {
+                if let Some(mx) = Mx::parse(&record.value) {
+                    body["content"] = json!(mx.host);
+                    body["priority"] = json!(mx.preference);
+                }
+            }
+            _ => {
+                if let Some(tlsa) = Tlsa::parse(&record.value) {
+                    body["data"] = json!({"usage": tlsa.usage, "selector": tlsa.selector,
+                        "matching_type": tlsa.matching, "certificate": tlsa.hex()});
+                }
+            }
+        }
+        body
+    }
+
+    fn create(&self, zone_id: &str, record: &Record) -> Result<(), ProviderError> {
+        let path = format!("/zones/{zone_id}/dns_records");
+        match self.call_api("POST", &path, Some(&Self::body(record)))? {
+            Ok(_) => Ok(()),
+            // An identical record exists: the change is already done.
+            Err(failure) if failure.has_code(&EXISTS_CODES) => Ok(()),
+            Err(failure) => Err(self.explain(&failure)),
+        }
+    }
+
+    fn find(&self, zone_id: &str, record: &Record) -> Result<String, ProviderError> {
+        self.list(zone_id, &record.name, record.rtype)?
+            .into_iter()
+            .find(|l| l.record.value == record.value)
+            .map(|l| l.id)
+            .ok_or_else(|| ProviderError::Conflict {
+                name: record.name.clone(),
+                reason: format!(
+                    "{} {} is no longer there",
+                    record.rtype,
+                    record.shown_value()
+                ),
+            })
+    }
+}
+
+/// A listed record's value, canonical.
+fn read_value(rtype: RecordType, item: &Value) -> Result<String, ProviderError> {
+    let content = item["content"].as_str().unwrap_or_default();
+    match rtype {
+        RecordType::Txt => Ok(unquote_or_plain(content)),
+        RecordType::Mx => rtype.canonical(&format!("{} {content}", item["priority"])),
+        RecordType::Tlsa if item["data"].is_object() => {
+            let data = &item["data"];
+            rtype.canonical(&format!(
+                "{} {} {} {}",
+                data["usage"],
+                data["selector"],
+                data["matching_type"],
+                data["certificate"].as_str().unwrap_or_default()
+            ))
+        }
+        _ => rtype.canonical(content),
     }
 }
 
@@ -201,10 +324,15 @@ fn unquote_or_plain(content: &str) -> String {
 }
 
 impl Provider for Cloudflare {
-    fn records(&self, zone: &str, name: &str) -> Result<Vec<Record>, ProviderError> {
+    fn records(
+        &self,
+        zone: &str,
+        name: &str,
+        rtype: RecordType,
+    ) -> Result<Vec<Record>, ProviderError> {
         let id = self.zone_id(zone)?;
         Ok(self
-            .list(&id, &name.to_ascii_lowercase())?
+            .list(&id, &name.to_ascii_lowercase(), rtype)?
             .into_iter()
             .map(|l| l.record)
             .collect())
@@ -213,43 +341,17 @@ impl Provider for Cloudflare {
     fn apply(&self, zone: &str, changes: &[Change]) -> Result<(), ProviderError> {
         let zone_id = self.zone_id(zone)?;
         for change in changes {
-            let find = |record: &Record| -> Result<String, ProviderError> {
-                self.list(&zone_id, &record.name)?
-                    .into_iter()
-                    .find(|l| l.record.value == record.value)
-                    .map(|l| l.id)
-                    .ok_or_else(|| ProviderError::Conflict {
-                        name: record.name.clone(),
-                        reason: format!("\"{}\" is no longer there", record.value),
-                    })
-            };
             match change {
-                Change::Create(record) => match self.call(
-                    "POST",
-                    &format!("/zones/{zone_id}/dns_records"),
-                    Some(&Self::body(record)),
-                ) {
-                    Ok(_) => {}
-                    // 81057/81058: an identical record exists: the change is already done.
-                    Err(ProviderError::Refused { reason, .. })
-                        if reason.contains("81057") || reason.contains("81058") => {}
-                    Err(e) => return Err(e),
-                },
+                Change::Create(record) => self.create(&zone_id, record)?,
                 Change::Update { from, to } => {
-                    let id = find(from)?;
-                    self.call(
-                        "PUT",
-                        &format!("/zones/{zone_id}/dns_records/{id}"),
-                        Some(&Self::body(to)),
-                    )?;
+                    let id = self.find(&zone_id, from)?;
+                    let path = format!("/zones/{zone_id}/dns_records/{id}");
+                    self.call("PUT", &path, Some(&Self::body(to)))?;
                 }
                 Change::Delete(record) => {
-                    let id = find(record)?;
-                    self.call(
-                        "DELETE",
-                        &format!("/zones/{zone_id}/dns_records/{id}"),
-                        None,
-                    )?;
+                    let id = self.find(&zone_id, record)?;
+                    let path = format!("/zones/{zone_id}/dns_records/{id}");
+                    self.call("DELETE", &path, None)?;
                 }
             }
         }
@@ -257,6 +359,9 @@ impl Provider for Cloudflare {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities::default()
+        Capabilities {
+            atomic_prerequisites: false,
+            record_types: &RecordType::ALL,
+        }
     }
 }

@@ -1,11 +1,13 @@
 //! PowerDNS Authoritative through its HTTP API: rrsets read with `GET .../zones/ZONE` and written
-//! with `PATCH` (`changetype` REPLACE or DELETE), TXT content quoted in 255-byte strings. An
-//! rrset mailauth writes carries the comment "managed by mailauth". The API key comes from the
+//! with `PATCH` (`changetype` REPLACE or DELETE), TXT content quoted in 255-byte strings, CNAME
+//! and MX hosts absolute, TLSA as `USAGE SELECTOR MATCHING HEX`. An rrset mailauth writes carries
+//! the comment "managed by mailauth". HTTP 401/403 is a rejected key, 404 a zone this server
+//! does not have (configuration), 5xx a temporary failure. The API key comes from the
 //! caller (an environment variable or a private file, never the command line).
 
 use serde::Deserialize;
 
-use crate::{Capabilities, Change, Provider, ProviderError, Record};
+use crate::{Capabilities, Change, Mx, Provider, ProviderError, Record, RecordType, absolute_host};
 
 /// The comment on rrsets mailauth writes.
 pub const COMMENT: &str = "managed by mailauth";
@@ -80,24 +82,29 @@ impl PowerDns {
         }
     }
 
-    /// Turn an error status into a message that says what to do.
+    /// Turn an error status into an error of the right kind that says what to do.
     fn status_error(&self, status: u16, body: &str) -> ProviderError {
         let detail = serde_json::from_str::<serde_json::Value>(body)
             .ok()
             .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
             .unwrap_or_else(|| body.chars().take(300).collect());
-        let reason = match status {
-            401 | 403 => format!("HTTP {status}: the API key was rejected ({detail})"),
-            404 => format!("HTTP 404: no such zone on this server ({detail})"),
-            422 => format!("HTTP 422: PowerDNS refused the records as invalid: {detail}"),
-            _ => format!("HTTP {status}: {detail}"),
-        };
-        if status >= 500 {
-            return self.unreachable(reason);
-        }
-        ProviderError::Refused {
-            provider: format!("powerdns {}", self.base),
-            reason,
+        let provider = format!("powerdns {}", self.base);
+        match status {
+            404 => ProviderError::Local {
+                provider,
+                reason: format!(
+                    "HTTP 404: no such zone on this server ({detail}); check the domain and url"
+                ),
+            },
+            401 | 403 => ProviderError::Credentials {
+                provider,
+                reason: format!("HTTP {status}: the API key was rejected ({detail})"),
+            },
+            422 => ProviderError::Refused {
+                provider,
+                reason: format!("HTTP 422: PowerDNS refused the records as invalid: {detail}"),
+            },
+            _ => crate::http_status_error(provider, status, format!("HTTP {status}: {detail}")),
         }
     }
 
@@ -121,70 +128,131 @@ impl PowerDns {
             .map_err(|e| self.unreachable(format!("unreadable zone JSON: {e}")))
     }
 
-    fn txt_at(&self, zone: &Zone, name: &str) -> Vec<Record> {
+    fn records_at(
+        &self,
+        zone: &Zone,
+        name: &str,
+        rtype: RecordType,
+    ) -> Result<Vec<Record>, ProviderError> {
         let fqdn = format!("{name}.");
-        zone.rrsets
+        let mut out = Vec::new();
+        for set in zone
+            .rrsets
             .iter()
-            .filter(|r| r.rtype == "TXT" && r.name.eq_ignore_ascii_case(&fqdn))
-            .flat_map(|r| {
-                let managed = r.comments.iter().any(|c| c.content == COMMENT);
-                r.records.iter().map(move |c| Record {
+            .filter(|r| r.rtype == rtype.as_str() && r.name.eq_ignore_ascii_case(&fqdn))
+        {
+            let managed = set.comments.iter().any(|c| c.content == COMMENT);
+            for content in &set.records {
+                out.push(Record {
                     name: name.to_owned(),
-                    ttl: r.ttl,
-                    value: mailauth_base::txt::unquote(&c.content),
+                    rtype,
+                    ttl: set.ttl,
+                    value: read_content(rtype, &content.content)?,
                     managed,
-                })
-            })
-            .collect()
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The rrset of `name`/`rtype` after `changes`, as a PATCH entry (foreign values kept).
+    fn rrset_patch(
+        &self,
+        current: &Zone,
+        name: &str,
+        rtype: RecordType,
+        changes: &[Change],
+    ) -> Result<serde_json::Value, ProviderError> {
+        let mut values: Vec<String> = self
+            .records_at(current, name, rtype)?
+            .into_iter()
+            .map(|r| r.value)
+            .collect();
+        let mut ttl = current
+            .rrsets
+            .iter()
+            .find(|r| r.rtype == rtype.as_str() && r.name.eq_ignore_ascii_case(&format!("{name}.")))
+            .map_or(3600, |r| r.ttl);
+        for change in changes
+            .iter()
+            .filter(|c| c.name() == name && c.rtype() == rtype)
+        {
+            match change {
+                Change::Create(r) => {
+                    values.push(r.value.clone());
+                    ttl = r.ttl;
+                }
+                Change::Update { from, to } => {
+                    values.retain(|v| *v != from.value);
+                    values.push(to.value.clone());
+                    ttl = to.ttl;
+                }
+                Change::Delete(r) => values.retain(|v| *v != r.value),
+            }
+        }
+        let fqdn = format!("{name}.");
+        if values.is_empty() {
+            return Ok(
+                serde_json::json!({"name": fqdn, "type": rtype.as_str(), "changetype": "DELETE"}),
+            );
+        }
+        let records: Vec<serde_json::Value> = values
+            .iter()
+            .map(|v| serde_json::json!({"content": write_content(rtype, v), "disabled": false}))
+            .collect();
+        Ok(serde_json::json!({
+            "name": fqdn, "type": rtype.as_str(), "ttl": ttl, "changetype": "REPLACE",
+            "records": records,
+            "comments": [{"content": COMMENT, "account": "mailauth"}],
+        }))
+    }
+}
+
+/// A record's content from the API, canonical.
+fn read_content(rtype: RecordType, content: &str) -> Result<String, ProviderError> {
+    match rtype {
+        RecordType::Txt => Ok(mailauth_base::txt::unquote(content)),
+        _ => rtype.canonical(content),
+    }
+}
+
+/// A canonical value as API content.
+fn write_content(rtype: RecordType, value: &str) -> String {
+    match rtype {
+        RecordType::Txt => mailauth_base::txt::quote_all(value),
+        RecordType::Cname => absolute_host(value),
+        RecordType::Mx => Mx::parse(value).map_or_else(
+            || value.to_owned(),
+            |mx| format!("{} {}", mx.preference, absolute_host(&mx.host)),
+        ),
+        _ => value.to_owned(),
     }
 }
 
 impl Provider for PowerDns {
-    fn records(&self, zone: &str, name: &str) -> Result<Vec<Record>, ProviderError> {
+    fn records(
+        &self,
+        zone: &str,
+        name: &str,
+        rtype: RecordType,
+    ) -> Result<Vec<Record>, ProviderError> {
         let zone = self.zone(zone)?;
-        Ok(self.txt_at(&zone, &name.to_ascii_lowercase()))
+        self.records_at(&zone, &name.to_ascii_lowercase(), rtype)
     }
 
     fn apply(&self, zone: &str, changes: &[Change]) -> Result<(), ProviderError> {
         let current = self.zone(zone)?;
-        // The whole TXT rrset of each touched name after the changes, foreign values kept.
-        let mut names: Vec<String> = changes.iter().map(|c| c.name().to_owned()).collect();
-        names.sort();
-        names.dedup();
-        let mut rrsets = Vec::new();
-        for name in names {
-            let mut values: Vec<(String, u32)> = self
-                .txt_at(&current, &name)
-                .into_iter()
-                .map(|r| (r.value, r.ttl))
-                .collect();
-            let mut ttl = values.first().map_or(3600, |v| v.1);
-            for change in changes.iter().filter(|c| c.name() == name) {
-                match change {
-                    Change::Create(r) => {
-                        values.push((r.value.clone(), r.ttl));
-                        ttl = r.ttl;
-                    }
-                    Change::Update { from, to } => {
-                        values.retain(|v| v.0 != from.value);
-                        values.push((to.value.clone(), to.ttl));
-                        ttl = to.ttl;
-                    }
-                    Change::Delete(r) => values.retain(|v| v.0 != r.value),
-                }
-            }
-            let fqdn = format!("{name}.");
-            if values.is_empty() {
-                rrsets
-                    .push(serde_json::json!({"name": fqdn, "type": "TXT", "changetype": "DELETE"}));
-            } else {
-                rrsets.push(serde_json::json!({
-                    "name": fqdn, "type": "TXT", "ttl": ttl, "changetype": "REPLACE",
-                    "records": values.iter().map(|v| serde_json::json!({"content": mailauth_base::txt::quote_all(&v.0), "disabled": false})).collect::<Vec<_>>(),
-                    "comments": [{"content": COMMENT, "account": "mailauth"}],
-                }));
-            }
-        }
+        // The whole rrset of each touched name and type after the changes.
+        let mut sets: Vec<(String, RecordType)> = changes
+            .iter()
+            .map(|c| (c.name().to_owned(), c.rtype()))
+            .collect();
+        sets.sort();
+        sets.dedup();
+        let rrsets = sets
+            .iter()
+            .map(|(name, rtype)| self.rrset_patch(&current, name, *rtype, changes))
+            .collect::<Result<Vec<_>, _>>()?;
         let body = serde_json::json!({ "rrsets": rrsets });
         let mut response = crate::with_retries(|| {
             self.agent
@@ -202,7 +270,10 @@ impl Provider for PowerDns {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities::default()
+        Capabilities {
+            atomic_prerequisites: false,
+            record_types: &RecordType::ALL,
+        }
     }
 }
 

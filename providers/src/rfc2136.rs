@@ -1,9 +1,13 @@
 //! RFC 2136 dynamic update, signed with TSIG (RFC 8945; hmac-sha256/384/512, the key read from
-//! a BIND key file), sent over TCP to the zone's primary. Every update carries the name's whole
-//! current TXT RRset as a value-dependent prerequisite, so a change made since the records were
-//! read fails with NXRRSET instead of being overwritten. DNS has no place to mark who wrote a
-//! record, so the values mailauth created are listed in a small state file (JSON) beside the
-//! configuration. Reads are plain TXT queries to the same server.
+//! a BIND key file), sent over TCP to the zone's primary. TXT, CNAME, MX and TLSA are written as
+//! hickory-proto rdata. Every update carries each touched RRset (name and type) exactly as it was
+//! read as a value-dependent prerequisite, so a change made since the records were read fails
+//! with NXRRSET instead of being overwritten. DNS has no place to mark who wrote a record, so the
+//! values mailauth created are listed in a small state file (JSON) beside the configuration
+//! (keyed by name for TXT, as before other types existed, and by "NAME TYPE" for the others).
+//! Reads are plain queries to the same server. Only a failure to reach the server, or a SERVFAIL,
+//! is temporary; a rejected key (NOTAUTH, REFUSED) is a credential error, a bad key or state file
+//! a local one.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -13,10 +17,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use hickory_proto::op::{Message, MessageType, OpCode, Query};
-use hickory_proto::rr::rdata::TXT;
-use hickory_proto::rr::{DNSClass, Name, RData, Record as DnsRecord, RecordType};
+use hickory_proto::rr::rdata::{CNAME, MX, TLSA, TXT};
+use hickory_proto::rr::{DNSClass, Name, RData, Record as DnsRecord, RecordType as DnsType};
 
-use crate::{Capabilities, Change, Provider, ProviderError, Record};
+use crate::{Capabilities, Change, Mx, Provider, ProviderError, Record, RecordType, Tlsa};
 
 /// A TSIG algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,9 +67,9 @@ impl std::fmt::Debug for TsigKey {
 impl TsigKey {
     /// Read a BIND key file: `key "NAME" { algorithm hmac-sha256; secret "BASE64"; };`.
     pub fn from_bind_file(path: &Path) -> Result<TsigKey, ProviderError> {
-        let refused = |reason: String| ProviderError::Refused {
+        let refused = |reason: String| ProviderError::Local {
             provider: "rfc2136".into(),
-            reason: format!("{}: {reason}", path.display()),
+            reason: format!("key file {}: {reason}", path.display()),
         };
         let text = std::fs::read_to_string(path).map_err(|e| refused(e.to_string()))?;
         let name = text
@@ -165,8 +169,8 @@ impl Rfc2136 {
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .map_err(|e| self.unreachable(e))?;
-        let length =
-            u16::try_from(request.len()).map_err(|_| self.unreachable("update too large"))?;
+        let length = u16::try_from(request.len())
+            .map_err(|_| self.local("the update is larger than 65535 bytes"))?;
         stream
             .write_all(&length.to_be_bytes())
             .and_then(|()| stream.write_all(request))
@@ -224,50 +228,87 @@ impl Rfc2136 {
         wire
     }
 
-    fn name(&self, name: &str) -> Result<Name, ProviderError> {
-        Name::from_ascii(format!("{}.", name.trim_end_matches('.')))
-            .map_err(|e| self.unreachable(e))
+    fn local(&self, reason: impl std::fmt::Display) -> ProviderError {
+        ProviderError::Local {
+            provider: self.provider(),
+            reason: reason.to_string(),
+        }
     }
 
-    fn txt(
+    fn name(&self, name: &str) -> Result<Name, ProviderError> {
+        Name::from_ascii(format!("{}.", name.trim_end_matches('.')))
+            .map_err(|e| self.local(format!("{name}: {e}")))
+    }
+
+    /// A canonical value as hickory rdata.
+    fn rdata(&self, rtype: RecordType, value: &str) -> Result<RData, ProviderError> {
+        let invalid = || ProviderError::InvalidValue {
+            rtype,
+            value: value.to_owned(),
+            reason: "not in canonical form".into(),
+        };
+        Ok(match rtype {
+            RecordType::Txt => {
+                RData::TXT(TXT::from_bytes(mailauth_base::txt::split(value.as_bytes())))
+            }
+            RecordType::Cname => RData::CNAME(CNAME(self.host(value)?)),
+            RecordType::Mx => {
+                let mx = Mx::parse(value).ok_or_else(invalid)?;
+                RData::MX(MX::new(mx.preference, self.host(&mx.host)?))
+            }
+            _ => {
+                let t = Tlsa::parse(value).ok_or_else(invalid)?;
+                RData::TLSA(TLSA::new(
+                    t.usage.into(),
+                    t.selector.into(),
+                    t.matching.into(),
+                    t.data,
+                ))
+            }
+        })
+    }
+
+    fn host(&self, host: &str) -> Result<Name, ProviderError> {
+        if host == "." {
+            Ok(Name::root())
+        } else {
+            self.name(host)
+        }
+    }
+
+    fn record(
         &self,
-        name: &str,
-        value: &str,
+        record: &Record,
         ttl: u32,
         class: DNSClass,
     ) -> Result<DnsRecord, ProviderError> {
-        let mut record = DnsRecord::from_rdata(
-            self.name(name)?,
+        let mut out = DnsRecord::from_rdata(
+            self.name(&record.name)?,
             ttl,
-            RData::TXT(TXT::from_bytes(mailauth_base::txt::split(value.as_bytes()))),
+            self.rdata(record.rtype, &record.value)?,
         );
-        record.dns_class = class;
-        Ok(record)
+        out.dns_class = class;
+        Ok(out)
     }
 
-    fn query_txt(&self, name: &str) -> Result<Vec<(String, u32)>, ProviderError> {
+    /// The records of `rtype` at `name` as the server answers now: (canonical value, TTL).
+    fn query(&self, name: &str, rtype: RecordType) -> Result<Vec<(String, u32)>, ProviderError> {
         let mut message = Message::new(rand_id(), MessageType::Query, OpCode::Query);
-        message.add_query(Query::query(self.name(name)?, RecordType::TXT));
-        let wire = message.to_vec().map_err(|e| self.unreachable(e))?;
-        let response =
-            Message::from_vec(&self.exchange(&wire)?).map_err(|e| self.unreachable(e))?;
-        Ok(response
+        message.add_query(Query::query(self.name(name)?, dns_type(rtype)));
+        let wire = message.to_vec().map_err(|e| self.local(e))?;
+        let bytes = self.exchange(&wire)?;
+        match bytes[3] & 0x0f {
+            0 | 3 => {}
+            2 => return Err(self.unreachable(format!("SERVFAIL for {name} {rtype}"))),
+            rcode => return Err(self.explain(rcode, &[name.to_owned()])),
+        }
+        let response = Message::from_vec(&bytes).map_err(|e| self.unreachable(e))?;
+        response
             .answers
             .iter()
-            .filter_map(|r| match &r.data {
-                RData::TXT(txt) => Some((
-                    String::from_utf8_lossy(
-                        &txt.txt_data
-                            .iter()
-                            .flat_map(|s| s.iter().copied())
-                            .collect::<Vec<u8>>(),
-                    )
-                    .into_owned(),
-                    r.ttl,
-                )),
-                _ => None,
-            })
-            .collect())
+            .filter_map(|r| answer_value(&r.data, rtype).map(|v| (v, r.ttl)))
+            .map(|(value, ttl)| Ok((rtype.canonical(&value)?, ttl)))
+            .collect()
     }
 
     fn load_state(&self) -> BTreeMap<String, Vec<String>> {
@@ -284,7 +325,10 @@ impl Rfc2136 {
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         let io = |e: std::io::Error| {
-            self.unreachable(format!("state file {}: {e}", self.state.display()))
+            self.local(format!(
+                "cannot write the state file {}: {e}",
+                self.state.display()
+            ))
         };
         std::fs::create_dir_all(dir).map_err(io)?;
         let json = serde_json::to_vec_pretty(state).unwrap_or_default();
@@ -298,31 +342,104 @@ impl Rfc2136 {
 
     fn explain(&self, rcode: u8, names: &[String]) -> ProviderError {
         let name = names.join(", ");
+        let provider = self.provider();
         match rcode {
             7 | 8 => ProviderError::Conflict {
                 name,
                 reason: "the records changed since they were read (YXRRSET/NXRRSET)".into(),
             },
-            5 => ProviderError::Refused {
-                provider: self.provider(),
+            2 => ProviderError::Unreachable {
+                provider,
+                reason: format!("SERVFAIL for {name}"),
+            },
+            5 => ProviderError::Credentials {
+                provider,
                 reason: format!(
                     "REFUSED: the server does not allow key {} to update these names (check its update-policy)",
                     self.key.name
                 ),
             },
-            9 => ProviderError::Refused {
-                provider: self.provider(),
+            9 => ProviderError::Credentials {
+                provider,
                 reason: format!(
                     "NOTAUTH: the TSIG key {} was rejected (wrong name, secret or algorithm: BADKEY/BADSIG), or the server is not authoritative",
                     self.key.name
                 ),
             },
             other => ProviderError::Refused {
-                provider: self.provider(),
+                provider,
                 reason: format!("update failed with RCODE {other}"),
             },
         }
     }
+}
+
+/// hickory's type for ours.
+fn dns_type(rtype: RecordType) -> DnsType {
+    match rtype {
+        RecordType::Txt => DnsType::TXT,
+        RecordType::Cname => DnsType::CNAME,
+        RecordType::Mx => DnsType::MX,
+        _ => DnsType::TLSA,
+    }
+}
+
+/// An answer's data as presentation text, when it is of `rtype`.
+fn answer_value(data: &RData, rtype: RecordType) -> Option<String> {
+    match (data, rtype) {
+        (RData::TXT(txt), RecordType::Txt) => {
+            let bytes: Vec<u8> = txt
+                .txt_data
+                .iter()
+                .flat_map(|s| s.iter().copied())
+                .collect();
+            Some(String::from_utf8_lossy(&bytes).into_owned())
+        }
+        (RData::CNAME(cname), RecordType::Cname) => Some(cname.0.to_ascii()),
+        (RData::MX(mx), RecordType::Mx) => {
+            Some(format!("{} {}", mx.preference, mx.exchange.to_ascii()))
+        }
+        (RData::TLSA(tlsa), RecordType::Tlsa) => Some(
+            Tlsa {
+                usage: tlsa.cert_usage.into(),
+                selector: tlsa.selector.into(),
+                matching: tlsa.matching.into(),
+                data: tlsa.cert_data.clone(),
+            }
+            .to_string(),
+        ),
+        _ => None,
+    }
+}
+
+/// The state file's key for a name and type (TXT keeps the bare name of earlier versions).
+fn state_key(name: &str, rtype: RecordType) -> String {
+    match rtype {
+        RecordType::Txt => name.to_owned(),
+        other => format!("{name} {other}"),
+    }
+}
+
+/// The values mailauth created, after `changes`.
+fn update_state(state: &mut BTreeMap<String, Vec<String>>, changes: &[Change]) {
+    for change in changes {
+        match change {
+            Change::Create(r) => state
+                .entry(state_key(&r.name, r.rtype))
+                .or_default()
+                .push(r.value.clone()),
+            Change::Update { from, to } => {
+                let values = state.entry(state_key(&to.name, to.rtype)).or_default();
+                values.retain(|v| v != &from.value);
+                values.push(to.value.clone());
+            }
+            Change::Delete(r) => state
+                .entry(state_key(&r.name, r.rtype))
+                .or_default()
+                .retain(|v| v != &r.value),
+        }
+    }
+    state.retain(|_, v| !v.is_empty());
 }
 
 fn rand_id() -> u16 {
@@ -332,17 +449,65 @@ fn rand_id() -> u16 {
     (nanos ^ (nanos >> 16)) as u16
 }
 
+impl Rfc2136 {
+    /// Prerequisites: each touched RRset exactly as it is now (or absent).
+    fn add_prerequisites(
+        &self,
+        message: &mut Message,
+        sets: &[(String, RecordType)],
+    ) -> Result<(), ProviderError> {
+        for (name, rtype) in sets {
+            let current = self.query(name, *rtype)?;
+            if current.is_empty() {
+                let mut absent = DnsRecord::update0(self.name(name)?, 0, dns_type(*rtype));
+                absent.dns_class = DNSClass::NONE;
+                message.add_answer(absent);
+            }
+            for (value, _) in current {
+                let mut record =
+                    DnsRecord::from_rdata(self.name(name)?, 0, self.rdata(*rtype, &value)?);
+                record.dns_class = DNSClass::IN;
+                message.add_answer(record);
+            }
+        }
+        Ok(())
+    }
+
+    fn add_updates(&self, message: &mut Message, changes: &[Change]) -> Result<(), ProviderError> {
+        for change in changes {
+            match change {
+                Change::Create(r) => message.add_authority(self.record(r, r.ttl, DNSClass::IN)?),
+                Change::Update { from, to } => {
+                    message.add_authority(self.record(from, 0, DNSClass::NONE)?);
+                    message.add_authority(self.record(to, to.ttl, DNSClass::IN)?)
+                }
+                Change::Delete(r) => message.add_authority(self.record(r, 0, DNSClass::NONE)?),
+            };
+        }
+        Ok(())
+    }
+}
+
 impl Provider for Rfc2136 {
-    fn records(&self, _zone: &str, name: &str) -> Result<Vec<Record>, ProviderError> {
+    fn records(
+        &self,
+        _zone: &str,
+        name: &str,
+        rtype: RecordType,
+    ) -> Result<Vec<Record>, ProviderError> {
         let name = name.to_ascii_lowercase();
         let state = self.load_state();
-        let ours = state.get(&name).cloned().unwrap_or_default();
+        let ours = state
+            .get(&state_key(&name, rtype))
+            .cloned()
+            .unwrap_or_default();
         Ok(self
-            .query_txt(&name)?
+            .query(&name, rtype)?
             .into_iter()
             .map(|(value, ttl)| Record {
                 managed: ours.contains(&value),
                 name: name.clone(),
+                rtype,
                 ttl,
                 value,
             })
@@ -354,67 +519,31 @@ impl Provider for Rfc2136 {
             return Ok(());
         }
         let mut message = Message::new(rand_id(), MessageType::Query, OpCode::Update);
-        message.add_query(Query::query(self.name(zone)?, RecordType::SOA));
-        let mut names: Vec<String> = changes.iter().map(|c| c.name().to_owned()).collect();
-        names.sort();
-        names.dedup();
-        // Prerequisites: each name's TXT RRset exactly as it is now (or absent).
-        for name in &names {
-            let current = self.query_txt(name)?;
-            if current.is_empty() {
-                let mut absent = DnsRecord::update0(self.name(name)?, 0, RecordType::TXT);
-                absent.dns_class = DNSClass::NONE;
-                message.add_answer(absent);
-            }
-            for (value, _) in current {
-                message.add_answer(self.txt(name, &value, 0, DNSClass::IN)?);
-            }
-        }
-        for change in changes {
-            match change {
-                Change::Create(r) => {
-                    message.add_authority(self.txt(&r.name, &r.value, r.ttl, DNSClass::IN)?);
-                }
-                Change::Update { from, to } => {
-                    message.add_authority(self.txt(&from.name, &from.value, 0, DNSClass::NONE)?);
-                    message.add_authority(self.txt(&to.name, &to.value, to.ttl, DNSClass::IN)?);
-                }
-                Change::Delete(r) => {
-                    message.add_authority(self.txt(&r.name, &r.value, 0, DNSClass::NONE)?);
-                }
-            }
-        }
-        let wire = message.to_vec().map_err(|e| self.unreachable(e))?;
+        message.add_query(Query::query(self.name(zone)?, DnsType::SOA));
+        let mut sets: Vec<(String, RecordType)> = changes
+            .iter()
+            .map(|c| (c.name().to_owned(), c.rtype()))
+            .collect();
+        sets.sort();
+        sets.dedup();
+        self.add_prerequisites(&mut message, &sets)?;
+        self.add_updates(&mut message, changes)?;
+        let wire = message.to_vec().map_err(|e| self.local(e))?;
         let response = self.exchange(&self.sign(wire))?;
         let rcode = response[3] & 0x0f;
         if rcode != 0 {
+            let names: Vec<String> = sets.into_iter().map(|(n, _)| n).collect();
             return Err(self.explain(rcode, &names));
         }
         let mut state = self.load_state();
-        for change in changes {
-            match change {
-                Change::Create(r) => state
-                    .entry(r.name.clone())
-                    .or_default()
-                    .push(r.value.clone()),
-                Change::Update { from, to } => {
-                    let values = state.entry(to.name.clone()).or_default();
-                    values.retain(|v| v != &from.value);
-                    values.push(to.value.clone());
-                }
-                Change::Delete(r) => state
-                    .entry(r.name.clone())
-                    .or_default()
-                    .retain(|v| v != &r.value),
-            }
-        }
-        state.retain(|_, v| !v.is_empty());
+        update_state(&mut state, changes);
         self.save_state(&state)
     }
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             atomic_prerequisites: true,
+            record_types: &RecordType::ALL,
         }
     }
 }

@@ -1,12 +1,19 @@
 //! `mailauth init`, `mailauth plan` and `mailauth publish`: the declarative workflow.
+//!
+//! Providers are built through the provider registry (`mailauth_providers::registry::open`).
+//! `publish` applies each domain's plan, then confirms the records are served, and always says
+//! per domain what was applied and what was confirmed (text on stderr; with `--json` one
+//! document `{"plans": [...], "domains": [{domain, provider, status, applied, confirmed,
+//! servers, error}]}`). Exit: 0 all confirmed or nothing to do; 1 the provider refused or a
+//! conflict with a change made since the plan; 2 bad input or credentials; 3 the provider was
+//! unreachable, or a change was applied but could not be confirmed yet.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use mailauth_providers::zonefile::ZoneFileProvider;
-use mailauth_providers::{Change, Plan, Provider, apply_plan, plan};
+use mailauth_providers::{Change, Plan, Provider, ProviderError, RecordType, apply_plan, plan};
 
 use super::{GlobalArgs, Outcome, print_json};
 use mailauth::config::Config;
@@ -145,61 +152,19 @@ struct DomainPlan {
     zone_file: Option<PathBuf>,
 }
 
+/// The backend `name` of `config` (through the provider registry), and its zone file when it
+/// is a zonefile provider.
 pub(super) fn build_provider(
     name: &str,
     config: &Config,
     dir: &Path,
 ) -> Result<(Box<dyn Provider>, Option<PathBuf>)> {
-    let provider = &config.providers[name];
-    match provider.kind.as_str() {
-        "zonefile" => {
-            let path = dir.join(provider.path.clone().unwrap_or_default());
-            Ok((Box::new(ZoneFileProvider::new(&path)), Some(path)))
-        }
-        "powerdns" => {
-            let url = provider.url.as_deref().with_context(|| {
-                format!("provider {name}: kind powerdns needs url = \"https://HOST:8081\"")
-            })?;
-            let key = mailauth::config::credential(name, provider)?;
-            Ok((
-                Box::new(mailauth_providers::powerdns::PowerDns::new(url, key)?),
-                None,
-            ))
-        }
-        "cloudflare" => {
-            let token = mailauth::config::credential(name, provider)?;
-            Ok((
-                Box::new(mailauth_providers::cloudflare::Cloudflare::new(
-                    provider.url.as_deref(),
-                    token,
-                )?),
-                None,
-            ))
-        }
-        "rfc2136" => {
-            let server = provider.url.as_deref().with_context(|| {
-                format!(
-                    "provider {name}: kind rfc2136 needs url = \"IP:PORT\" of the primary server"
-                )
-            })?;
-            let server = mailauth::dns::hickory::parse_server_addr(server)?;
-            let key_file = dir.join(provider.key_file.clone().with_context(|| {
-                format!(
-                    "provider {name}: kind rfc2136 needs key_file = \"tsig.key\" (a BIND key file)"
-                )
-            })?);
-            mailauth::config::private_file(name, &key_file)?;
-            let key = mailauth_providers::rfc2136::TsigKey::from_bind_file(&key_file)?;
-            let state = dir.join(".mailauth").join(format!("rfc2136-{name}.json"));
-            Ok((
-                Box::new(mailauth_providers::rfc2136::Rfc2136::new(
-                    server, key, state,
-                )),
-                None,
-            ))
-        }
-        other => bail!("provider {name}: unknown kind {other}"),
-    }
+    let provider = config
+        .providers
+        .get(name)
+        .with_context(|| format!("provider {name} is not defined under [providers]"))?;
+    let opened = mailauth_providers::registry::open(name, provider, dir)?;
+    Ok((opened.provider, opened.zone_file))
 }
 
 fn make_plans(args: &PlanArgs) -> Result<Vec<DomainPlan>> {
@@ -228,8 +193,8 @@ fn make_plans(args: &PlanArgs) -> Result<Vec<DomainPlan>> {
         {
             continue;
         }
-        let desired = mailauth::records::desired(domain, domain_config, &store)
-            .map_err(anyhow::Error::msg)?;
+        // The typed error is kept as the source, so its class decides the exit.
+        let desired = mailauth::records::desired(domain, domain_config, &store)?;
         let (provider, zone_file) =
             build_provider(domain_config.provider.get_ref(), &config, &dir)?;
         let plan = plan(provider.as_ref(), domain, &desired, args.force)?;
@@ -245,21 +210,21 @@ fn make_plans(args: &PlanArgs) -> Result<Vec<DomainPlan>> {
     Ok(plans)
 }
 
-fn print_plans(global: &GlobalArgs, plans: &[DomainPlan]) -> Result<()> {
-    if global.json {
-        let value: Vec<serde_json::Value> = plans
-            .iter()
-            .map(|p| {
-                serde_json::json!({
-                    "domain": p.domain,
-                    "provider": p.provider_name,
-                    "changes": p.plan.changes.iter().map(change_json).collect::<Vec<_>>(),
-                    "refused": p.plan.refused.iter().map(|r| serde_json::json!({"name": r.name, "value": r.value})).collect::<Vec<_>>(),
-                })
+fn plans_json(plans: &[DomainPlan]) -> serde_json::Value {
+    plans
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "domain": p.domain,
+                "provider": p.provider_name,
+                "changes": p.plan.changes.iter().map(change_json).collect::<Vec<_>>(),
+                "refused": p.plan.refused.iter().map(|r| serde_json::json!({"name": r.name, "type": r.rtype.as_str(), "value": r.value})).collect::<Vec<_>>(),
             })
-            .collect();
-        return print_json(&serde_json::Value::Array(value));
-    }
+        })
+        .collect()
+}
+
+fn print_plans(plans: &[DomainPlan]) {
     for p in plans {
         if p.plan.is_empty() && p.plan.refused.is_empty() {
             println!("{} ({}): no changes", p.domain, p.provider_name);
@@ -271,127 +236,270 @@ fn print_plans(global: &GlobalArgs, plans: &[DomainPlan]) -> Result<()> {
         }
         for r in &p.plan.refused {
             println!(
-                "  ! {} TXT \"{}\" was not created by mailauth: kept (use --force to delete)",
-                r.name, r.value
+                "  ! {} {} {} was not created by mailauth: kept (use --force to delete)",
+                r.name,
+                r.rtype,
+                r.shown_value()
             );
         }
     }
-    Ok(())
 }
 
 fn change_json(change: &Change) -> serde_json::Value {
+    let record = |op: &str, r: &mailauth_providers::Record| serde_json::json!({"op": op, "name": r.name, "type": r.rtype.as_str(), "ttl": r.ttl, "value": r.value});
     match change {
-        Change::Create(r) => {
-            serde_json::json!({"op": "create", "name": r.name, "ttl": r.ttl, "value": r.value})
-        }
-        Change::Delete(r) => {
-            serde_json::json!({"op": "delete", "name": r.name, "ttl": r.ttl, "value": r.value})
-        }
+        Change::Create(r) => record("create", r),
+        Change::Delete(r) => record("delete", r),
         Change::Update { from, to } => {
-            serde_json::json!({"op": "update", "name": to.name, "ttl": to.ttl, "value": to.value, "from": from.value, "from_ttl": from.ttl})
+            let mut value = record("update", to);
+            value["from"] = serde_json::json!(from.value);
+            value["from_ttl"] = serde_json::json!(from.ttl);
+            value
         }
     }
 }
 
 pub fn plan_command(global: &GlobalArgs, args: PlanArgs) -> Result<Outcome> {
     let plans = make_plans(&args)?;
-    print_plans(global, &plans)?;
+    if global.json {
+        print_json(&plans_json(&plans))?;
+    } else {
+        print_plans(&plans);
+    }
     Ok(Outcome::Success)
+}
+
+/// What became of one domain in `publish`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    /// Its plan was empty.
+    Unchanged,
+    /// Applied, and every record is served.
+    Confirmed,
+    /// Applied, but whether the records are served could not be confirmed (yet).
+    Unconfirmed,
+    /// The provider did not apply it.
+    NotApplied,
+    /// Not tried: an earlier domain failed.
+    Skipped,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Unchanged => "unchanged",
+            Status::Confirmed => "confirmed",
+            Status::Unconfirmed => "applied_unconfirmed",
+            Status::NotApplied => "not_applied",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
+/// One domain's outcome: what was applied, what was confirmed, and at which servers.
+struct DomainOutcome<'a> {
+    plan: &'a DomainPlan,
+    status: Status,
+    /// Records (name and type) seen at every answering server.
+    confirmed: Vec<String>,
+    /// The servers (or zone file) asked.
+    servers: Vec<String>,
+    error: Option<String>,
+}
+
+impl<'a> DomainOutcome<'a> {
+    fn new(plan: &'a DomainPlan, status: Status) -> DomainOutcome<'a> {
+        DomainOutcome {
+            plan,
+            status,
+            confirmed: Vec::new(),
+            servers: Vec::new(),
+            error: None,
+        }
+    }
+
+    fn applied(&self) -> &[Change] {
+        match self.status {
+            Status::Confirmed | Status::Unconfirmed => &self.plan.plan.changes,
+            _ => &[],
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "domain": self.plan.domain,
+            "provider": self.plan.provider_name,
+            "status": self.status.as_str(),
+            "applied": self.applied().iter().map(change_json).collect::<Vec<_>>(),
+            "confirmed": self.confirmed,
+            "servers": self.servers,
+            "error": self.error,
+        })
+    }
+
+    /// The per-domain line on stderr.
+    fn line(&self) -> String {
+        let (domain, provider) = (&self.plan.domain, &self.plan.provider_name);
+        let error = self.error.as_deref().unwrap_or("");
+        match self.status {
+            Status::Unchanged => format!("{domain}: no changes"),
+            Status::Confirmed => format!(
+                "{domain}: published and confirmed at {} ({} changes applied at {provider})",
+                self.servers.join(", "),
+                self.applied().len()
+            ),
+            Status::Unconfirmed => format!(
+                "{domain}: applied at {provider}, not yet confirmed: {error} (run `mailauth plan` later to check)"
+            ),
+            Status::NotApplied => format!("{domain}: not applied at {provider}: {error}"),
+            Status::Skipped => {
+                format!("{domain}: not applied (stopped after an earlier failure)")
+            }
+        }
+    }
+}
+
+fn ask(total: usize) -> Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        bail!("not asking on a non-terminal: pass --yes to apply these {total} changes");
+    }
+    eprint!("Apply {total} changes? [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
 pub async fn publish(global: &GlobalArgs, args: PlanArgs) -> Result<Outcome> {
     let plans = make_plans(&args)?;
-    print_plans(global, &plans)?;
+    if !global.json {
+        print_plans(&plans);
+    }
     let total: usize = plans.iter().map(|p| p.plan.changes.len()).sum();
     if total == 0 {
         eprintln!("mailauth: nothing to publish");
-        return Ok(Outcome::Success);
+    } else if !args.yes && !ask(total)? {
+        eprintln!("mailauth: nothing applied");
+        return Ok(Outcome::Failed);
     }
-    if !args.yes {
-        if !std::io::stdin().is_terminal() {
-            bail!("not asking on a non-terminal: pass --yes to apply these {total} changes");
-        }
-        eprint!("Apply {total} changes? [y/N] ");
-        std::io::stderr().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            eprintln!("mailauth: nothing applied");
+    let mut outcomes = Vec::new();
+    let mut failure: Option<ProviderError> = None;
+    for p in &plans {
+        let outcome = if failure.is_some() {
+            DomainOutcome::new(p, Status::Skipped)
+        } else if p.plan.is_empty() {
+            DomainOutcome::new(p, Status::Unchanged)
+        } else {
+            match apply_plan(p.provider.as_ref(), &p.domain, &p.plan) {
+                Ok(()) => confirm(global, &args, p).await,
+                Err(e) => {
+                    let mut outcome = DomainOutcome::new(p, Status::NotApplied);
+                    outcome.error = Some(e.to_string());
+                    failure = Some(e);
+                    outcome
+                }
+            }
+        };
+        outcomes.push(outcome);
+    }
+    report(global, &plans, &outcomes)?;
+    exit_outcome(failure, &outcomes)
+}
+
+fn report(global: &GlobalArgs, plans: &[DomainPlan], outcomes: &[DomainOutcome<'_>]) -> Result<()> {
+    if global.json {
+        return print_json(&serde_json::json!({
+            "plans": plans_json(plans),
+            "domains": outcomes.iter().map(DomainOutcome::json).collect::<Vec<_>>(),
+        }));
+    }
+    for outcome in outcomes {
+        eprintln!("mailauth: {}", outcome.line());
+    }
+    Ok(())
+}
+
+/// The exit: a provider failure by its kind (temporary 3, refused or conflict 1, otherwise 2);
+/// applied but not confirmed 3; else success.
+fn exit_outcome(failure: Option<ProviderError>, outcomes: &[DomainOutcome<'_>]) -> Result<Outcome> {
+    if let Some(e) = failure {
+        if e.is_refusal() {
             return Ok(Outcome::Failed);
         }
+        return Err(anyhow::Error::new(e).context("publishing stopped"));
     }
-    let mut applied = Vec::new();
-    for p in &plans {
-        if p.plan.is_empty() {
-            continue;
-        }
-        if let Err(e) = apply_plan(p.provider.as_ref(), &p.domain, &p.plan) {
-            let pending: Vec<&str> = plans
-                .iter()
-                .filter(|q| !q.plan.is_empty() && !applied.contains(&q.domain))
-                .map(|q| q.domain.as_str())
-                .collect();
-            eprintln!("mailauth: not applied: {}", pending.join(", "));
-            eprintln!(
-                "mailauth: applied: {}",
-                if applied.is_empty() {
-                    "nothing".to_owned()
-                } else {
-                    applied.join(", ")
-                }
-            );
-            return Err(anyhow::Error::new(e).context(format!("publishing {}", p.domain)));
-        }
-        applied.push(p.domain.clone());
-        confirm(global, &args, p).await?;
+    if outcomes.iter().any(|o| o.status == Status::Unconfirmed) {
+        return Ok(Outcome::TempFail);
     }
     Ok(Outcome::Success)
 }
 
 /// Check that every desired record is now served: from the zone file itself; through
 /// `--resolver`; or else by each of the zone's authoritative name servers, asked directly.
-/// Servers are polled for up to `--wait` seconds while the change propagates.
-async fn confirm(global: &GlobalArgs, args: &PlanArgs, p: &DomainPlan) -> Result<()> {
-    let servers = Answerers::find(global, p.zone_file.as_deref(), &p.domain)
-        .await?
-        .open()
-        .map_err(anyhow::Error::msg)?;
-    let progress = if std::io::stderr().is_terminal() {
+/// Servers are polled for up to `--wait` seconds while the change propagates. A confirmation
+/// that cannot run (the name servers cannot be found, a server does not answer) leaves the
+/// domain applied but unconfirmed, with the reason.
+async fn confirm<'a>(global: &GlobalArgs, args: &PlanArgs, p: &'a DomainPlan) -> DomainOutcome<'a> {
+    let mut outcome = DomainOutcome::new(p, Status::Unconfirmed);
+    let servers = match Answerers::find(global, p.zone_file.as_deref(), &p.domain).await {
+        Ok(answerers) => answerers.open().map_err(anyhow::Error::new),
+        Err(e) => Err(e),
+    };
+    let servers = match servers {
+        Ok(servers) => servers,
+        Err(e) => {
+            outcome.error = Some(format!("{e:#}"));
+            return outcome;
+        }
+    };
+    outcome.servers = servers.iter().map(|(s, _)| s.clone()).collect();
+    let progress = if std::io::stderr().is_terminal() && !global.json {
         indicatif::ProgressBar::new_spinner()
     } else {
         indicatif::ProgressBar::hidden()
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(args.wait);
-    for (server, resolver) in &servers {
-        for want in &p.desired {
-            let Some(value) = &want.value else { continue };
+    // TXT records are confirmed; other types are applied without a served-check here.
+    for want in p.desired.iter().filter(|d| d.rtype == RecordType::Txt) {
+        let Some(value) = &want.value else { continue };
+        for (server, resolver) in &servers {
             progress.set_message(format!("waiting for {} at {server}", want.name));
-            loop {
-                let served = resolver.txt(&want.name).await.unwrap_or_default();
-                if served.iter().any(|r| r.joined() == value.as_bytes()) {
-                    break;
-                }
-                if std::time::Instant::now() >= deadline {
-                    progress.finish_and_clear();
-                    bail!(
-                        "{server} does not serve the new {} record after {}s; the change is applied at the provider, run `mailauth plan` later to confirm",
-                        want.name,
-                        args.wait
-                    );
-                }
-                progress.tick();
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            if let Err(reason) =
+                wait_served(resolver.as_ref(), &want.name, value, deadline, &progress).await
+            {
+                progress.finish_and_clear();
+                outcome.error = Some(format!("{server}: {reason} after {}s", args.wait));
+                return outcome;
             }
         }
+        outcome.confirmed.push(format!("{} TXT", want.name));
     }
     progress.finish_and_clear();
-    let names: Vec<&str> = servers.iter().map(|(s, _)| s.as_str()).collect();
-    eprintln!(
-        "mailauth: {}: published and confirmed at {}",
-        p.domain,
-        names.join(", ")
-    );
-    Ok(())
+    outcome.status = Status::Confirmed;
+    outcome
+}
+
+/// Poll `resolver` until it serves `value` at `name` or `deadline` passes; the reason names the
+/// last DNS error when there was one.
+async fn wait_served(
+    resolver: &dyn Resolver,
+    name: &str,
+    value: &str,
+    deadline: std::time::Instant,
+    progress: &indicatif::ProgressBar,
+) -> std::result::Result<(), String> {
+    loop {
+        let reason = match resolver.txt(name).await {
+            Ok(served) if served.iter().any(|r| r.joined() == value.as_bytes()) => return Ok(()),
+            Ok(_) => format!("does not serve the new {name} record yet"),
+            Err(e) => format!("cannot be asked for {name}: {e}"),
+        };
+        if std::time::Instant::now() >= deadline {
+            return Err(reason);
+        }
+        progress.tick();
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
 }
 
 /// Who is asked whether a record is served: the `--resolver` servers, the zone file itself,
@@ -445,12 +553,13 @@ impl Answerers {
     }
 
     /// A resolver per answerer, made afresh (so a zone file is read as it is now).
-    pub(super) fn open(&self) -> Result<mailauth::rotate::executor::Servers, String> {
+    pub(super) fn open(
+        &self,
+    ) -> Result<mailauth::rotate::executor::Servers, mailauth::dns::DnsError> {
         match self {
             Answerers::ZoneFile(file) => {
                 let zone =
-                    mailauth::dns::zone::ZoneResolver::from_files(std::slice::from_ref(file))
-                        .map_err(|e| e.to_string())?;
+                    mailauth::dns::zone::ZoneResolver::from_files(std::slice::from_ref(file))?;
                 Ok(vec![(
                     file.display().to_string(),
                     Box::new(zone) as Box<dyn Resolver>,
@@ -459,8 +568,7 @@ impl Answerers {
             Answerers::Servers(servers) => servers
                 .iter()
                 .map(|(name, addr)| {
-                    let resolver = mailauth::dns::hickory::HickoryResolver::with_servers(&[*addr])
-                        .map_err(|e| e.to_string())?;
+                    let resolver = mailauth::dns::hickory::HickoryResolver::with_servers(&[*addr])?;
                     Ok((name.clone(), Box::new(resolver) as Box<dyn Resolver>))
                 })
                 .collect(),

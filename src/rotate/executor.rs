@@ -279,6 +279,7 @@ impl Rotation<'_> {
     /// Make the provider hold `value` (or nothing) at the key's record name.
     fn put_record(&self, selector: &str, value: Option<String>) -> Result<(), RotateError> {
         let desired = [Desired {
+            rtype: mailauth_providers::RecordType::Txt,
             name: self.record_name(selector),
             ttl: self.ttl,
             value,

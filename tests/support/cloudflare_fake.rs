@@ -1,8 +1,11 @@
 //! An in-process stand-in for Cloudflare's API v4, built only from its documented behaviour:
-//! zones by name, TXT records listed in (deliberately small) pages, created, replaced and deleted
-//! by id, comments kept. It re-chunks long TXT content on read (as Cloudflare may), answers the
-//! first request of every fifth with HTTP 429 and `retry-after: 0`, rejects a wrong token with
-//! error 10000, and refuses an identical record with error 81058.
+//! zones by name, TXT, CNAME, MX (`priority`) and TLSA (`data`) records listed by type in
+//! (deliberately small) pages, created, replaced and deleted by id, comments kept. It re-chunks
+//! long TXT content on read (as Cloudflare may), answers the first request of every fifth with
+//! HTTP 429 and `retry-after: 0`, rejects a wrong token with error 10000, and refuses an
+//! identical record with error 81058 (the message deliberately says nothing about "exists").
+//! A created record whose content contains [`REFUSED_CONTENT`] is refused with HTTP 400 and
+//! error 9005, as Cloudflare refuses content it finds invalid.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -10,11 +13,22 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
+/// One stored record: (id, name, content, ttl, comment, type, priority).
+pub type Record = (
+    String,
+    String,
+    String,
+    u64,
+    Option<String>,
+    String,
+    Option<u64>,
+);
+
 /// The fake's state.
 #[derive(Debug, Default)]
 pub struct State {
-    /// (id, name, content, ttl, comment)
-    pub records: Vec<(String, String, String, u64, Option<String>)>,
+    /// (id, name, content, ttl, comment, type, priority); TLSA content is "U S M HEX".
+    pub records: Vec<Record>,
     next_id: u64,
     requests: u64,
 }
@@ -28,6 +42,8 @@ pub struct CloudflareFake {
 }
 
 pub const TOKEN: &str = "fake-token-123";
+/// Content the fake refuses to create (HTTP 400, error 9005).
+pub const REFUSED_CONTENT: &str = "refuse-me";
 pub const ZONE: &str = "battery.test";
 pub const ZONE_ID: &str = "zone-0001";
 
@@ -56,9 +72,15 @@ impl CloudflareFake {
         let mut state = self.state.lock().unwrap();
         state.next_id += 1;
         let id = format!("rec-{}", state.next_id);
-        state
-            .records
-            .push((id, name.into(), content.into(), 300, None));
+        state.records.push((
+            id,
+            name.into(),
+            content.into(),
+            300,
+            None,
+            "TXT".into(),
+            None,
+        ));
     }
 }
 
@@ -113,6 +135,54 @@ fn rechunk(content: &str) -> String {
         .join(" ")
 }
 
+/// A record as stored, from a create or update body.
+fn stored(id: String, input: &Value) -> Record {
+    let rtype = input["type"].as_str().unwrap_or("TXT").to_owned();
+    let content = if rtype == "TLSA" {
+        let d = &input["data"];
+        format!(
+            "{} {} {} {}",
+            d["usage"],
+            d["selector"],
+            d["matching_type"],
+            d["certificate"].as_str().unwrap_or_default()
+        )
+    } else {
+        input["content"].as_str().unwrap_or_default().to_owned()
+    };
+    (
+        id,
+        input["name"].as_str().unwrap_or_default().to_owned(),
+        content,
+        input["ttl"].as_u64().unwrap_or(1),
+        input["comment"].as_str().map(str::to_owned),
+        rtype,
+        input["priority"].as_u64(),
+    )
+}
+
+/// A record as the API lists it: TXT re-chunked, MX with `priority`, TLSA with `data`.
+fn listed(r: &Record) -> Value {
+    let mut out = json!({"id": r.0, "type": r.5, "name": r.1, "ttl": r.3, "comment": r.4});
+    match r.5.as_str() {
+        "TXT" => out["content"] = json!(rechunk(&r.2)),
+        "MX" => {
+            out["content"] = json!(r.2);
+            out["priority"] = json!(r.6);
+        }
+        "TLSA" => {
+            let parts: Vec<&str> = r.2.split(' ').collect();
+            out["content"] = json!(r.2);
+            out["data"] = json!({"usage": parts[0].parse::<u8>().unwrap_or(0),
+                "selector": parts[1].parse::<u8>().unwrap_or(0),
+                "matching_type": parts[2].parse::<u8>().unwrap_or(0),
+                "certificate": parts[3]});
+        }
+        _ => out["content"] = json!(r.2),
+    }
+    out
+}
+
 fn handle(
     method: &str,
     target: &str,
@@ -156,6 +226,7 @@ fn handle(
         }
         ("GET", ["zones", ZONE_ID, "dns_records"]) => {
             let name = param("name").unwrap_or_default();
+            let rtype = param("type").unwrap_or_else(|| "TXT".into());
             let page: usize = param("page")
                 .and_then(|p| p.parse().ok())
                 .unwrap_or(1)
@@ -164,8 +235,8 @@ fn handle(
             let matching: Vec<Value> = state
                 .records
                 .iter()
-                .filter(|r| r.1 == name)
-                .map(|r| json!({"id": r.0, "type": "TXT", "name": r.1, "content": rechunk(&r.2), "ttl": r.3, "comment": r.4}))
+                .filter(|r| r.1 == name && r.5 == rtype)
+                .map(listed)
                 .collect();
             let total_pages = matching.len().div_ceil(per_page).max(1);
             let result: Vec<Value> = matching
@@ -182,31 +253,23 @@ fn handle(
         }
         ("POST", ["zones", ZONE_ID, "dns_records"]) => {
             let input: Value = serde_json::from_slice(body).unwrap_or_default();
-            let (name, content) = (
-                input["name"].as_str().unwrap_or_default().to_owned(),
-                input["content"].as_str().unwrap_or_default().to_owned(),
-            );
-            let value = mailauth_base::txt::unquote(&content);
-            if state
-                .records
-                .iter()
-                .any(|r| r.1 == name && mailauth_base::txt::unquote(&r.2) == value)
-            {
-                return (
-                    400,
-                    String::new(),
-                    error(81058, "An identical record already exists."),
-                );
+            let mut record = stored(String::new(), &input);
+            if record.2.contains(REFUSED_CONTENT) {
+                return (400, String::new(), error(9005, "Content is invalid."));
+            }
+            let same = |r: &Record| {
+                r.1 == record.1
+                    && r.5 == record.5
+                    && r.6 == record.6
+                    && mailauth_base::txt::unquote(&r.2) == mailauth_base::txt::unquote(&record.2)
+            };
+            if state.records.iter().any(same) {
+                return (400, String::new(), error(81058, "Duplicate."));
             }
             state.next_id += 1;
             let id = format!("rec-{}", state.next_id);
-            state.records.push((
-                id.clone(),
-                name,
-                content,
-                input["ttl"].as_u64().unwrap_or(1),
-                input["comment"].as_str().map(str::to_owned),
-            ));
+            record.0 = id.clone();
+            state.records.push(record);
             (
                 200,
                 String::new(),
@@ -218,10 +281,7 @@ fn handle(
             let Some(record) = state.records.iter_mut().find(|r| r.0 == *id) else {
                 return (404, String::new(), error(81044, "Record does not exist."));
             };
-            record.1 = input["name"].as_str().unwrap_or_default().to_owned();
-            record.2 = input["content"].as_str().unwrap_or_default().to_owned();
-            record.3 = input["ttl"].as_u64().unwrap_or(1);
-            record.4 = input["comment"].as_str().map(str::to_owned);
+            *record = stored((*id).to_owned(), &input);
             (
                 200,
                 String::new(),

@@ -23,10 +23,10 @@ impl Knot {
         let knotd = super::tool("knotd")?;
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("db")).unwrap();
-        let port = {
-            let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-            udp.local_addr().unwrap().port()
-        };
+        // Held until knotd answers, so no other test server takes the port in between; the
+        // port must be free for TCP as well as UDP.
+        let _ports = super::mail_tls::lock_ports();
+        let port = super::named::free_port();
         let d = dir.path().display();
         let mut conf = format!(
             "server:\n    rundir: \"{d}\"\n    listen: 127.0.0.1@{port}\n    pidfile: \"{d}/knot.pid\"\n\

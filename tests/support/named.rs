@@ -32,6 +32,8 @@ impl Named {
     ) -> Option<Named> {
         let named = super::tool("named")?;
         let dir = tempfile::tempdir().expect("temp dir");
+        // Held until named answers, so no other test server takes the port in between.
+        let _ports = super::mail_tls::lock_ports();
         let port = free_port();
         let mut conf = format!(
             "options {{ directory \"{dir}\"; pid-file \"{dir}/named.pid\"; listen-on port {port} {{ 127.0.0.1; }}; \
@@ -113,7 +115,7 @@ impl Drop for Named {
 }
 
 /// A port free for both UDP and TCP on 127.0.0.1 right now.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     for _ in 0..100 {
         let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind UDP");
         let port = udp.local_addr().expect("address").port();

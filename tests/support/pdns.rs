@@ -42,7 +42,15 @@ impl Pdns {
         use std::io::Write;
         init.stdin.take().unwrap().write_all(&schema).unwrap();
         assert!(init.wait().unwrap().success(), "sqlite3 schema load failed");
-        let (dns_port, api_port) = (free_tcp_port(), free_tcp_port());
+        // Held until the API answers, so no other test server takes the ports in between.
+        let _ports = super::mail_tls::lock_ports();
+        let dns_port = super::named::free_port();
+        let api_port = loop {
+            let port = free_tcp_port();
+            if port != dns_port {
+                break port;
+            }
+        };
         let key = "mailauth-test-key".to_owned();
         std::fs::write(
             dir.path().join("pdns.conf"),
