@@ -66,11 +66,13 @@ pub fn classify(error: &(dyn std::error::Error + 'static)) -> Option<ErrorClass>
 }
 
 fn provider_class(error: &ProviderError) -> ErrorClass {
-    match error {
-        ProviderError::Unreachable { .. } => ErrorClass::Temporary,
-        ProviderError::Conflict { .. } => ErrorClass::Failure,
-        ProviderError::Refused { .. } => ErrorClass::Failure,
-        _ => ErrorClass::BadInput,
+    if error.is_temporary() {
+        ErrorClass::Temporary
+    } else if error.is_refusal() {
+        ErrorClass::Failure
+    } else {
+        // Local files, configuration, credentials, a record type or value the backend cannot hold.
+        ErrorClass::BadInput
     }
 }
 
