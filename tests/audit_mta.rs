@@ -5,11 +5,11 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use serde_json::Value;
 
 use crate::support;
+use crate::support::cmd::mailauth;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -17,10 +17,6 @@ fn repo() -> PathBuf {
 
 fn fixture(mta: &str, name: &str) -> PathBuf {
     support::testdata().join("audit").join(mta).join(name)
-}
-
-fn run(args: &[&str]) -> Output {
-    support::mailauth_in(&repo(), args)
 }
 
 fn path_str(path: &Path) -> &str {
@@ -31,15 +27,9 @@ fn path_str(path: &Path) -> &str {
 fn audit_json(args: &[&str]) -> (i32, Value) {
     let mut all = vec!["--json", "audit"];
     all.extend_from_slice(args);
-    let out = run(&all);
-    let code = out.status.code().expect("exit code");
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{all:?}: stdout is not JSON ({e}); exit {code}; stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (code, doc)
+    let out = mailauth().current_dir(repo()).args(&all).run();
+    let code = out.code().expect("exit code");
+    (code, out.json())
 }
 
 /// Codes of findings with one of `severities`.
@@ -86,9 +76,9 @@ fn assert_clean(doc: &Value, exit: i32) {
 fn assert_bad_input(args: &[&str], expected: &str) {
     let mut all = vec!["audit"];
     all.extend_from_slice(args);
-    let out = run(&all);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{all:?}: stderr {stderr}");
+    let out = mailauth().current_dir(repo()).args(&all).run();
+    out.assert_exit(2);
+    let stderr = out.stderr_str();
     assert!(
         stderr.contains(expected),
         "{all:?}: `{expected}` not in: {stderr}"
@@ -258,13 +248,12 @@ fn exim_missing_file_names_it() {
 
 #[test]
 fn exim_without_config_or_binary_says_what_to_give() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mailauth"))
+    let out = mailauth()
         .args(["audit", "exim"])
         .env("PATH", "/nonexistent")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+        .run();
+    out.assert_exit(2);
+    let stderr = out.stderr_str();
     assert!(stderr.contains("--config"), "{stderr}");
 }
 
@@ -652,8 +641,11 @@ fn exchange_json_that_is_not_a_connector_export() {
 
 #[test]
 fn audit_help_teaches_the_powershell_lines() {
-    let out = run(&["audit", "exchange", "--help"]);
-    let help = String::from_utf8_lossy(&out.stdout);
+    let help = mailauth()
+        .current_dir(repo())
+        .args(["audit", "exchange", "--help"])
+        .run()
+        .stdout_str();
     assert!(
         help.contains(mailauth::audit::exchange::CONNECTORS_COMMAND),
         "{help}"

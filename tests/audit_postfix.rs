@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::support;
+use crate::support::cmd::mailauth;
 
 fn fixture(name: &str) -> PathBuf {
     support::testdata().join("audit/postfix").join(name)
@@ -25,17 +26,8 @@ fn run(dir: &Path, how: &[String]) -> (i32, Value) {
     let mut args: Vec<String> = vec!["--json".into(), "audit".into(), "postfix".into()];
     args.extend(how.iter().cloned());
     args.extend(extra_args(dir));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = support::mailauth_in(dir, &args);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let json: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "{args:?} in {}: not JSON ({e}): {stdout}\nstderr: {}",
-            dir.display(),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), json)
+    let out = mailauth().current_dir(dir).args(&args).run();
+    (out.code().unwrap_or(-1), out.json())
 }
 
 /// The audit of `dir` through postconf and through the files, asserted equal; `None` when
@@ -429,18 +421,18 @@ fn postfix_main_cf_syntax_error_exit_2() {
     )
     .unwrap();
     std::fs::write(dir.path().join("master.cf"), "smtp inet n - y - - smtpd\n").unwrap();
-    let out = support::mailauth_in(
-        dir.path(),
-        &[
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args([
             "audit",
             "postfix",
             "--main-cf",
             "main.cf",
             "--master-cf",
             "master.cf",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+        ])
+        .run();
+    out.assert_exit(2);
+    let stderr = out.stderr_str();
     assert!(stderr.contains("main.cf:2:"), "{stderr}");
 }

@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
+use crate::support::cmd::mailauth;
 use crate::support::dns_server::TestDnsServer;
-use crate::support::{mailauth_in, testdata};
+use crate::support::testdata;
 
 /// A zone with one domain that passes every check and one without SPF (an error finding).
 const ZONE: &str = "$ORIGIN good.test.\n$TTL 300\n\
@@ -24,14 +25,6 @@ fn zone(dir: &Path) -> String {
     path.display().to_string()
 }
 
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 /// Why: `check --domains-file` checked `../..`, a NUL byte or a 300-character name as domains and
 /// printed findings with fixes for them; duplicates were checked again.
 #[test]
@@ -43,22 +36,19 @@ fn check_domains_file_rejects_invalid_lines_and_checks_each_domain_once() {
         "good.test\n../..\nGood.Test.\nbad\0name.test\n{long}\n# comment\n\nnospf.test\ngood.test\n"
     );
     std::fs::write(dir.path().join("list.txt"), list).unwrap();
-    let out = mailauth_in(
-        dir.path(),
-        &[
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args([
             "--zone",
             &zone,
             "--json",
             "check",
             "--domains-file",
             "list.txt",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    let records: Vec<serde_json::Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+        ])
+        .run();
+    out.assert_exit(2);
+    let records = out.json_lines();
     let mut checked: Vec<&str> = records
         .iter()
         .filter_map(|r| r["domain"].as_str())
@@ -92,9 +82,10 @@ fn check_domains_file_rejects_invalid_lines_and_checks_each_domain_once() {
         "no findings for an invalid line"
     );
     assert!(
-        stderr(&out).contains("3 invalid lines, 2 duplicates skipped"),
+        out.stderr_str()
+            .contains("3 invalid lines, 2 duplicates skipped"),
         "{}",
-        stderr(&out)
+        out.stderr_str()
     );
 }
 
@@ -107,20 +98,20 @@ fn config_errors_found_after_parsing_keep_file_line_col() {
     let config = "[providers.local]\nkind = \"zonefile\"\npath = \"example.com.zone\"\n\n\
 [domains.\"example.com\"]\nprovider = \"local\"\nspf = { mx = true, all = \"+\" }\n";
     std::fs::write(dir.path().join("mailauth.toml"), config).unwrap();
-    let out = mailauth_in(dir.path(), &["plan"]);
-    assert_eq!(out.status.code(), Some(2));
+    let out = mailauth().current_dir(dir.path()).arg("plan").run();
+    out.assert_exit(2);
     assert!(
-        stderr(&out).contains("mailauth.toml:7:"),
+        out.stderr_str().contains("mailauth.toml:7:"),
         "{}",
-        stderr(&out)
+        out.stderr_str()
     );
     let config = config
         .replace("all = \"+\"", "all = \"-\"")
         .replace("provider = \"local\"", "provider = \"lokal\"");
     std::fs::write(dir.path().join("mailauth.toml"), config).unwrap();
-    let out = mailauth_in(dir.path(), &["plan"]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
+    let out = mailauth().current_dir(dir.path()).arg("plan").run();
+    out.assert_exit(2);
+    let err = out.stderr_str();
     assert!(
         err.contains("mailauth.toml:6:") && err.contains("did you mean `local`?"),
         "{err}"
@@ -133,20 +124,29 @@ fn config_errors_found_after_parsing_keep_file_line_col() {
 fn domain_arguments_are_parsed_once_and_invalid_ones_refused() {
     let dir = tempfile::tempdir().unwrap();
     let zone = zone(dir.path());
-    let out = mailauth_in(dir.path(), &["--zone", &zone, "check", "Good.TEST."]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(stdout(&out), "good.test: no problems found\n");
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args(["--zone", &zone, "check", "Good.TEST."])
+        .run();
+    out.assert_exit(0);
+    assert_eq!(out.stdout_str(), "good.test: no problems found\n");
     for bad in ["../..", "a..b.test", "192.0.2.1"] {
-        let out = mailauth_in(dir.path(), &["--zone", &zone, "check", bad]);
-        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let out = mailauth()
+            .current_dir(dir.path())
+            .args(["--zone", &zone, "check", bad])
+            .run();
+        out.assert_exit(2);
         assert!(
-            stderr(&out).contains("invalid domain name"),
+            out.stderr_str().contains("invalid domain name"),
             "{}",
-            stderr(&out)
+            out.stderr_str()
         );
     }
-    let out = mailauth_in(dir.path(), &["keygen", "../x", "--key-dir", "k"]);
-    assert_eq!(out.status.code(), Some(2));
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args(["keygen", "../x", "--key-dir", "k"])
+        .run();
+    out.assert_exit(2);
     assert!(
         !dir.path().join("k").exists(),
         "nothing written for an invalid domain"
@@ -158,8 +158,11 @@ fn domain_arguments_are_parsed_once_and_invalid_ones_refused() {
 fn exit_0_when_nothing_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
     let zone = zone(dir.path());
-    let out = mailauth_in(dir.path(), &["--zone", &zone, "check", "good.test"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args(["--zone", &zone, "check", "good.test"])
+        .run();
+    out.assert_exit(0);
 }
 
 /// README exit-code table, row 1: the work ran and the answer is bad (an error finding).
@@ -167,30 +170,52 @@ fn exit_0_when_nothing_is_wrong() {
 fn exit_1_when_the_answer_is_bad() {
     let dir = tempfile::tempdir().unwrap();
     let zone = zone(dir.path());
-    let out = mailauth_in(dir.path(), &["--zone", &zone, "check", "nospf.test"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
-    assert!(stdout(&out).contains("spf.none"), "{}", stdout(&out));
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args(["--zone", &zone, "check", "nospf.test"])
+        .run();
+    out.assert_exit(1);
+    assert!(
+        out.stdout_str().contains("spf.none"),
+        "{}",
+        out.stdout_str()
+    );
 }
 
 /// README exit-code table, row 2: bad input or usage (unknown flag, a file that is not there).
 #[test]
 fn exit_2_on_bad_input_or_usage() {
     let dir = tempfile::tempdir().unwrap();
-    let out = mailauth_in(dir.path(), &["check", "--no-such-flag"]);
-    assert_eq!(out.status.code(), Some(2));
-    let out = mailauth_in(dir.path(), &["verify", "missing.eml"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("missing.eml"), "{}", stderr(&out));
-    let out = mailauth_in(
-        dir.path(),
-        &["--zone", "missing.zone", "check", "good.test"],
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args(["check", "--no-such-flag"])
+        .run();
+    out.assert_exit(2);
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args(["verify", "missing.eml"])
+        .run();
+    out.assert_exit(2);
+    assert!(
+        out.stderr_str().contains("missing.eml"),
+        "{}",
+        out.stderr_str()
     );
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args(["--zone", "missing.zone", "check", "good.test"])
+        .run();
     assert_eq!(
-        out.status.code(),
+        out.code(),
         Some(2),
-        "a missing zone file is not temporary"
+        "a missing zone file is not temporary\n{}",
+        out.dump()
     );
-    assert!(!stderr(&out).contains("temporary"), "{}", stderr(&out));
+    assert!(
+        !out.stderr_str().contains("temporary"),
+        "{}",
+        out.stderr_str()
+    );
 }
 
 /// README exit-code table, row 3: a temporary network or server failure (a DNS server that
@@ -199,16 +224,16 @@ fn exit_2_on_bad_input_or_usage() {
 fn exit_3_on_a_temporary_server_failure() {
     let server = TestDnsServer::start(&[testdata().join("dns/empty.test.zone")]);
     let dir = tempfile::tempdir().unwrap();
-    let out = mailauth_in(
-        dir.path(),
-        &[
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args([
             "--resolver",
             &server.udp_addr().to_string(),
             "check",
             "good.test",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+        ])
+        .run();
+    out.assert_exit(3);
 }
 
 /// Why: README and source comments pointed to `../shared/ARCHITECTURE.md`, outside the project,

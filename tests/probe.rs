@@ -3,10 +3,10 @@
 //! `mailauth::smtp::CODES` is produced by a test listed in `CODE_TESTS`.
 
 use std::path::Path;
-use std::process::Output;
 
 use serde_json::Value;
 
+use crate::support::cmd::{CmdOutput, mailauth};
 use crate::support::fake_smtp::{FakeSmtp, Script, self_signed};
 
 /// The password used with fakes; it must appear nowhere in the output.
@@ -26,7 +26,7 @@ fn zone_with_ptr(dir: &Path) -> String {
 }
 
 /// Run `mailauth --json probe 127.0.0.1:PORT ARGS` with the PTR zone; (exit code, JSON target, output).
-fn probe(fake: &FakeSmtp, args: &[&str]) -> (i32, Value, Output) {
+fn probe(fake: &FakeSmtp, args: &[&str]) -> (i32, Value, CmdOutput) {
     let dir = tempfile::tempdir().unwrap();
     let zone = zone_with_ptr(dir.path());
     let target = format!("127.0.0.1:{}", fake.addr().port());
@@ -40,21 +40,13 @@ fn probe(fake: &FakeSmtp, args: &[&str]) -> (i32, Value, Output) {
         "5",
     ];
     all.extend_from_slice(args);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mailauth"))
+    let out = mailauth()
+        .current_dir(dir.path())
         .args(&all)
         .env("PROBE_TEST_PASSWORD", PASSWORD)
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    let target = json["targets"][0].clone();
-    (out.status.code().unwrap_or(-1), target, out)
+        .run();
+    let target = out.json()["targets"][0].clone();
+    (out.code().unwrap_or(-1), target, out)
 }
 
 fn codes(target: &Value) -> Vec<String> {
@@ -271,7 +263,7 @@ fn rfc4954_4_auth_before_tls_anonymous_and_cleartext_235() {
             .starts_with("235")
     );
     // The password, and its base64 forms, appear nowhere.
-    let everything = [out.stdout.as_slice(), out.stderr.as_slice()].concat();
+    let everything = [out.stdout(), out.stderr()].concat();
     let text = String::from_utf8_lossy(&everything);
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD;
@@ -315,19 +307,19 @@ fn authenticated_relay_over_tls_accepted() {
     );
     assert_eq!(target["auth"]["relay_after_auth"]["accepted"], true);
     // AUTH LOGIN payloads went masked into no output.
-    assert!(!String::from_utf8_lossy(&out.stdout).contains(PASSWORD));
+    assert!(!out.stdout_str().contains(PASSWORD));
     assert_no_data(&fake);
 }
 
 #[test]
 fn password_on_the_command_line_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let out = crate::support::mailauth_in(
-        dir.path(),
-        &["probe", "127.0.0.1:1", "--auth-user", "alice"],
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--auth-password-env"));
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args(["probe", "127.0.0.1:1", "--auth-user", "alice"])
+        .run();
+    out.assert_exit(2);
+    assert!(out.stderr_str().contains("--auth-password-env"));
 }
 
 #[test]
@@ -468,9 +460,9 @@ fn unreachable_target_is_connect_failed_and_exit_3() {
     };
     let dir = tempfile::tempdir().unwrap();
     let zone = zone_with_ptr(dir.path());
-    let out = crate::support::mailauth_in(
-        dir.path(),
-        &[
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args([
             "--zone",
             &zone,
             "--json",
@@ -478,10 +470,10 @@ fn unreachable_target_is_connect_failed_and_exit_3() {
             &format!("127.0.0.1:{port}"),
             "--timeout",
             "2",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(3));
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        ])
+        .run();
+    out.assert_exit(3);
+    let json = out.json();
     let target = &json["targets"][0];
     assert_eq!(codes(target), ["smtp.connect_failed"]);
     assert!(target["error"].as_str().unwrap().contains("cannot connect"));
@@ -493,18 +485,18 @@ fn ptr_missing_is_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     let zone = dir.path().join("empty.zone");
     std::fs::write(&zone, "$TTL 300\nother.example.test. IN A 192.0.2.1\n").unwrap();
-    let out = crate::support::mailauth_in(
-        dir.path(),
-        &[
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args([
             "--zone",
             zone.to_str().unwrap(),
             "--json",
             "probe",
             &format!("127.0.0.1:{}", fake.addr().port()),
             "--no-relay",
-        ],
-    );
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        ])
+        .run();
+    let json = out.json();
     let finding = json["targets"][0]["findings"]
         .as_array()
         .unwrap()
@@ -535,16 +527,16 @@ fn text_output_has_a_header_per_target() {
     });
     let dir = tempfile::tempdir().unwrap();
     let zone = zone_with_ptr(dir.path());
-    let out = crate::support::mailauth_in(
-        dir.path(),
-        &[
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args([
             "--zone",
             &zone,
             "probe",
             &format!("127.0.0.1:{}", fake.addr().port()),
-        ],
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+        ])
+        .run();
+    let text = out.stdout_str();
     assert!(
         text.contains("banner: 220 fake.example.test ESMTP"),
         "{text}"
@@ -622,6 +614,7 @@ mod postfix {
     use serde_json::Value;
 
     use super::codes;
+    use crate::support::cmd::mailauth;
     use crate::support::postfix::{Listener, Postfix};
 
     /// Forward-confirmed reverse DNS for 127.0.0.1, beside the harness zone.
@@ -667,20 +660,10 @@ mod postfix {
             "--transcript",
         ];
         args.extend_from_slice(extra);
-        let out = crate::support::mailauth_in(dir.path(), &args);
-        let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "not JSON ({e}): {}\n{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-        let all = [out.stdout.as_slice(), out.stderr.as_slice()].concat();
-        (
-            out.status.code().unwrap_or(-1),
-            json["targets"][0].clone(),
-            all,
-        )
+        let out = mailauth().current_dir(dir.path()).args(&args).run();
+        let json = out.json();
+        let all = [out.stdout(), out.stderr()].concat();
+        (out.code().unwrap_or(-1), json["targets"][0].clone(), all)
     }
 
     fn with_credentials(postfix: &Postfix) -> [String; 4] {
@@ -861,8 +844,8 @@ mod postfix {
             if relay {
                 args.push("--relay");
             }
-            let out = crate::support::mailauth_in(dir.path(), &args);
-            let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+            let out = mailauth().current_dir(dir.path()).args(&args).run();
+            let json = out.json();
             codes(&json)
         };
         let with_relay = run(true);
@@ -890,9 +873,9 @@ fn smtp_sink_is_an_open_relay_offering_auth_before_tls() {
     };
     let dir = tempfile::tempdir().unwrap();
     let zone = zone_with_ptr(dir.path());
-    let out = crate::support::mailauth_in(
-        dir.path(),
-        &[
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args([
             "--zone",
             &zone,
             "--json",
@@ -904,9 +887,9 @@ fn smtp_sink_is_an_open_relay_offering_auth_before_tls() {
             "127.0.0.2",
             "--timeout",
             "5",
-        ],
-    );
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        ])
+        .run();
+    let json = out.json();
     let target = &json["targets"][0];
     let found = codes(target);
     assert!(
@@ -917,5 +900,5 @@ fn smtp_sink_is_an_open_relay_offering_auth_before_tls() {
         found.contains(&"smtp.auth_before_tls".to_owned()),
         "{found:?}\n{target:#}"
     );
-    assert_eq!(out.status.code(), Some(1));
+    out.assert_exit(1);
 }

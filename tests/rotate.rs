@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use mailauth::dns::Resolver;
 use mailauth::dns::zone::ZoneResolver;
@@ -15,23 +15,20 @@ use mailauth::keys::KeySpec;
 use mailauth::rotate::{KeyState, RotationState};
 
 use crate::dkim::runtime;
+use crate::support::cmd::{TestCommand, mailauth};
 use crate::support::tool;
 
 const DAY: u64 = 86_400;
 const START: u64 = 1_795_600_000; // 2026-11-25
 
-fn mailauth(dir: &Path, now: u64, args: &[&str], fault: Option<&str>) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_mailauth"));
-    command
+/// `mailauth --now NOW` in `dir`, with no fault injected (even when the test process has
+/// `MAILAUTH_FAULT_AT` set).
+fn mailauth_at(dir: &Path, now: u64) -> TestCommand {
+    mailauth()
+        .current_dir(dir)
         .arg("--now")
         .arg(now.to_string())
-        .args(args)
-        .current_dir(dir);
-    match fault {
-        Some(point) => command.env("MAILAUTH_FAULT_AT", point),
-        None => command.env_remove("MAILAUTH_FAULT_AT"),
-    };
-    command.output().expect("mailauth runs")
+        .env_remove("MAILAUTH_FAULT_AT")
 }
 
 fn setup(dir: &Path, domain: &str, extra: &str) {
@@ -58,15 +55,6 @@ fn state(dir: &Path, domain: &str) -> RotationState {
 /// How many transitions in the journal entered `to`.
 fn entered(state: &RotationState, to: KeyState) -> usize {
     state.journal.iter().filter(|t| t.to == to).count()
-}
-
-/// Asserts that a run succeeded, showing `context` and its stderr when it did not.
-fn assert_success(out: &Output, context: &str) {
-    assert!(
-        out.status.success(),
-        "{context}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn key_value(dir: &Path, domain: &str, selector: &str) -> Option<String> {
@@ -182,8 +170,8 @@ fn two_full_rotation_cycles_through_the_zone_file_keep_every_invariant() {
     setup(dir.path(), "rot.test", ZONEFILE);
     let mut now = START;
     while now < START + 200 * DAY {
-        let out = mailauth(dir.path(), now, &["rotate"], None);
-        assert_success(&out, "rotate");
+        let out = mailauth_at(dir.path(), now).arg("rotate").run();
+        out.assert_exit(0);
         check_invariants(
             dir.path(),
             "rot.test",
@@ -204,8 +192,8 @@ fn two_full_rotation_cycles_through_the_zone_file_keep_every_invariant() {
         3,
         "one switch per cycle, both algorithms together"
     );
-    let out = mailauth(dir.path(), now, &["status"], None);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("active"));
+    let out = mailauth_at(dir.path(), now).arg("status").run();
+    assert!(out.stdout_str().contains("active"));
     for file in [
         "KeyTable",
         "SigningTable",
@@ -234,14 +222,18 @@ fn a_crash_at_any_step_boundary_converges_on_the_next_run() {
         let mut now = START;
         let mut crashed = false;
         while now < START + 110 * DAY {
-            let fault = (!crashed).then_some(point);
-            let mut out = mailauth(dir.path(), now, &["rotate"], fault);
-            if out.status.code() == Some(137) {
+            let rotate = mailauth_at(dir.path(), now).arg("rotate");
+            let mut out = if crashed {
+                rotate.run()
+            } else {
+                rotate.clone().env("MAILAUTH_FAULT_AT", point).run()
+            };
+            if out.code() == Some(137) {
                 crashed = true;
                 // The next run, at the same moment, must converge.
-                out = mailauth(dir.path(), now, &["rotate"], None);
+                out = rotate.run();
             }
-            assert_success(&out, point);
+            assert_eq!(out.code(), Some(0), "{point}:\n{}", out.dump());
             check_invariants(
                 dir.path(),
                 "rot.test",
@@ -296,8 +288,10 @@ fn rotation_through_rfc2136_to_bind_and_opendkim_signs_with_the_exports() {
     let server = mailauth::dns::hickory::HickoryResolver::with_servers(&[named.addr()]).unwrap();
     let mut now = START;
     while now < START + 200 * DAY {
-        let out = mailauth(dir.path(), now, &["--resolver", &addr, "rotate"], None);
-        assert_success(&out, "rotate");
+        let out = mailauth_at(dir.path(), now)
+            .args(["--resolver", &addr, "rotate"])
+            .run();
+        out.assert_exit(0);
         check_invariants(
             dir.path(),
             "bind.test",
@@ -419,7 +413,7 @@ fn rotation_through_rfc2136_to_bind_and_opendkim_signs_with_the_exports() {
     message.push_str("\r\nFrom: a@bind.test\r\nTo: b@example.net\r\nSubject: rotated\r\n\r\nSigned by OpenDKIM with the key mailauth rotated in.\r\n");
     let path = dir.path().join("signed.eml");
     std::fs::write(&path, message).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_mailauth"))
+    let json = mailauth()
         .args([
             "--resolver",
             &addr,
@@ -427,9 +421,8 @@ fn rotation_through_rfc2136_to_bind_and_opendkim_signs_with_the_exports() {
             "verify",
             path.to_str().unwrap(),
         ])
-        .output()
-        .unwrap();
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        .run()
+        .json();
     let results = json["dkim"].as_array().unwrap();
     assert_eq!(results.len(), signatures.len(), "{json}");
     assert!(results.iter().all(|r| r["result"] == "pass"), "{json}");
@@ -459,8 +452,8 @@ fn a_failing_on_switch_hook_keeps_the_new_keys_visible_and_is_retried() {
     )
     .unwrap();
     for now in [START, START + DAY / 2, START + DAY] {
-        let out = mailauth(dir.path(), now, &["rotate"], None);
-        assert_success(&out, "rotate");
+        let out = mailauth_at(dir.path(), now).arg("rotate").run();
+        out.assert_exit(0);
     }
     let before = state(dir.path(), "rot.test");
     assert!(
@@ -468,15 +461,17 @@ fn a_failing_on_switch_hook_keeps_the_new_keys_visible_and_is_retried() {
         "{:?}",
         before.keys
     );
-    let out = mailauth(dir.path(), START + DAY, &["rotate"], None);
+    let out = mailauth_at(dir.path(), START + DAY).arg("rotate").run();
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("on_switch hook failed"),
+        out.stdout_str().contains("on_switch hook failed"),
         "{}",
-        String::from_utf8_lossy(&out.stdout)
+        out.stdout_str()
     );
     std::fs::write(dir.path().join("allow-switch"), "").unwrap();
-    let out = mailauth(dir.path(), START + DAY, &["--json", "rotate"], None);
-    assert!(out.status.success());
+    let out = mailauth_at(dir.path(), START + DAY)
+        .args(["--json", "rotate"])
+        .run();
+    out.assert_exit(0);
     let after = state(dir.path(), "rot.test");
     assert!(
         after.keys.iter().all(|k| k.state == KeyState::Active),
@@ -490,13 +485,10 @@ fn a_failing_on_switch_hook_keeps_the_new_keys_visible_and_is_retried() {
         "after the retried switch",
     );
     // Exports on demand match what rotate wrote.
-    let out = mailauth(
-        dir.path(),
-        START + DAY,
-        &["export", "exim", "--dir", "again"],
-        None,
-    );
-    assert_success(&out, "export exim");
+    let out = mailauth_at(dir.path(), START + DAY)
+        .args(["export", "exim", "--dir", "again"])
+        .run();
+    out.assert_exit(0);
     assert_eq!(
         std::fs::read_to_string(dir.path().join("again/dkim_macros.conf"))
             .unwrap()
@@ -530,7 +522,8 @@ fn an_unreachable_provider_mid_rotation_exits_3_and_the_next_run_converges() {
         &provider(&format!("http://127.0.0.1:{dead}")),
     );
     let run = |now: u64| {
-        Command::new(env!("CARGO_BIN_EXE_mailauth"))
+        mailauth()
+            .current_dir(dir.path())
             .args([
                 "--now",
                 &now.to_string(),
@@ -538,18 +531,10 @@ fn an_unreachable_provider_mid_rotation_exits_3_and_the_next_run_converges() {
                 &pdns.dns.to_string(),
                 "rotate",
             ])
-            .current_dir(dir.path())
             .env("PDNS_ROT_KEY", &pdns.key)
-            .output()
-            .unwrap()
+            .run()
     };
-    let out = run(START);
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run(START).assert_exit(3);
     assert!(
         state(dir.path(), "pd.test")
             .keys
@@ -567,7 +552,7 @@ fn an_unreachable_provider_mid_rotation_exits_3_and_the_next_run_converges() {
     let mut now = START;
     while now < START + 3 * DAY {
         let out = run(now);
-        assert_success(&out, "rotate");
+        out.assert_exit(0);
         check_invariants(
             dir.path(),
             "pd.test",
@@ -582,15 +567,6 @@ fn an_unreachable_provider_mid_rotation_exits_3_and_the_next_run_converges() {
             .iter()
             .all(|k| k.state == KeyState::Active)
     );
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 /// Rust Debug text of the rotation types as earlier versions printed it.
@@ -633,9 +609,11 @@ fn status_json_next_is_an_object_not_debug_text() {
     let dir = tempfile::tempdir().unwrap();
     setup(dir.path(), "rot.test", ZONEFILE);
     // Nothing yet: the next step is generating the first key, due now.
-    let out = mailauth(dir.path(), START, &["--json", "status"], None);
-    assert_success(&out, "status --json");
-    let status = json(&out);
+    let out = mailauth_at(dir.path(), START)
+        .args(["--json", "status"])
+        .run();
+    out.assert_exit(0);
+    let status = out.json();
     let next = &status[0]["next"];
     assert_eq!(status[0]["domain"], "rot.test", "{status}");
     assert_eq!(next["action"], "generate", "{status}");
@@ -644,9 +622,11 @@ fn status_json_next_is_an_object_not_debug_text() {
     assert_eq!(next["due_now"], true, "{status}");
     assert_eq!(rfc3339(&next["at"]), START, "{status}");
     // Generated and published: waiting out the propagation, then checking visibility.
-    let out = mailauth(dir.path(), START, &["--json", "rotate"], None);
-    assert_success(&out, "rotate --json");
-    let run = json(&out);
+    let out = mailauth_at(dir.path(), START)
+        .args(["--json", "rotate"])
+        .run();
+    out.assert_exit(0);
+    let run = out.json();
     let done: Vec<&str> = run[0]["done"]
         .as_array()
         .unwrap_or_else(|| panic!("done is a list: {run}"))
@@ -660,8 +640,10 @@ fn status_json_next_is_an_object_not_debug_text() {
     );
     assert_eq!(run[0]["stopped"]["reason"], "nothing_due", "{run}");
     assert_eq!(run[0]["next"]["action"], "check_visible", "{run}");
-    let out = mailauth(dir.path(), START + 60, &["--json", "status"], None);
-    let status = json(&out);
+    let out = mailauth_at(dir.path(), START + 60)
+        .args(["--json", "status"])
+        .run();
+    let status = out.json();
     let next = &status[0]["next"];
     assert_eq!(next["action"], "check_visible", "{status}");
     assert_eq!(next["due_now"], false, "{status}");
@@ -683,9 +665,11 @@ fn status_json_next_is_an_object_not_debug_text() {
         config.replace("echo switched >> hook.log", "false"),
     )
     .unwrap();
-    let out = mailauth(dir.path(), START + DAY / 2, &["--json", "rotate"], None);
-    assert_success(&out, "rotate");
-    let run = json(&out);
+    let out = mailauth_at(dir.path(), START + DAY / 2)
+        .args(["--json", "rotate"])
+        .run();
+    out.assert_exit(0);
+    let run = out.json();
     assert_eq!(run[0]["stopped"]["reason"], "hook_failed", "{run}");
     assert!(
         run[0]["stopped"]["error"]
@@ -693,9 +677,11 @@ fn status_json_next_is_an_object_not_debug_text() {
             .is_some_and(|e| e.contains("\"false\" exited")),
         "{run}"
     );
-    assert_success(&out, "rotate");
-    let out = mailauth(dir.path(), START + DAY / 2, &["--json", "status"], None);
-    let status = json(&out);
+    out.assert_exit(0);
+    let out = mailauth_at(dir.path(), START + DAY / 2)
+        .args(["--json", "status"])
+        .run();
+    let status = out.json();
     let next = &status[0]["next"];
     assert_eq!(next["action"], "switch", "{status}");
     assert_eq!(next["due_now"], true, "{status}");
@@ -713,9 +699,11 @@ fn status_json_next_is_an_object_not_debug_text() {
 fn status_text_and_dry_run_show_no_debug_text() {
     let dir = tempfile::tempdir().unwrap();
     setup(dir.path(), "rot.test", ZONEFILE);
-    let out = mailauth(dir.path(), START, &["rotate", "--dry-run"], None);
-    assert_success(&out, "rotate --dry-run");
-    let text = stdout(&out);
+    let out = mailauth_at(dir.path(), START)
+        .args(["rotate", "--dry-run"])
+        .run();
+    out.assert_exit(0);
+    let text = out.stdout_str();
     assert_no_debug_text(&text, "rotate --dry-run");
     assert!(
         text.contains(
@@ -727,8 +715,8 @@ fn status_text_and_dry_run_show_no_debug_text() {
         !dir.path().join("keys/rot.test/rotation.json").exists(),
         "a dry run changed the state"
     );
-    let out = mailauth(dir.path(), START, &["rotate"], None);
-    let text = stdout(&out);
+    let out = mailauth_at(dir.path(), START).arg("rotate").run();
+    let text = out.stdout_str();
     assert_no_debug_text(&text, "rotate");
     assert!(
         text.contains("rot.test: generated an ed25519 key as selector 20261125-ed25519"),
@@ -740,11 +728,14 @@ fn status_text_and_dry_run_show_no_debug_text() {
         "{text}"
     );
     for now in [START + DAY / 2, START + DAY] {
-        assert_success(&mailauth(dir.path(), now, &["rotate"], None), "rotate");
+        mailauth_at(dir.path(), now)
+            .arg("rotate")
+            .run()
+            .assert_exit(0);
     }
-    let out = mailauth(dir.path(), START + DAY, &["status"], None);
-    assert_success(&out, "status");
-    let text = stdout(&out);
+    let out = mailauth_at(dir.path(), START + DAY).arg("status").run();
+    out.assert_exit(0);
+    let text = out.stdout_str();
     assert_no_debug_text(&text, "status");
     assert!(
         text.contains(
@@ -756,8 +747,10 @@ fn status_text_and_dry_run_show_no_debug_text() {
         text.contains("20261125-rsa             rsa-2048 active "),
         "{text}"
     );
-    let out = mailauth(dir.path(), START + 91 * DAY, &["rotate", "--dry-run"], None);
-    let text = stdout(&out);
+    let out = mailauth_at(dir.path(), START + 91 * DAY)
+        .args(["rotate", "--dry-run"])
+        .run();
+    let text = out.stdout_str();
     assert_no_debug_text(&text, "rotate --dry-run");
     assert!(
         text.contains("next: generate an rsa-2048 key as selector 20270224-rsa (due now)"),
@@ -770,47 +763,38 @@ fn status_text_and_dry_run_show_no_debug_text() {
 fn rotate_domain_flag_is_normalised_like_plan() {
     let dir = tempfile::tempdir().unwrap();
     setup(dir.path(), "rot.test", ZONEFILE);
-    let out = mailauth(dir.path(), START, &["plan", "--domain", "ROT.Test."], None);
-    assert_success(&out, "plan --domain ROT.Test.");
-    let out = mailauth(
-        dir.path(),
-        START,
-        &["rotate", "--domain", "ROT.Test."],
-        None,
-    );
-    assert_success(&out, "rotate --domain ROT.Test.");
+    let out = mailauth_at(dir.path(), START)
+        .args(["plan", "--domain", "ROT.Test."])
+        .run();
+    out.assert_exit(0);
+    let out = mailauth_at(dir.path(), START)
+        .args(["rotate", "--domain", "ROT.Test."])
+        .run();
+    out.assert_exit(0);
     assert!(
-        stdout(&out).contains("rot.test: published 20261125-rsa"),
+        out.stdout_str()
+            .contains("rot.test: published 20261125-rsa"),
         "{}",
-        stdout(&out)
+        out.stdout_str()
     );
-    let out = mailauth(
-        dir.path(),
-        START,
-        &["--json", "status", "--domain", "Rot.TEST"],
-        None,
-    );
-    assert_success(&out, "status --domain Rot.TEST");
-    assert_eq!(json(&out)[0]["domain"], "rot.test");
+    let out = mailauth_at(dir.path(), START)
+        .args(["--json", "status", "--domain", "Rot.TEST"])
+        .run();
+    out.assert_exit(0);
+    assert_eq!(out.json()[0]["domain"], "rot.test");
     // An invalid name is bad input, with the reason.
-    let out = mailauth(
-        dir.path(),
-        START,
-        &["rotate", "--domain", "rot..test"],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = mailauth_at(dir.path(), START)
+        .args(["rotate", "--domain", "rot..test"])
+        .run();
+    out.assert_exit(2);
+    let stderr = out.stderr_str();
     assert!(stderr.contains("empty label"), "{stderr}");
     // A domain not rotated by this configuration is named, not silently skipped.
-    let out = mailauth(
-        dir.path(),
-        START,
-        &["rotate", "--domain", "other.test"],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = mailauth_at(dir.path(), START)
+        .args(["rotate", "--domain", "other.test"])
+        .run();
+    out.assert_exit(2);
+    let stderr = out.stderr_str();
     assert!(stderr.contains("other.test has no"), "{stderr}");
 }
 
@@ -839,9 +823,11 @@ fn a_state_file_in_the_existing_format_still_loads() {
         ),
     )
     .unwrap();
-    let out = mailauth(dir.path(), START + DAY, &["--json", "status"], None);
-    assert_success(&out, "status");
-    let status = json(&out);
+    let out = mailauth_at(dir.path(), START + DAY)
+        .args(["--json", "status"])
+        .run();
+    out.assert_exit(0);
+    let status = out.json();
     assert_eq!(status[0]["keys"][0]["algorithm"], "rsa-2048", "{status}");
     assert_eq!(status[0]["keys"][1]["state"], "active", "{status}");
     assert_eq!(status[0]["next"]["action"], "generate", "{status}");
@@ -861,9 +847,9 @@ fn a_corrupt_state_file_exits_2_naming_the_file() {
     )
     .unwrap();
     for command in ["rotate", "status"] {
-        let out = mailauth(dir.path(), START, &[command], None);
-        assert_eq!(out.status.code(), Some(2), "{command}");
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let out = mailauth_at(dir.path(), START).arg(command).run();
+        out.assert_exit(2);
+        let stderr = out.stderr_str();
         assert!(stderr.contains("rotation.json"), "{command}: {stderr}");
         assert!(!stderr.contains("temporary"), "{command}: {stderr}");
     }
@@ -874,23 +860,25 @@ fn a_corrupt_state_file_exits_2_naming_the_file() {
 fn export_kind_is_one_of_the_named_signers() {
     let dir = tempfile::tempdir().unwrap();
     setup(dir.path(), "rot.test", ZONEFILE);
-    let out = mailauth(dir.path(), START, &["export", "postfix"], None);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = mailauth_at(dir.path(), START)
+        .args(["export", "postfix"])
+        .run();
+    out.assert_exit(2);
+    let stderr = out.stderr_str();
     assert!(
         stderr.contains("opendkim") && stderr.contains("rspamd"),
         "{stderr}"
     );
     for now in [START, START + DAY / 2, START + DAY] {
-        assert_success(&mailauth(dir.path(), now, &["rotate"], None), "rotate");
+        mailauth_at(dir.path(), now)
+            .arg("rotate")
+            .run()
+            .assert_exit(0);
     }
-    let out = mailauth(
-        dir.path(),
-        START + DAY,
-        &["export", "rspamd", "--dir", "again"],
-        None,
-    );
-    assert_success(&out, "export rspamd");
+    let out = mailauth_at(dir.path(), START + DAY)
+        .args(["export", "rspamd", "--dir", "again"])
+        .run();
+    out.assert_exit(0);
     let map = std::fs::read_to_string(dir.path().join("again/dkim_selectors.map")).unwrap();
     assert!(map.contains("rot.test 20261125-rsa"), "{map}");
 }
@@ -906,9 +894,9 @@ fn an_unknown_export_kind_in_the_config_exits_2() {
         config.replace("\"exim\"]", "\"exin\"]"),
     )
     .unwrap();
-    let out = mailauth(dir.path(), START, &["rotate"], None);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = mailauth_at(dir.path(), START).arg("rotate").run();
+    out.assert_exit(2);
+    let stderr = out.stderr_str();
     assert!(stderr.contains("exin"), "{stderr}");
     assert!(
         !dir.path().join("keys/rot.test/rotation.json").exists(),

@@ -6,21 +6,15 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use crate::support::cmd::mailauth;
 use crate::support::{self, postfix::Listener, postfix::Postfix};
 
 /// `mailauth --json ARGS` in `dir`: exit code and the JSON document.
 fn mailauth_json(dir: &std::path::Path, args: &[&str]) -> (i32, Value) {
     let mut all = vec!["--json"];
     all.extend_from_slice(args);
-    let out = support::mailauth_in(dir, &all);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let json = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "mailauth {all:?}: not JSON ({e}): {stdout}\nstderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), json)
+    let out = mailauth().current_dir(dir).args(&all).run();
+    (out.code().unwrap_or(-1), out.json())
 }
 
 /// The (record, code) pairs of an audit or probe report's findings.

@@ -170,6 +170,11 @@ impl CmdOutput {
         String::from_utf8_lossy(&self.output.stdout).into_owned()
     }
 
+    /// stderr as bytes.
+    pub fn stderr(&self) -> &[u8] {
+        &self.output.stderr
+    }
+
     /// stderr as text (lossy).
     pub fn stderr_str(&self) -> String {
         String::from_utf8_lossy(&self.output.stderr).into_owned()
