@@ -16,10 +16,61 @@ pub struct Token {
     pub end: usize,
 }
 
+/// What is wrong with one field of an entry (a name, an escape, a record's head).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FieldError {
+    /// A token that must be text is not UTF-8.
+    #[error("{0:?} is not text")]
+    NotText(String),
+    /// `\D` or `\DD` where `\DDD` was meant.
+    #[error("\\DDD escape needs three digits")]
+    ShortEscape,
+    /// `\DDD` above 255.
+    #[error("\\{0} is above 255")]
+    EscapeTooLarge(u32),
+    /// A backslash with nothing after it on the line.
+    #[error("backslash at the end of a line")]
+    TrailingBackslash,
+    /// `@` before any `$ORIGIN`.
+    #[error("\"@\" used before any $ORIGIN")]
+    AtWithoutOrigin,
+    /// A relative name before any `$ORIGIN`.
+    #[error(
+        "relative name {0:?} but no $ORIGIN (add `$ORIGIN example.com.` or end the name with a dot)"
+    )]
+    RelativeWithoutOrigin(String),
+    /// A name over 253 octets.
+    #[error("name {0:?} is longer than 253 characters")]
+    NameTooLong(String),
+    /// A name with an empty label or one over 63 octets.
+    #[error("name {0:?} has an empty or over-long (>63) label")]
+    BadLabel(String),
+    /// An indented record with no owner before it.
+    #[error("record with no owner name (the line starts with a blank)")]
+    NoOwner,
+    /// A record with no tokens.
+    #[error("empty record")]
+    EmptyRecord,
+    /// A record with no type.
+    #[error("record has no type")]
+    NoType,
+    /// A class other than IN.
+    #[error("class {0} is not supported (only IN)")]
+    Class(String),
+}
+
+/// Callers that collect reasons as text (a zone reader's per-line messages) take it as is.
+impl From<FieldError> for String {
+    fn from(error: FieldError) -> String {
+        error.to_string()
+    }
+}
+
 impl Token {
     /// The token as text.
-    pub fn as_str(&self) -> Result<&str, String> {
-        std::str::from_utf8(&self.text).map_err(|_| format!("{:?} is not text", self.lossy()))
+    pub fn as_str(&self) -> Result<&str, FieldError> {
+        std::str::from_utf8(&self.text).map_err(|_| FieldError::NotText(self.lossy()))
     }
 
     /// The token for messages.
@@ -135,7 +186,8 @@ pub fn lex(text: &str) -> Result<Vec<Entry>, SyntaxError> {
                             break;
                         }
                         (_, Some(b'\\')) => {
-                            let (byte, used) = unescape(&bytes[i..]).map_err(|e| err(line, e))?;
+                            let (byte, used) =
+                                unescape(&bytes[i..]).map_err(|e| err(line, e.to_string()))?;
                             out.push(byte);
                             i += used;
                         }
@@ -169,20 +221,20 @@ pub fn lex(text: &str) -> Result<Vec<Entry>, SyntaxError> {
 }
 
 /// `\X` or `\DDD` at the start of `bytes`; returns the byte and how many input bytes it used.
-pub fn unescape(bytes: &[u8]) -> Result<(u8, usize), String> {
+pub fn unescape(bytes: &[u8]) -> Result<(u8, usize), FieldError> {
     match bytes.get(1) {
         Some(d) if d.is_ascii_digit() => {
             let digits = bytes.get(1..4).filter(|s| s.iter().all(u8::is_ascii_digit));
             let Some(digits) = digits else {
-                return Err("\\DDD escape needs three digits".into());
+                return Err(FieldError::ShortEscape);
             };
             let value = digits
                 .iter()
                 .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
-            let byte = u8::try_from(value).map_err(|_| format!("\\{value} is above 255"))?;
+            let byte = u8::try_from(value).map_err(|_| FieldError::EscapeTooLarge(value))?;
             Ok((byte, 4))
         }
-        Some(b'\n') | None => Err("backslash at the end of a line".into()),
+        Some(b'\n') | None => Err(FieldError::TrailingBackslash),
         Some(&c) => Ok((c, 2)),
     }
 }
@@ -200,13 +252,10 @@ pub struct NameContext {
 
 impl NameContext {
     /// An absolute, normalized name from a zone-file token.
-    pub fn name(&self, token: &Token) -> Result<String, String> {
+    pub fn name(&self, token: &Token) -> Result<String, FieldError> {
         let text = token.as_str()?;
         if text == "@" {
-            return self
-                .origin
-                .clone()
-                .ok_or_else(|| "\"@\" used before any $ORIGIN".to_string());
+            return self.origin.clone().ok_or(FieldError::AtWithoutOrigin);
         }
         if text.ends_with('.') {
             let name = normalize_name(text);
@@ -214,9 +263,7 @@ impl NameContext {
             return Ok(name);
         }
         let Some(origin) = &self.origin else {
-            return Err(format!(
-                "relative name {text:?} but no $ORIGIN (add `$ORIGIN example.com.` or end the name with a dot)"
-            ));
+            return Err(FieldError::RelativeWithoutOrigin(text.to_owned()));
         };
         let name = if origin.is_empty() {
             text.to_ascii_lowercase()
@@ -228,14 +275,15 @@ impl NameContext {
     }
 }
 
-pub fn check_name(name: &str, text: &str) -> Result<(), String> {
+/// Check the lengths of an absolute `name` written as `text` (RFC 1035 §2.3.4). Zone data may
+/// hold names that are not host names (wildcards, `_` labels), so only lengths are checked here;
+/// a name a user gives is a `DomainName` instead.
+pub fn check_name(name: &str, text: &str) -> Result<(), FieldError> {
     if name.len() > 253 {
-        return Err(format!("name {text:?} is longer than 253 characters"));
+        return Err(FieldError::NameTooLong(text.to_owned()));
     }
     if !name.is_empty() && name.split('.').any(|l| l.is_empty() || l.len() > 63) {
-        return Err(format!(
-            "name {text:?} has an empty or over-long (>63) label"
-        ));
+        return Err(FieldError::BadLabel(text.to_owned()));
     }
     Ok(())
 }
@@ -301,15 +349,12 @@ pub struct RecordHead<'e> {
 pub fn record_head<'e>(
     entry: &'e Entry,
     context: &mut NameContext,
-) -> Result<RecordHead<'e>, String> {
+) -> Result<RecordHead<'e>, FieldError> {
     let mut next = 0;
     let owner = if entry.indented {
-        context
-            .owner
-            .clone()
-            .ok_or_else(|| "record with no owner name (the line starts with a blank)".to_string())?
+        context.owner.clone().ok_or(FieldError::NoOwner)?
     } else {
-        let token = entry.tokens.first().ok_or("empty record")?;
+        let token = entry.tokens.first().ok_or(FieldError::EmptyRecord)?;
         next = 1;
         let owner = context.name(token)?;
         context.owner = Some(owner.clone());
@@ -317,12 +362,12 @@ pub fn record_head<'e>(
     };
     let mut ttl = None;
     for _ in 0..3 {
-        let token = entry.tokens.get(next).ok_or("record has no type")?;
+        let token = entry.tokens.get(next).ok_or(FieldError::NoType)?;
         next += 1;
         let text = token.as_str()?;
         if is_class(text) {
             if !text.eq_ignore_ascii_case("IN") {
-                return Err(format!("class {text} is not supported (only IN)"));
+                return Err(FieldError::Class(text.to_owned()));
             }
         } else if let Some(value) = parse_ttl(text) {
             ttl = Some(value);
@@ -335,7 +380,7 @@ pub fn record_head<'e>(
             });
         }
     }
-    Err("record has no type".into())
+    Err(FieldError::NoType)
 }
 
 #[cfg(test)]

@@ -86,7 +86,7 @@ impl ZoneFileProvider {
                 directive(entry, &mut context).map_err(at)?;
                 continue;
             }
-            let head = record_head(entry, &mut context).map_err(at)?;
+            let head = record_head(entry, &mut context).map_err(|e| at(e.to_string()))?;
             if head.rtype == "SOA" {
                 scan.soa = Some(index);
                 continue;
@@ -138,7 +138,7 @@ fn rdata_host(token: &mailauth_base::zone::Token, context: &NameContext) -> Resu
     if token.text == b"." {
         return Ok(".".into());
     }
-    context.name(token)
+    Ok(context.name(token)?)
 }
 
 /// The canonical value of a record's data.

@@ -96,7 +96,8 @@ fn read(global: &GlobalArgs, args: &PostfixArgs) -> Result<PostfixConfig> {
 
 fn expectation(domain: &str, args: &PostfixArgs) -> Result<DkimExpectation> {
     let store = KeyStore::new(&args.key_dir);
-    let active_selectors = postfix::dkim::active_selectors(&store, domain).with_context(|| format!("reading {domain}'s keys in {}", args.key_dir.display()))?;
+    let active_selectors = postfix::dkim::active_selectors(&store, domain)
+        .with_context(|| format!("reading {domain}'s keys in {}", args.key_dir.display()))?;
     Ok(DkimExpectation {
         domain: domain.to_owned(),
         active_selectors,
