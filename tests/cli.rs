@@ -4,17 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::cmd::{CmdOutput, mailauth};
+use crate::support::cmd::mailauth;
 use crate::support::dns_server::TestDnsServer;
 use crate::support::testdata;
 
 const MESSAGE: &str = "From: Alice <alice@mailauth.test>\nTo: bob@example.net\nSubject: hello\n\
 Date: Tue, 24 Nov 2026 10:00:00 +0000\n\nHello Bob.\n";
-
-/// `mailauth ARGS` run in `dir`.
-fn mailauth_in(dir: &Path, args: &[&str]) -> CmdOutput {
-    mailauth().current_dir(dir).args(args).run()
-}
 
 fn zone() -> String {
     testdata()
@@ -31,9 +26,9 @@ fn key(name: &str) -> String {
 fn signed_message(dir: &Path) -> PathBuf {
     let plain = dir.join("plain.eml");
     std::fs::write(&plain, MESSAGE).unwrap();
-    let out = mailauth_in(
-        dir,
-        &[
+    let out = mailauth()
+        .current_dir(dir)
+        .args([
             "sign",
             "plain.eml",
             "--domain",
@@ -42,8 +37,8 @@ fn signed_message(dir: &Path) -> PathBuf {
             "rsa",
             "--key",
             &key("rsa2048.pem"),
-        ],
-    );
+        ])
+        .run();
     out.assert_exit(0);
     let signed = dir.join("signed.eml");
     std::fs::write(&signed, out.stdout()).unwrap();
@@ -54,17 +49,17 @@ fn signed_message(dir: &Path) -> PathBuf {
 fn verify_pass_exits_0_with_rfc8601_header() {
     let dir = tempfile::tempdir().unwrap();
     signed_message(dir.path());
-    let out = mailauth_in(
-        dir.path(),
-        &[
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args([
             "--zone",
             &zone(),
             "verify",
             "signed.eml",
             "--authserv-id",
             "mx.test",
-        ],
-    );
+        ])
+        .run();
     out.assert_exit(0);
     let text = out.stdout_str();
     assert!(
@@ -78,9 +73,9 @@ fn verify_pass_exits_0_with_rfc8601_header() {
 fn verify_json_has_one_entry_per_signature_and_global_flags_after_command() {
     let dir = tempfile::tempdir().unwrap();
     signed_message(dir.path());
-    let out = mailauth_in(
-        dir.path(),
-        &[
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args([
             "verify",
             "signed.eml",
             "--zone",
@@ -88,8 +83,8 @@ fn verify_json_has_one_entry_per_signature_and_global_flags_after_command() {
             "--json",
             "--authserv-id",
             "mx",
-        ],
-    );
+        ])
+        .run();
     out.assert_exit(0);
     let doc = out.json();
     let dkim = doc["dkim"].as_array().unwrap();
@@ -115,10 +110,10 @@ fn verify_fail_and_unsigned_exit_1() {
         .unwrap()
         .replace("Hello Bob.", "Hello Eve.");
     std::fs::write(dir.path().join("tampered.eml"), tampered).unwrap();
-    let out = mailauth_in(
-        dir.path(),
-        &["--zone", &zone(), "--json", "verify", "tampered.eml"],
-    );
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args(["--zone", &zone(), "--json", "verify", "tampered.eml"])
+        .run();
     out.assert_exit(1);
     let doc = out.json();
     assert_eq!(doc["dkim"][0]["result"], "fail");
@@ -130,7 +125,10 @@ fn verify_fail_and_unsigned_exit_1() {
     );
 
     std::fs::write(dir.path().join("plain.eml"), MESSAGE).unwrap();
-    let out = mailauth_in(dir.path(), &["--zone", &zone(), "verify", "plain.eml"]);
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args(["--zone", &zone(), "verify", "plain.eml"])
+        .run();
     out.assert_exit(1);
     assert!(
         out.stdout_str().contains("dkim=none"),
@@ -146,10 +144,10 @@ fn verify_temporary_dns_failure_exits_3() {
     // This server serves another zone only, so it refuses the key query: a temporary failure.
     let server = TestDnsServer::start(&[testdata().join("dns/empty.test.zone")]);
     let addr = server.udp_addr().to_string();
-    let out = mailauth_in(
-        dir.path(),
-        &["--resolver", &addr, "--json", "verify", "signed.eml"],
-    );
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args(["--resolver", &addr, "--json", "verify", "signed.eml"])
+        .run();
     out.assert_exit(3);
     let doc = out.json();
     assert_eq!(doc["dkim"][0]["result"], "temperror");
@@ -194,7 +192,10 @@ fn bad_input_exits_2_with_a_clear_error() {
     ];
     for (name, content, expected) in cases {
         std::fs::write(dir.path().join(name), content).unwrap();
-        let out = mailauth_in(dir.path(), &["--zone", &zone(), "verify", name]);
+        let out = mailauth()
+            .current_dir(dir.path())
+            .args(["--zone", &zone(), "verify", name])
+            .run();
         out.assert_exit(2);
         let err = out.stderr_str();
         assert!(
@@ -203,20 +204,23 @@ fn bad_input_exits_2_with_a_clear_error() {
         );
         assert!(!err.contains("panicked"), "{err}");
     }
-    let out = mailauth_in(dir.path(), &["--zone", &zone(), "verify", "missing.eml"]);
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args(["--zone", &zone(), "verify", "missing.eml"])
+        .run();
     out.assert_exit(2);
     assert!(out.stderr_str().contains("missing.eml"));
-    let out = mailauth_in(
-        dir.path(),
-        &[
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args([
             "--now",
             "yesterday",
             "--zone",
             &zone(),
             "verify",
             "empty.eml",
-        ],
-    );
+        ])
+        .run();
     out.assert_exit(2);
     assert!(
         out.stderr_str().contains("--now \"yesterday\""),
@@ -229,17 +233,17 @@ fn bad_input_exits_2_with_a_clear_error() {
 fn sign_without_a_key_says_how_to_make_one() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("plain.eml"), MESSAGE).unwrap();
-    let out = mailauth_in(
-        dir.path(),
-        &[
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args([
             "sign",
             "plain.eml",
             "--domain",
             "mailauth.test",
             "--selector",
             "s1",
-        ],
-    );
+        ])
+        .run();
     out.assert_exit(2);
     let err = out.stderr_str();
     assert!(
@@ -252,9 +256,9 @@ fn sign_without_a_key_says_how_to_make_one() {
 fn sign_refuses_verify_only_1024_bit_key() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("plain.eml"), MESSAGE).unwrap();
-    let out = mailauth_in(
-        dir.path(),
-        &[
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args([
             "sign",
             "plain.eml",
             "-d",
@@ -263,8 +267,8 @@ fn sign_refuses_verify_only_1024_bit_key() {
             "weak1024",
             "--key",
             &key("rsa1024.pem"),
-        ],
-    );
+        ])
+        .run();
     out.assert_exit(2);
     assert!(out.stderr_str().contains("1024"), "{}", out.stderr_str());
     assert!(out.stdout().is_empty());
@@ -274,9 +278,9 @@ fn sign_refuses_verify_only_1024_bit_key() {
 fn sign_then_verify_with_dated_expiry_and_now() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("plain.eml"), MESSAGE).unwrap();
-    let out = mailauth_in(
-        dir.path(),
-        &[
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args([
             "--now",
             "2026-11-25T00:00:00Z",
             "sign",
@@ -289,33 +293,33 @@ fn sign_then_verify_with_dated_expiry_and_now() {
             &key("ed25519.pem"),
             "--expire-after",
             "3600",
-        ],
-    );
+        ])
+        .run();
     out.assert_exit(0);
     std::fs::write(dir.path().join("signed.eml"), out.stdout()).unwrap();
-    let fresh = mailauth_in(
-        dir.path(),
-        &[
+    let fresh = mailauth()
+        .current_dir(dir.path())
+        .args([
             "--zone",
             &zone(),
             "--now",
             "2026-11-25T00:30:00Z",
             "verify",
             "signed.eml",
-        ],
-    );
+        ])
+        .run();
     fresh.assert_exit(0);
-    let late = mailauth_in(
-        dir.path(),
-        &[
+    let late = mailauth()
+        .current_dir(dir.path())
+        .args([
             "--zone",
             &zone(),
             "--now",
             "1795572000",
             "verify",
             "signed.eml",
-        ],
-    );
+        ])
+        .run();
     late.assert_exit(1);
     assert!(
         late.stdout_str().contains("expired"),
@@ -332,10 +336,10 @@ fn mode(path: &Path) -> u32 {
 #[test]
 fn keygen_writes_a_private_pkcs8_key_and_prints_its_record() {
     let dir = tempfile::tempdir().unwrap();
-    let out = mailauth_in(
-        dir.path(),
-        &["keygen", "Example.TEST", "--now", "2026-11-25T10:00:00Z"],
-    );
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args(["keygen", "Example.TEST", "--now", "2026-11-25T10:00:00Z"])
+        .run();
     out.assert_exit(0);
     let path = dir.path().join("keys/example.test/20261125-rsa.pem");
     assert_eq!(mode(&path), 0o600);
@@ -369,9 +373,9 @@ fn keygen_writes_a_private_pkcs8_key_and_prints_its_record() {
 #[test]
 fn keygen_json_and_ed25519() {
     let dir = tempfile::tempdir().unwrap();
-    let out = mailauth_in(
-        dir.path(),
-        &[
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args([
             "keygen",
             "example.test",
             "--algorithm",
@@ -381,8 +385,8 @@ fn keygen_json_and_ed25519() {
             "--now",
             "1795600000",
             "--json",
-        ],
-    );
+        ])
+        .run();
     out.assert_exit(0);
     let json = out.json();
     let selector = json["selector"].as_str().unwrap();
@@ -408,10 +412,14 @@ fn keygen_json_and_ed25519() {
 fn keygen_refuses_to_overwrite_and_to_escape_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let args = ["keygen", "example.test", "-a", "ed25519", "-s", "s1"];
-    mailauth_in(dir.path(), &args).assert_exit(0);
+    mailauth()
+        .current_dir(dir.path())
+        .args(args)
+        .run()
+        .assert_exit(0);
     let path = dir.path().join("keys/example.test/s1.pem");
     let before = std::fs::read(&path).unwrap();
-    let out = mailauth_in(dir.path(), &args);
+    let out = mailauth().current_dir(dir.path()).args(args).run();
     out.assert_exit(2);
     assert!(
         out.stderr_str()
@@ -421,11 +429,17 @@ fn keygen_refuses_to_overwrite_and_to_escape_the_store() {
     );
     assert_eq!(std::fs::read(&path).unwrap(), before);
     for (domain, selector) in [("example.test", "../../etc/x"), ("../x", "s1")] {
-        let out = mailauth_in(dir.path(), &["keygen", domain, "-s", selector]);
+        let out = mailauth()
+            .current_dir(dir.path())
+            .args(["keygen", domain, "-s", selector])
+            .run();
         out.assert_exit(2);
         assert!(out.stderr_str().contains("invalid"), "{}", out.stderr_str());
     }
-    let out = mailauth_in(dir.path(), &["keygen", "example.test", "-a", "rsa-1024"]);
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args(["keygen", "example.test", "-a", "rsa-1024"])
+        .run();
     out.assert_exit(2);
     assert!(
         out.stderr_str().contains("rsa-2048"),
@@ -437,9 +451,9 @@ fn keygen_refuses_to_overwrite_and_to_escape_the_store() {
 #[test]
 fn keygen_rsa_4096_record_splits_into_strings() {
     let dir = tempfile::tempdir().unwrap();
-    let out = mailauth_in(
-        dir.path(),
-        &[
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args([
             "keygen",
             "example.test",
             "-a",
@@ -447,8 +461,8 @@ fn keygen_rsa_4096_record_splits_into_strings() {
             "-s",
             "big",
             "--json",
-        ],
-    );
+        ])
+        .run();
     out.assert_exit(0);
     let json = out.json();
     let key = std::fs::read(dir.path().join("keys/example.test/big.pem")).unwrap();

@@ -14,6 +14,7 @@ use mailauth_providers::zonefile::ZoneFileProvider;
 use mailauth_providers::{ProviderError, RecordType};
 
 use crate::dkim::runtime;
+use crate::support::cmd::mailauth;
 use crate::support::named::checkzone;
 use crate::support::tool;
 
@@ -467,14 +468,13 @@ fn cloudflare_rejected_token_exits_2_not_3() {
         ),
     )
     .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mailauth"))
+    let out = mailauth()
         .arg("plan")
         .current_dir(dir.path())
         .env("CF_WRONG_TOKEN", "not-the-token")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+        .run();
+    let err = out.stderr_str();
+    out.assert_exit(2);
     assert!(
         err.contains("authentication failed") && !err.contains("not-the-token"),
         "{err}"

@@ -3,54 +3,55 @@
 
 use std::process::Command;
 
+use crate::support::cmd::mailauth;
 use crate::support::named::checkzone;
 use crate::support::tool;
-
-use crate::support::mailauth_in as mailauth;
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 #[test]
 fn init_then_publish_then_check_reports_no_errors() {
     let dir = tempfile::tempdir().unwrap();
     let now = ["--now", "2026-11-25T10:00:00Z"];
-    let out = mailauth(dir.path(), &[&now[..], &["init", "example.com"]].concat());
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = mailauth(dir.path(), &["plan"]);
+    mailauth()
+        .current_dir(dir.path())
+        .args(now)
+        .args(["init", "example.com"])
+        .run()
+        .assert_exit(0);
+    let out = mailauth().current_dir(dir.path()).arg("plan").run();
     assert!(
-        text(&out.stdout).contains(
+        out.stdout_str().contains(
             "+ 20261125-ed25519._domainkey.example.com 3600 TXT \"v=DKIM1; k=ed25519; p="
         )
     );
     // Not a terminal and no --yes: nothing is applied.
-    let out = mailauth(dir.path(), &["publish"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("--yes"));
-    let out = mailauth(dir.path(), &["publish", "--yes"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("published and confirmed"));
-    let out = mailauth(dir.path(), &["--json", "plan"]);
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = mailauth().current_dir(dir.path()).arg("publish").run();
+    out.assert_exit(2);
+    assert!(out.stderr_str().contains("--yes"));
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args(["publish", "--yes"])
+        .run();
+    out.assert_exit(0);
+    assert!(out.stderr_str().contains("published and confirmed"));
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args(["--json", "plan"])
+        .run();
+    let json = out.json();
     assert_eq!(
         json[0]["changes"],
         serde_json::json!([]),
         "a plan after publish is empty"
     );
     let zone = dir.path().join("example.com.zone");
-    let out = mailauth(
-        dir.path(),
-        &[
-            "--zone",
-            zone.to_str().unwrap(),
-            "--json",
-            "check",
-            "example.com",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = mailauth()
+        .current_dir(dir.path())
+        .arg("--zone")
+        .arg(&zone)
+        .args(["--json", "check", "example.com"])
+        .run();
+    out.assert_exit(0);
+    let report = out.json();
     assert!(
         report["findings"]
             .as_array()
@@ -62,30 +63,40 @@ fn init_then_publish_then_check_reports_no_errors() {
         checkzone("example.com", &zone).unwrap();
     }
     // init refuses to overwrite.
-    let out = mailauth(dir.path(), &["init", "example.com"]);
-    assert_eq!(out.status.code(), Some(2));
+    mailauth()
+        .current_dir(dir.path())
+        .args(["init", "example.com"])
+        .run()
+        .assert_exit(2);
 }
 
 #[test]
 fn publish_keeps_foreign_records_and_replaces_only_spf() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(
-        mailauth(dir.path(), &["init", "example.org"])
-            .status
-            .success()
-    );
+    mailauth()
+        .current_dir(dir.path())
+        .args(["init", "example.org"])
+        .run()
+        .assert_exit(0);
     let zone = dir.path().join("example.org.zone");
     let mut original = std::fs::read_to_string(&zone).unwrap();
     original.push_str("@ IN TXT \"google-site-verification=abc\"\n@ IN TXT \"v=spf1 a -all\"\n");
     std::fs::write(&zone, original).unwrap();
-    let out = mailauth(dir.path(), &["plan"]);
-    let plan = text(&out.stdout);
+    let plan = mailauth()
+        .current_dir(dir.path())
+        .arg("plan")
+        .run()
+        .stdout_str();
     assert!(
         plan.contains("~ example.org TXT \"v=spf1 a -all\" (3600) -> \"v=spf1 mx -all\" (3600)"),
         "{plan}"
     );
     assert!(!plan.contains("google"), "{plan}");
-    assert!(mailauth(dir.path(), &["publish", "-y"]).status.success());
+    mailauth()
+        .current_dir(dir.path())
+        .args(["publish", "-y"])
+        .run()
+        .assert_exit(0);
     let after = std::fs::read_to_string(&zone).unwrap();
     assert!(after.contains("@ IN TXT \"google-site-verification=abc\"\n"));
     assert!(!after.contains("v=spf1 a -all"));
@@ -100,26 +111,25 @@ fn configuration_errors_name_file_line_and_fix() {
         format!("{base}spf = {{ mx = true, alll = \"-\" }}\n"),
     )
     .unwrap();
-    let out = mailauth(dir.path(), &["plan"]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = text(&out.stderr);
+    let out = mailauth().current_dir(dir.path()).arg("plan").run();
+    out.assert_exit(2);
+    let err = out.stderr_str();
     assert!(
         err.contains("mailauth.toml:7:") && err.contains("did you mean `all`?"),
         "{err}"
     );
     std::fs::write(dir.path().join("mailauth.toml"), base).unwrap();
     // The credential is named, never shown; the variable is unset here.
-    let out = Command::new(env!("CARGO_BIN_EXE_mailauth"))
+    let out = mailauth()
         .arg("plan")
         .current_dir(dir.path())
         .env_remove("CF_TOKEN")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+        .run();
+    out.assert_exit(2);
     assert!(
-        text(&out.stderr).contains("CF_TOKEN is not set"),
+        out.stderr_str().contains("CF_TOKEN is not set"),
         "{}",
-        text(&out.stderr)
+        out.stderr_str()
     );
 }
 
@@ -130,14 +140,11 @@ fn publish_through_powerdns_and_confirm_over_dns() {
     };
     pdns.create_zone("pdns.test");
     let dir = tempfile::tempdir().unwrap();
-    assert!(
-        mailauth(
-            dir.path(),
-            &["keygen", "pdns.test", "-s", "s1", "-a", "ed25519"]
-        )
-        .status
-        .success()
-    );
+    mailauth()
+        .current_dir(dir.path())
+        .args(["keygen", "pdns.test", "-s", "s1", "-a", "ed25519"])
+        .run()
+        .assert_exit(0);
     std::fs::write(
         dir.path().join("mailauth.toml"),
         format!(
@@ -146,28 +153,30 @@ fn publish_through_powerdns_and_confirm_over_dns() {
         ),
     )
     .unwrap();
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_mailauth"))
-            .args(args)
-            .current_dir(dir.path())
-            .env("PDNS_TEST_KEY", &pdns.key)
-            .output()
-            .unwrap()
-    };
+    let base = mailauth()
+        .current_dir(dir.path())
+        .env("PDNS_TEST_KEY", &pdns.key);
     let dns = pdns.dns.to_string();
-    let out = run(&["--resolver", &dns, "publish", "--yes", "--wait", "20"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = base
+        .clone()
+        .args(["--resolver", &dns, "publish", "--yes", "--wait", "20"])
+        .run();
+    out.assert_exit(0);
     assert!(
-        text(&out.stderr).contains(&format!("published and confirmed at {dns}")),
+        out.stderr_str()
+            .contains(&format!("published and confirmed at {dns}")),
         "{}",
-        text(&out.stderr)
+        out.stderr_str()
     );
-    assert!(!text(&out.stdout).contains(&pdns.key) && !text(&out.stderr).contains(&pdns.key));
-    let out = run(&["plan"]);
-    assert_eq!(text(&out.stdout), "pdns.test (pdns): no changes\n");
+    assert!(!out.stdout_str().contains(&pdns.key) && !out.stderr_str().contains(&pdns.key));
+    let out = base.clone().arg("plan").run();
+    assert_eq!(out.stdout_str(), "pdns.test (pdns): no changes\n");
     // The records are served: check over DNS finds the DKIM key matching the key store.
-    let out = run(&["--resolver", &dns, "--json", "check", "pdns.test"]);
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = base
+        .clone()
+        .args(["--resolver", &dns, "--json", "check", "pdns.test"])
+        .run();
+    let report = out.json();
     let codes: Vec<&str> = report["findings"]
         .as_array()
         .unwrap()
@@ -214,21 +223,25 @@ fn publish_through_rfc2136_to_bind_and_confirm_over_dns() {
     let addr = named.addr().to_string();
     // A key file others can read is refused, naming the fix.
     std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let out = mailauth(dir.path(), &["plan"]);
+    let out = mailauth().current_dir(dir.path()).arg("plan").run();
     assert!(
-        text(&out.stderr).contains("chmod 600"),
+        out.stderr_str().contains("chmod 600"),
         "{}",
-        text(&out.stderr)
+        out.stderr_str()
     );
     std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let out = mailauth(
-        dir.path(),
-        &["--resolver", &addr, "publish", "--yes", "--wait", "20"],
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("published and confirmed"));
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args(["--resolver", &addr, "publish", "--yes", "--wait", "20"])
+        .run();
+    out.assert_exit(0);
+    assert!(out.stderr_str().contains("published and confirmed"));
     assert_eq!(
-        text(&mailauth(dir.path(), &["plan"]).stdout),
+        mailauth()
+            .current_dir(dir.path())
+            .arg("plan")
+            .run()
+            .stdout_str(),
         "dyn.test (bind): no changes\n"
     );
 }
@@ -247,17 +260,16 @@ fn an_unreachable_provider_exits_3_and_says_what_was_not_applied() {
         format!("[providers.p]\nkind = \"powerdns\"\nurl = \"http://127.0.0.1:{port}\"\ntoken_env = \"PDNS_KEY_X\"\n\n[domains.\"down.test\"]\nprovider = \"p\"\nspf = {{ mx = true }}\n"),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_mailauth"))
+    let out = mailauth()
         .args(["publish", "--yes"])
         .current_dir(dir.path())
         .env("PDNS_KEY_X", "k")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+        .run();
+    out.assert_exit(3);
     assert!(
-        text(&out.stderr).contains("unreachable"),
+        out.stderr_str().contains("unreachable"),
         "{}",
-        text(&out.stderr)
+        out.stderr_str()
     );
 }
 
@@ -272,9 +284,9 @@ fn zonefile_path_missing_exits_2_not_3() {
     )
     .unwrap();
     for args in [&["plan"][..], &["publish", "--yes"]] {
-        let out = mailauth(dir.path(), args);
-        let err = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        let out = mailauth().current_dir(dir.path()).args(args).run();
+        let err = out.stderr_str();
+        out.assert_exit(2);
         assert!(err.contains("exampel.com.zone"), "{err}");
         assert!(!err.contains("temporary"), "{err}");
     }
@@ -304,21 +316,19 @@ fn publish_applied_but_unconfirmed_says_so() {
     )
     .unwrap();
     let run = |json: bool| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_mailauth"));
-        command.args(["--zone", other.to_str().unwrap()]);
+        let mut command = mailauth().arg("--zone").arg(&other);
         if json {
-            command.arg("--json");
+            command = command.arg("--json");
         }
         command
             .args(["publish", "--yes", "--wait", "1"])
             .current_dir(dir.path())
             .env("CF_FAKE_TOKEN", TOKEN)
-            .output()
-            .unwrap()
+            .run()
     };
     let out = run(false);
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{err}");
+    let err = out.stderr_str();
+    out.assert_exit(3);
     assert!(
         err.contains(&format!(
             "{ZONE}: applied at cf, not yet confirmed: finding the name servers of {ZONE}"
@@ -334,8 +344,8 @@ fn publish_applied_but_unconfirmed_says_so() {
     )
     .unwrap();
     let out = run(true);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    out.assert_exit(3);
+    let report = out.json();
     let domain = &report["domains"][0];
     assert_eq!(domain["domain"], ZONE);
     assert_eq!(domain["provider"], "cf");
@@ -355,14 +365,17 @@ fn publish_applied_but_unconfirmed_says_so() {
 #[test]
 fn publish_json_says_what_was_applied_and_confirmed() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(
-        mailauth(dir.path(), &["init", "example.net"])
-            .status
-            .success()
-    );
-    let out = mailauth(dir.path(), &["--json", "publish", "--yes"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    mailauth()
+        .current_dir(dir.path())
+        .args(["init", "example.net"])
+        .run()
+        .assert_exit(0);
+    let out = mailauth()
+        .current_dir(dir.path())
+        .args(["--json", "publish", "--yes"])
+        .run();
+    out.assert_exit(0);
+    let report = out.json();
     let domain = &report["domains"][0];
     assert_eq!(domain["status"], "confirmed", "{report}");
     assert_eq!(domain["applied"].as_array().unwrap().len(), 4, "{report}");
@@ -386,14 +399,13 @@ fn publish_refused_by_the_provider_exits_1() {
         ),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_mailauth"))
+    let out = mailauth()
         .args(["--json", "publish", "--yes"])
         .current_dir(dir.path())
         .env("CF_FAKE_TOKEN", TOKEN)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        .run();
+    out.assert_exit(1);
+    let report = out.json();
     let domain = &report["domains"][0];
     assert_eq!(domain["status"], "not_applied", "{report}");
     assert_eq!(domain["applied"], serde_json::json!([]));

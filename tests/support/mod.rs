@@ -94,9 +94,3 @@ pub fn run(command: &mut std::process::Command, stdin: &[u8]) -> Vec<u8> {
     );
     out.stdout
 }
-
-/// Run the built `mailauth` with `args` in `dir` (a thin wrapper over [`cmd::mailauth`], kept for
-/// files not yet converted to it).
-pub fn mailauth_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
-    cmd::mailauth().current_dir(dir).args(args).run().output
-}
