@@ -7,6 +7,7 @@ use crate::dns::{MxRecord, Resolver};
 use crate::keys::KeyStore;
 use crate::report::{Finding, Report, Severity};
 use crate::spf::lint::dns_finding;
+use mailauth_base::DomainName;
 
 /// The finding codes this module makes itself (MX); see [`crate::report::all_codes`] for all.
 pub const CODES: &[&str] = &["mx.none", "mx.null"];
@@ -22,26 +23,30 @@ pub struct CheckOptions {
     pub now: u64,
 }
 
-/// Check `domain`.
-pub async fn check_domain(resolver: &dyn Resolver, domain: &str, options: &CheckOptions) -> Report {
-    let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+/// Check `domain` (parsed and normalised once, by whoever read it).
+pub async fn check_domain(
+    resolver: &dyn Resolver,
+    domain: &DomainName,
+    options: &CheckOptions,
+) -> Report {
+    let domain = domain.as_str();
     let mut report = Report {
-        domain: domain.clone(),
+        domain: domain.to_owned(),
         findings: Vec::new(),
         dns_failed: false,
     };
-    let (mx, failed) = mx_findings(resolver, &domain).await;
+    let (mx, failed) = mx_findings(resolver, domain).await;
     report.findings.extend(mx);
     report.dns_failed |= failed;
-    let (spf, failed) = crate::spf::lint::findings(resolver, &domain).await;
+    let (spf, failed) = crate::spf::lint::findings(resolver, domain).await;
     report.findings.extend(spf);
     report.dns_failed |= failed;
-    let (dmarc, failed) = crate::dmarc::lint::findings(resolver, &domain).await;
+    let (dmarc, failed) = crate::dmarc::lint::findings(resolver, domain).await;
     report.findings.extend(dmarc);
     report.dns_failed |= failed;
     let mut selectors = options.selectors.clone();
     if let Some(store) = &options.key_store {
-        selectors.extend(store.selectors(&domain));
+        selectors.extend(store.selectors(domain));
     }
     selectors.sort();
     selectors.dedup();
@@ -49,9 +54,9 @@ pub async fn check_domain(resolver: &dyn Resolver, domain: &str, options: &Check
         let local = options
             .key_store
             .as_ref()
-            .and_then(|s| s.load(&domain, &selector).ok());
+            .and_then(|s| s.load(domain, &selector).ok());
         let (dkim, failed) =
-            crate::dkim::lint::findings(resolver, &domain, &selector, local.as_ref(), options.now)
+            crate::dkim::lint::findings(resolver, domain, &selector, local.as_ref(), options.now)
                 .await;
         report.findings.extend(dkim);
         report.dns_failed |= failed;

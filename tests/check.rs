@@ -3,6 +3,7 @@
 //! exactly its expected codes. The cases run through zone files, over UDP from the in-process
 //! hickory-server, and over UDP from a real BIND `named` started here on a loopback port.
 
+use mailauth_base::DomainName;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -345,7 +346,7 @@ fn run_cases(
     for case in cases.iter().filter(|c| !skip.contains(&c.name)) {
         let report = runtime().block_on(check_domain(
             resolver,
-            &format!("{}.test", case.name),
+            &DomainName::parse(&format!("{}.test", case.name)).unwrap(),
             &options,
         ));
         let mut codes = report.codes();
@@ -362,7 +363,7 @@ fn run_cases(
     // The subdomain inherits good.test's policy.
     let report = runtime().block_on(check_domain(
         resolver,
-        "sub.good.test",
+        &DomainName::parse("sub.good.test").unwrap(),
         &CheckOptions::default(),
     ));
     if report.codes() != ["dmarc.inherited"] {
