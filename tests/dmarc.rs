@@ -749,3 +749,62 @@ fn rfc9989_4_10_2_org_domain_differs_from_the_psl_private_section() {
     assert_eq!(out.organizational_domain.as_deref(), Some("foo.github.io"));
     assert_eq!((out.result, out.policy), (DmarcResult::None, None));
 }
+
+/// `verify --dmarc-standard` over real DNS (the in-process server): RFC 9989 §4.10.2 stops at
+/// the `psd=y` record of bank.example and makes mega.bank.example the organizational domain,
+/// listing the names it queried; `--dmarc-standard 7489` takes bank.example from the PSL. Both
+/// apply bank.example's p=reject to the unsigned message: DMARC fail, exit 1.
+#[test]
+fn rfc9989_verify_dmarc_standard_flag_over_dns() {
+    let dir = tempfile::tempdir().unwrap();
+    let zone = dir.path().join("bank.example.zone");
+    std::fs::write(
+        &zone,
+        "$ORIGIN bank.example.\n$TTL 300\n\
+         @ IN SOA ns1 hostmaster 1 3600 600 86400 300\n\
+         @ IN NS ns1\nns1 IN A 192.0.2.53\n\
+         _dmarc IN TXT \"v=DMARC1; p=reject; psd=y\"\n\
+         mail.mega IN A 192.0.2.2\n",
+    )
+    .unwrap();
+    let message = dir.path().join("m.eml");
+    std::fs::write(
+        &message,
+        "From: a@mail.mega.bank.example\r\nSubject: x\r\n\r\nbody\r\n",
+    )
+    .unwrap();
+    let server = crate::support::dns_server::TestDnsServer::start(&[zone]);
+    let addr = server.udp_addr().to_string();
+    let run = |standard: Option<&str>| {
+        let mut args = vec!["--resolver", &addr, "--json", "verify"];
+        args.push(message.to_str().unwrap());
+        if let Some(standard) = standard {
+            args.extend(["--dmarc-standard", standard]);
+        }
+        let out = mailauth().args(&args).run();
+        out.assert_exit(1);
+        out.json()["dmarc"].clone()
+    };
+    for (standard, name, org) in [
+        (None, "rfc9989", "mega.bank.example"),
+        (Some("9989"), "rfc9989", "mega.bank.example"),
+        (Some("7489"), "rfc7489", "bank.example"),
+    ] {
+        let dmarc = run(standard);
+        assert_eq!(dmarc["standard"], name, "{dmarc}");
+        assert_eq!(dmarc["organizational_domain"], org, "{dmarc}");
+        assert_eq!(dmarc["policy_domain"], "bank.example", "{dmarc}");
+        assert_eq!(
+            (&dmarc["result"], &dmarc["disposition"]),
+            (&serde_json::json!("fail"), &serde_json::json!("reject"))
+        );
+    }
+    assert_eq!(
+        run(None)["queried"],
+        serde_json::json!([
+            "_dmarc.mail.mega.bank.example",
+            "_dmarc.mega.bank.example",
+            "_dmarc.bank.example"
+        ])
+    );
+}
