@@ -808,3 +808,48 @@ fn rfc9989_verify_dmarc_standard_flag_over_dns() {
         ])
     );
 }
+
+/// RFC 9989 §4.7 DMARC Policy Record Format and §4.10.1: `psd=`, `np=` and `t=` are read; tags
+/// outside RFC 9989's registry (`pct`, `rf`, `ri`, unknown ones) are ignored; bad values of
+/// optional tags fall back to their defaults; `rua` keeps its valid URIs; an invalid `p=`/`sp=`/
+/// `np=` acts as p=none only with a valid `rua`. The strict RFC 7489 reading is unchanged.
+#[test]
+fn rfc9989_4_7_record_tags_and_fallbacks() {
+    use mailauth::dmarc::parse::{record, record_rfc9989};
+    let r = record_rfc9989(b"v=DMARC1; p=reject; sp=none; np=quarantine; psd=n; t=y").unwrap();
+    assert_eq!(
+        (r.policy, r.subdomain_policy, r.np, r.psd, r.testing),
+        (
+            Some(Policy::Reject),
+            Some(Policy::None),
+            Some(Policy::Quarantine),
+            Some(false),
+            Some(true)
+        )
+    );
+    assert_eq!(
+        record_rfc9989(b"v=DMARC1; p=none; psd=y").unwrap().psd,
+        Some(true)
+    );
+    assert_eq!(
+        record_rfc9989(b"v=DMARC1; p=none; psd=u").unwrap().psd,
+        None
+    );
+
+    let r = record_rfc9989(b"v=DMARC1; p=quarantine; pct=20; rf=afrf; ri=x; adkim=q; fo=9; zz=1")
+        .unwrap();
+    assert_eq!(
+        (r.policy, r.pct, r.rf, r.ri, r.adkim, r.fo),
+        (Some(Policy::Quarantine), None, None, None, None, None)
+    );
+    // The same record is a syntax error by RFC 7489 (pct=20 is fine there, adkim=q is not).
+    assert!(record(b"v=DMARC1; p=quarantine; pct=20; adkim=q").is_err());
+
+    let r = record_rfc9989(b"v=DMARC1; p=reject; sp=bogus; rua=https://x.test,mailto:d@x.test")
+        .unwrap();
+    assert_eq!((r.policy, r.subdomain_policy), (None, None));
+    assert_eq!(r.rua.len(), 1);
+    assert!(record_rfc9989(b"v=DMARC1; p=reject; np=bogus").is_err());
+    assert!(record_rfc9989(b"v=DMARC1; rua=https://x.test").is_err());
+    assert!(record_rfc9989(b"p=reject; v=DMARC1").is_err());
+}
