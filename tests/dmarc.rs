@@ -853,3 +853,34 @@ fn rfc9989_4_7_record_tags_and_fallbacks() {
     assert!(record_rfc9989(b"v=DMARC1; rua=https://x.test").is_err());
     assert!(record_rfc9989(b"p=reject; v=DMARC1").is_err());
 }
+
+/// RFC 9989 §5.3.6 Apply Policy If Appropriate: when a query DMARC needs fails temporarily the
+/// message neither passes nor fails. A SERVFAIL anywhere on the walk, or on the existence query
+/// that chooses between sp= and np=, gives temperror.
+#[test]
+fn rfc9989_5_3_temporary_dns_failures_give_temperror() {
+    let evaluate_with = |zone: &ZoneResolver, from: &str| {
+        let input = DmarcInput {
+            from_domain: from,
+            spf: None,
+            dkim: &[],
+        };
+        let options = DmarcOptions {
+            sample: 0,
+            standard: Standard::Rfc9989,
+        };
+        runtime().block_on(evaluate(zone, &input, options))
+    };
+    let mut zone = rfc9989_zone();
+    zone.set_temporary_failure("_dmarc.mega.bank.example");
+    let out = evaluate_with(&zone, "mail.mega.bank.example");
+    assert_eq!(out.result, DmarcResult::TempError, "{out:?}");
+    assert_eq!(
+        out.queried,
+        ["_dmarc.mail.mega.bank.example", "_dmarc.mega.bank.example"]
+    );
+    let mut zone = rfc9989_zone();
+    zone.set_temporary_failure("exists.np.test");
+    let out = evaluate_with(&zone, "exists.np.test");
+    assert_eq!(out.result, DmarcResult::TempError, "{out:?}");
+}
