@@ -248,17 +248,12 @@ async fn evaluate_rfc9989(resolver: &dyn Resolver, input: &DmarcInput<'_>) -> Dm
         }
         PolicyRecord::TempError(why) => return temp_error(output, why),
     };
-    let policy = if policy_domain == domain {
-        record.policy.unwrap_or(Policy::None)
-    } else {
-        match author_domain_exists(resolver, &domain).await {
-            Ok(true) => subdomain_policy(&record),
-            Ok(false) => {
-                output.non_existent = true;
-                record.np.unwrap_or_else(|| subdomain_policy(&record))
-            }
-            Err(why) => return temp_error(output, why),
+    let policy = match policy_in_force(resolver, &record, &policy_domain, &domain).await {
+        Ok((policy, non_existent)) => {
+            output.non_existent = non_existent;
+            policy
         }
+        Err(why) => return temp_error(output, why),
     };
     let mut walks = OrgDomains::new(&domain, &found.organizational_domain);
     output.alignment = match alignment_rfc9989(resolver, &record, input, &mut walks).await {
@@ -280,6 +275,24 @@ async fn evaluate_rfc9989(resolver: &dyn Resolver, input: &DmarcInput<'_>) -> Dm
     output.record = Some(build::record(&record));
     output.policy_domain = Some(policy_domain);
     output
+}
+
+/// RFC 9989 §4.10.1: `p` at the Author Domain's own record; for a subdomain of the policy
+/// domain, `np` when the Author Domain does not exist, else `sp` (each falling back as §4.7
+/// says). Also returns whether the Author Domain was found not to exist.
+async fn policy_in_force(
+    resolver: &dyn Resolver,
+    record: &DmarcRecord,
+    policy_domain: &str,
+    author: &str,
+) -> Result<(Policy, bool), String> {
+    if policy_domain == author {
+        return Ok((record.policy.unwrap_or(Policy::None), false));
+    }
+    Ok(match author_domain_exists(resolver, author).await? {
+        true => (subdomain_policy(record), false),
+        false => (record.np.unwrap_or_else(|| subdomain_policy(record)), true),
+    })
 }
 
 fn temp_error(mut output: DmarcOutput, why: String) -> DmarcOutput {
