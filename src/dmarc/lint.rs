@@ -229,7 +229,9 @@ fn record_findings(record: &DmarcRecord, shown: &str, at: &str) -> Vec<Finding> 
                 "dmarc.pct",
                 Severity::Warning,
                 shown,
-                format!("pct={pct}: the policy applies to only {pct}% of failing mail"),
+                format!(
+                    "pct={pct}: receivers still on RFC 7489 apply the policy to only {pct}% of failing mail (RFC 9989 receivers ignore pct=)"
+                ),
                 "RFC 7489 §6.6.4",
             )
             .fix("raise pct to 100 (or remove it) once the policy is known to be safe"),
