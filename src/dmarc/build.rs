@@ -57,9 +57,15 @@ pub struct Rfc9989Tags {
     pub testing: Option<bool>,
 }
 
-/// The record text, `v=DMARC1; p=...; ...`, tags in RFC 7489's order.
+/// The record text, `v=DMARC1; p=...; ...`: RFC 9989's `np=`, `psd=` and `t=` from the record's
+/// own fields after `sp=`, the rest in RFC 7489's order.
 pub fn record(record: &DmarcRecord) -> String {
-    record_with(record, &Rfc9989Tags::default())
+    let tags = Rfc9989Tags {
+        np: record.np,
+        psd: record.psd.map(|y| if y { Psd::Yes } else { Psd::No }),
+        testing: record.testing,
+    };
+    record_with(record, &tags)
 }
 
 /// The record text with RFC 9989's `np=`, `psd=` and `t=` after `sp=`, the rest in RFC 7489's
@@ -202,7 +208,16 @@ mod tests {
             text,
             "v=DMARC1; p=reject; sp=quarantine; np=reject; psd=n; t=y; rua=mailto:d@example.com"
         );
-        assert_eq!(parse::record(text.as_bytes()).unwrap(), r);
+        let mut read = r.clone();
+        read.np = Some(Policy::Reject);
+        read.psd = Some(false);
+        read.testing = Some(true);
+        assert_eq!(parse::record(text.as_bytes()).unwrap(), read);
+        assert_eq!(
+            record(&read),
+            text,
+            "the record's own fields write the same text"
+        );
         assert_eq!(added_tags(&text), added);
         // Without them, the text is what RFC 7489 records have always been.
         assert_eq!(record_with(&r, &Rfc9989Tags::default()), record(&r));
@@ -274,7 +289,16 @@ mod tests {
             r.rua = rua;
             let added = Rfc9989Tags { np, psd, testing };
             let text = record_with(&r, &added);
-            prop_assert_eq!(parse::record(text.as_bytes()).unwrap(), r);
+            let mut read = r.clone();
+            read.np = np;
+            // `psd=u` is the default: it reads back as no statement.
+            read.psd = psd.and_then(|p| match p {
+                Psd::Yes => Some(true),
+                Psd::No => Some(false),
+                Psd::Unknown => None,
+            });
+            read.testing = testing;
+            prop_assert_eq!(parse::record(text.as_bytes()).unwrap(), read);
             prop_assert_eq!(added_tags(&text), added);
         }
 
