@@ -884,3 +884,50 @@ fn rfc9989_5_3_temporary_dns_failures_give_temperror() {
     let out = evaluate_with(&zone, "exists.np.test");
     assert_eq!(out.result, DmarcResult::TempError, "{out:?}");
 }
+
+/// RFC 9989 §4.10 against RFC 7489 §6.6.3: `github.io` is in the Public Suffix List's private
+/// section, so RFC 7489 takes `user.github.io` as its own organizational domain and finds no
+/// policy, while RFC 9989's tree walk finds `_dmarc.github.io`. `check` shows both answers; for
+/// a domain where both find the same record it says nothing.
+#[test]
+fn check_shows_both_standards_where_they_differ() {
+    let dir = tempfile::tempdir().unwrap();
+    let zone = dir.path().join("z.zone");
+    std::fs::write(
+        &zone,
+        "$ORIGIN github.io.\n$TTL 300\n_dmarc IN TXT \"v=DMARC1; p=reject; rua=mailto:d@github.io\"\n\
+         user IN MX 10 mx.user.github.io.\nuser IN TXT \"v=spf1 -all\"\n\
+         $ORIGIN same.test.\n@ IN MX 10 mx.same.test.\n@ IN TXT \"v=spf1 -all\"\n\
+         _dmarc IN TXT \"v=DMARC1; p=reject; rua=mailto:d@same.test\"\n",
+    )
+    .unwrap();
+    let zone = zone.to_str().unwrap();
+    let out = crate::support::cmd::mailauth()
+        .args(["--zone", zone, "--json", "check", "user.github.io"])
+        .run();
+    let report = out.json();
+    let differ: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "dmarc.standards_differ")
+        .collect();
+    assert_eq!(differ.len(), 1, "{report}");
+    let message = differ[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains(
+            "RFC 7489 (Public Suffix List): no policy record, organizational domain user.github.io"
+        ) && message
+            .contains("RFC 9989 (DNS tree walk): policy record _dmarc.github.io (policy reject)"),
+        "{message}"
+    );
+    assert_eq!(differ[0]["severity"], "warning");
+    let out = crate::support::cmd::mailauth()
+        .args(["--zone", zone, "--json", "check", "same.test"])
+        .run();
+    let report = out.json();
+    assert!(
+        !report["findings"].to_string().contains("standards_differ"),
+        "{report}"
+    );
+}

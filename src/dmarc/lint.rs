@@ -23,6 +23,7 @@ pub const CODES: &[&str] = &[
     "dmarc.inherited",
     "dmarc.external_unauthorized",
     "dmarc.legacy_tags",
+    "dmarc.standards_differ",
 ];
 
 fn strength(policy: Policy) -> u8 {
@@ -33,8 +34,119 @@ fn strength(policy: Policy) -> u8 {
     }
 }
 
-/// Findings about `domain`'s DMARC policy; the bool says DNS failed.
+/// Findings about `domain`'s DMARC policy; the bool says DNS failed. The findings about the
+/// record follow RFC 7489's discovery; where RFC 9989's tree walk would find a different policy
+/// record, organizational domain or policy, `dmarc.standards_differ` shows both answers.
 pub async fn findings(resolver: &dyn Resolver, domain: &str) -> (Vec<Finding>, bool) {
+    let (mut out, dns_failed) = record_findings_for(resolver, domain).await;
+    if !dns_failed && let Some(differ) = standards_differ(resolver, domain).await {
+        out.push(differ);
+    }
+    (out, dns_failed)
+}
+
+/// What one standard answers for a domain: where its policy record is, the policy applied to
+/// the domain, and its organizational domain.
+#[derive(Debug, PartialEq, Eq)]
+struct View {
+    record_at: Option<String>,
+    policy: Option<Policy>,
+    organizational_domain: String,
+}
+
+impl View {
+    fn new(
+        domain: &str,
+        found: Option<(DmarcRecord, String)>,
+        organizational_domain: String,
+    ) -> View {
+        let (record_at, policy) = match found {
+            // A subdomain without its own record gets sp= (p= when sp= is absent).
+            Some((record, at)) if at != domain => {
+                (Some(at), record.subdomain_policy.or(record.policy))
+            }
+            Some((record, at)) => (Some(at), record.policy),
+            None => (None, None),
+        };
+        View {
+            record_at,
+            policy,
+            organizational_domain,
+        }
+    }
+
+    fn describe(&self) -> String {
+        let record = match (&self.record_at, self.policy) {
+            (Some(at), Some(p)) => format!("policy record _dmarc.{at} (policy {})", p.as_str()),
+            (Some(at), None) => format!("policy record _dmarc.{at} (no usable policy)"),
+            (None, _) => "no policy record".to_owned(),
+        };
+        format!(
+            "{record}, organizational domain {}",
+            self.organizational_domain
+        )
+    }
+}
+
+/// A record that is there but gives no policy.
+fn unusable() -> DmarcRecord {
+    let mut record = DmarcRecord::new(Policy::None);
+    record.policy = None;
+    record
+}
+
+/// RFC 7489 §6.6.3 (the domain's record, else the PSL organizational domain's) beside RFC 9989
+/// §4.10 (the DNS tree walk). `None` when they agree or a lookup failed temporarily.
+async fn standards_differ(resolver: &dyn Resolver, domain: &str) -> Option<Finding> {
+    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+    let org = organizational_domain(&domain);
+    let found_7489 = match lookup(resolver, &domain).await {
+        Discovery::Found { record, domain } => Some((record, domain)),
+        Discovery::TempError(_) => return None,
+        // A record RFC 7489 cannot use is still where its receivers stop (RFC 7489 §6.6.3).
+        Discovery::PermError { domain, .. } => Some((unusable(), domain)),
+        Discovery::None(_) if org != domain => match lookup(resolver, &org).await {
+            Discovery::Found { record, domain } => Some((record, domain)),
+            Discovery::TempError(_) => return None,
+            _ => None,
+        },
+        _ => None,
+    };
+    let old = View::new(&domain, found_7489, org);
+    let walk = super::discovery::discover(resolver, &domain).await;
+    let found_9989 = match walk.policy {
+        super::discovery::PolicyRecord::Found { record, domain } => Some((record, domain)),
+        super::discovery::PolicyRecord::Unusable { domain, .. } => Some((unusable(), domain)),
+        super::discovery::PolicyRecord::TempError(_) => return None,
+        _ => None,
+    };
+    let new = View::new(&domain, found_9989, walk.organizational_domain);
+    if old == new {
+        return None;
+    }
+    Some(
+        Finding::new(
+            "dmarc.standards_differ",
+            Severity::Warning,
+            format!("_dmarc.{domain} TXT"),
+            format!(
+                "RFC 7489 and RFC 9989 receivers judge {domain} differently: RFC 7489 (Public Suffix List): {}; RFC 9989 (DNS tree walk): {}",
+                old.describe(),
+                new.describe()
+            ),
+            "RFC 9989 §4.10",
+        )
+        .seen(format!(
+            "queried {}",
+            walk.walk.queried().join(", ")
+        ))
+        .fix(format!(
+            "publish the policy at _dmarc.{domain} itself (or psd=n at your organizational domain) so both find the same record"
+        )),
+    )
+}
+
+async fn record_findings_for(resolver: &dyn Resolver, domain: &str) -> (Vec<Finding>, bool) {
     let domain = domain.trim_end_matches('.').to_ascii_lowercase();
     let name = format!("_dmarc.{domain}");
     // The domain's own record first: several, or a broken one, are findings in themselves;
