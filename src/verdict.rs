@@ -10,12 +10,12 @@
 use serde::Serialize;
 
 use crate::auth_results::DmarcResinfo;
+use crate::dkim::DkimOutcome;
 use crate::dmarc::eval::{DmarcInput, DmarcOptions, DmarcOutput, evaluate};
 use crate::dmarc::{DmarcResult, Policy};
-use crate::dkim::DkimOutcome;
 use crate::dns::Resolver;
-use crate::spf::SpfResult;
 use crate::message::{AuthorError, Authors};
+use crate::spf::SpfResult;
 
 /// The most distinct author domains judged for one message (RFC 9989 §11.5: a cap keeps a
 /// message naming many domains from costing many lookups). Beyond it the verdict is incomplete.
@@ -103,7 +103,11 @@ pub async fn evaluate_message(
 ) -> MessageVerdict {
     let authors = match input.authors {
         Ok(authors) => authors,
-        Err(error) => return no_author(format!("{error}: no author domain to evaluate (RFC 9989 §5.3.1)")),
+        Err(error) => {
+            return no_author(format!(
+                "{error}: no author domain to evaluate (RFC 9989 §5.3.1)"
+            ));
+        }
     };
     let domains = authors.domains();
     let judged: Vec<&str> = domains
@@ -218,8 +222,9 @@ fn combine(verdict: &mut MessageVerdict, authors: &Authors, domain_count: usize)
         return;
     }
     let mut why = format!(
-        "{} From field(s) with {} author domain(s)",
-        authors.from_fields, domain_count
+        "{}, {}",
+        counted(authors.from_fields, "From field"),
+        counted(domain_count, "author domain")
     );
     if !unjudged.is_empty() {
         why.push_str(&format!(" ({})", unjudged.join("; ")));
@@ -229,4 +234,13 @@ fn combine(verdict: &mut MessageVerdict, authors: &Authors, domain_count: usize)
          outcome kept (RFC 9989 §11.5)",
     );
     verdict.reason = Some(why);
+}
+
+/// `1 From field`, `2 From fields`.
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
