@@ -307,3 +307,35 @@ fn not_a_message_is_bad_input_exit_2() {
     assert!(out.stdout().is_empty(), "{}", out.dump());
     assert!(out.stderr_str().contains("not a readable email message"));
 }
+
+/// RFC 9989 §11.5: judging many author domains is a denial-of-service risk, so at most
+/// `MAX_AUTHOR_DOMAINS` (8) are judged; with more, the evaluation is incomplete: permerror,
+/// the unjudged addresses named.
+#[test]
+fn rfc9989_11_5_author_domains_past_the_cap_are_not_judged() {
+    let dir = tempfile::tempdir().unwrap();
+    let from: Vec<String> = (1..=9).map(|n| format!("a@d{n}.verify.test")).collect();
+    let path = dir.path().join("many.eml");
+    std::fs::write(
+        &path,
+        format!("From: {}\r\nSubject: x\r\n\r\nbody\r\n", from.join(", ")),
+    )
+    .unwrap();
+    let out = verify_json(path.to_str().unwrap(), &[]);
+    out.assert_exit(1);
+    let json = out.json();
+    assert_eq!(json["dmarc"]["result"], "permerror");
+    assert_eq!(json["dmarc"]["evaluations"].as_array().unwrap().len(), 8);
+    let last = &json["dmarc"]["authors"][8];
+    assert_eq!(last["domain"], "d9.verify.test");
+    assert!(
+        last["error"].as_str().unwrap().contains("not evaluated"),
+        "{last}"
+    );
+    assert!(
+        json["dmarc"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("9 author domains")
+    );
+}
