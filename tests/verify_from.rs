@@ -339,3 +339,23 @@ fn rfc9989_11_5_author_domains_past_the_cap_are_not_judged() {
             .contains("9 author domains")
     );
 }
+
+/// RFC 5891: an invalid IDN given on the command line (--mail-from, --helo) is bad input named
+/// by its flag, exit 2: the operator, not the message, got it wrong.
+#[test]
+fn rfc5891_invalid_idn_envelope_flag_is_bad_input() {
+    for flag in ["--mail-from", "--helo"] {
+        let value = if flag == "--helo" {
+            "\u{301}b.example"
+        } else {
+            "x@\u{301}b.example"
+        };
+        let out = verify_json(&eml("from-idn.eml"), &["--ip", "192.0.2.9", flag, value]);
+        out.assert_exit(2);
+        let err = out.stderr_str();
+        assert!(
+            err.contains(flag) && err.contains("not a valid internationalized name"),
+            "{err}"
+        );
+    }
+}
