@@ -7,6 +7,7 @@
 //! on top of [`crate::dmarc::eval::evaluate`], which judges one domain; it does not discover
 //! policies or align identifiers itself.
 
+use mailauth_base::DomainName;
 use serde::Serialize;
 
 use crate::auth_results::DmarcResinfo;
@@ -115,12 +116,13 @@ pub async fn evaluate_message(
         .take(MAX_AUTHOR_DOMAINS)
         .map(|d| d.as_str())
         .collect();
+    let dkim = dkim_a_labels(input.dkim);
     let mut evaluations = Vec::with_capacity(judged.len());
     for domain in &judged {
         let one = DmarcInput {
             from_domain: domain,
             spf: input.spf,
-            dkim: input.dkim,
+            dkim: &dkim,
         };
         evaluations.push(evaluate(resolver, &one, options).await);
     }
@@ -135,6 +137,23 @@ pub async fn evaluate_message(
     };
     combine(&mut verdict, authors, domains.len());
     verdict
+}
+
+/// The DKIM results with U-label `d=` domains in A-labels (RFC 5890 §2.3), so they align with
+/// an author domain read the same way. A `d=` that is not a valid name is left as written (it
+/// then aligns with nothing).
+fn dkim_a_labels(dkim: &[DkimOutcome]) -> Vec<DkimOutcome> {
+    dkim.iter()
+        .map(|outcome| {
+            let mut outcome = outcome.clone();
+            if !outcome.domain.is_ascii()
+                && let Ok(name) = DomainName::parse(&outcome.domain)
+            {
+                outcome.domain = name.to_string();
+            }
+            outcome
+        })
+        .collect()
 }
 
 fn no_author(reason: String) -> MessageVerdict {

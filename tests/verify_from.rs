@@ -359,3 +359,41 @@ fn rfc5891_invalid_idn_envelope_flag_is_bad_input() {
         );
     }
 }
+
+/// RFC 5890 §2.3 for `d=`: a DKIM pass whose signing domain is written as a U-label aligns with
+/// the same author domain read from From (both compared as A-labels).
+#[test]
+fn rfc5890_2_3_u_label_dkim_domain_aligns_with_u_label_author() {
+    use mailauth::dkim::{DkimOutcome, DkimResult};
+    use mailauth::dmarc::DmarcResult;
+    use mailauth::dmarc::eval::DmarcOptions;
+    use mailauth::dns::zone::ZoneResolver;
+    use mailauth::message::Message;
+    use mailauth::verdict::{MessageInput, evaluate_message};
+
+    let resolver =
+        ZoneResolver::from_files(&[testdata().join("dns/xn--bcher-kva.example.zone")]).unwrap();
+    let message = Message::parse(&std::fs::read(eml("from-idn.eml")).unwrap()).unwrap();
+    let authors = message.authors();
+    let dkim = [DkimOutcome {
+        result: DkimResult::Pass,
+        domain: "b\u{fc}cher.example".into(),
+        selector: "s".into(),
+        algorithm: "ed25519-sha256".into(),
+        reason: None,
+        identity: "@b\u{fc}cher.example".into(),
+        signature_prefix: "AAAA".into(),
+    }];
+    let input = MessageInput {
+        authors: authors.as_ref(),
+        spf: None,
+        dkim: &dkim,
+    };
+    let verdict = crate::dkim::runtime().block_on(evaluate_message(
+        &resolver,
+        &input,
+        DmarcOptions { sample: 0 },
+    ));
+    assert_eq!(verdict.result, DmarcResult::Pass, "{verdict:?}");
+    assert!(verdict.single_author);
+}
