@@ -11,6 +11,7 @@ use mailauth_base::DomainName;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::dmarc::build::Psd;
 use crate::dmarc::{AlignmentMode, Policy, ReportUri};
 use crate::keys::KeySpec;
 use crate::spf::Qualifier;
@@ -234,7 +235,7 @@ fn ruf<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ReportUri>, D::Erro
     report_uris(d, "ruf")
 }
 
-/// DMARC policy.
+/// DMARC policy, written as an RFC 9989 record (§4.7).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DmarcConfig {
@@ -243,13 +244,23 @@ pub struct DmarcConfig {
     /// Subdomain policy.
     #[serde(default)]
     pub subdomain_policy: Option<Policy>,
+    /// Policy for non-existent subdomains (`np=`): none, quarantine or reject.
+    #[serde(default)]
+    pub np: Option<Policy>,
+    /// Whether the domain is a public suffix domain (`psd=`): "y", "n" or "u".
+    #[serde(default)]
+    pub psd: Option<Psd>,
+    /// Testing (`t=`): true asks receivers to apply one level below the policy.
+    #[serde(default)]
+    pub testing: Option<bool>,
     /// Aggregate report URIs (`mailto:` with an optional `!SIZE`).
     #[serde(default, deserialize_with = "rua")]
     pub rua: Vec<ReportUri>,
     /// Failure report URIs.
     #[serde(default, deserialize_with = "ruf")]
     pub ruf: Vec<ReportUri>,
-    /// Percentage of failing mail the policy applies to (0 to 100).
+    /// Percentage of failing mail the policy applies to (0 to 100). RFC 9989 removed `pct=`;
+    /// only receivers still following RFC 7489 read it.
     #[serde(default, deserialize_with = "percent")]
     pub pct: Option<u8>,
     /// DKIM alignment, "r" or "s".
@@ -452,6 +463,21 @@ dkim = [{ selector = "s1" }, { selector = "s2", algorithm = "ed25519" }]
             ),
             ("policy = \"quarantine\"", "policy = \"block\"", "m.toml:9:"),
             (
+                "policy = \"quarantine\"",
+                "policy = \"quarantine\", psd = \"yes\"",
+                "m.toml:9:",
+            ),
+            (
+                "policy = \"quarantine\"",
+                "policy = \"quarantine\", np = \"deny\"",
+                "m.toml:9:",
+            ),
+            (
+                "policy = \"quarantine\"",
+                "policy = \"quarantine\", testing = \"y\"",
+                "m.toml:9:",
+            ),
+            (
                 "rua = [\"mailto:dmarc@example.com\"]",
                 "rua = [\"https://x\"]",
                 "m.toml:9:",
@@ -472,6 +498,23 @@ dkim = [{ selector = "s1" }, { selector = "s2", algorithm = "ed25519" }]
         let rotation = config.domains["example.com"].rotation.clone().unwrap();
         assert_eq!(rotation.rotate_every.get(), 30 * 86_400);
         assert_eq!(rotation.overlap.get(), 3600);
+    }
+
+    /// RFC 9989 §4.7's np=, psd= and t= are typed settings of `[domains."D".dmarc]`.
+    #[test]
+    fn rfc9989_4_7_dmarc_np_psd_testing_settings() {
+        let text = GOOD.replace(
+            "policy = \"quarantine\"",
+            "policy = \"quarantine\", np = \"reject\", psd = \"n\", testing = true",
+        );
+        let config = Config::parse(&text, "m.toml").unwrap();
+        let dmarc = config.domains["example.com"].dmarc.clone().unwrap();
+        assert_eq!(dmarc.np, Some(Policy::Reject));
+        assert_eq!(dmarc.psd, Some(Psd::No));
+        assert_eq!(dmarc.testing, Some(true));
+        let plain = Config::parse(GOOD, "m.toml").unwrap();
+        let dmarc = plain.domains["example.com"].dmarc.clone().unwrap();
+        assert_eq!((dmarc.np, dmarc.psd, dmarc.testing), (None, None, None));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Configuration and key store → the records mailauth wants published for a domain: the apex
-//! `v=spf1` value, `_dmarc.DOMAIN`, and each configured selector's `_domainkey` record.
+//! `v=spf1` value, `_dmarc.DOMAIN` (with RFC 9989's `np=`, `psd=`, `t=` when configured), and each
+//! configured selector's `_domainkey` record.
 
 use mailauth_providers::{Desired, Ownership, RecordType};
 
@@ -123,7 +124,12 @@ fn dmarc_value(dmarc: &crate::config::DmarcConfig) -> Result<String, DmarcSyntax
     record.pct = dmarc.pct;
     record.rua = dmarc.rua.clone();
     record.ruf = dmarc.ruf.clone();
-    let text = dmarc_build::record(&record);
+    let added = dmarc_build::Rfc9989Tags {
+        np: dmarc.np,
+        psd: dmarc.psd,
+        testing: dmarc.testing,
+    };
+    let text = dmarc_build::record_with(&record, &added);
     // The builder's output must read back: a guard against a record receivers would reject.
     dmarc_parse::record(text.as_bytes())?;
     Ok(text)

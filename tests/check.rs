@@ -160,7 +160,17 @@ fn cases() -> Vec<Case> {
                 "v=DMARC1; p=reject; pct=50; rua=mailto:dmarc@dmarc-pct.test",
             ),
             &["dmarc"],
-            &["dmarc.pct"],
+            // pct= is also one of the tags RFC 9989 removed (Appendix C.5.2).
+            &["dmarc.pct", "dmarc.legacy_tags"],
+        ),
+        case(
+            "dmarc-legacy-tags",
+            txt(
+                "_dmarc",
+                "v=DMARC1; p=reject; pct=100; rua=mailto:dmarc@dmarc-legacy-tags.test; rf=afrf; ri=86400",
+            ),
+            &["dmarc"],
+            &["dmarc.legacy_tags"],
         ),
         case(
             "dmarc-no-rua",

@@ -1,11 +1,13 @@
-//! DMARC (RFC 7489): the alignment matrix, policy discovery and the policy in force, `pct`
-//! sampling, and `verify` reporting SPF, DKIM and DMARC together.
+//! DMARC: RFC 7489 (the alignment matrix, PSL policy discovery and the policy in force, `pct`
+//! sampling) and RFC 9989 (the DNS Tree Walk, `psd=`, `np=`, `t=`, invalid `p=`), each RFC 9989
+//! case run under both standards; and `verify` reporting SPF, DKIM and DMARC together.
 
 use std::path::PathBuf;
 
 use mailauth::dkim::{DkimOutcome, DkimResult};
+use mailauth::dmarc::discovery::tree_walk;
 use mailauth::dmarc::eval::{DmarcInput, DmarcOptions, DmarcOutput, alignment, evaluate};
-use mailauth::dmarc::{AlignmentMode, DmarcRecord, DmarcResult, Policy};
+use mailauth::dmarc::{AlignmentMode, DmarcRecord, DmarcResult, Policy, Standard};
 use mailauth::dns::zone::ZoneResolver;
 use mailauth::spf::SpfResult;
 
@@ -109,7 +111,11 @@ fn verdict(
         spf,
         dkim,
     };
-    runtime().block_on(evaluate(&zone, &input, DmarcOptions { sample }))
+    let options = DmarcOptions {
+        sample,
+        standard: Standard::Rfc7489,
+    };
+    runtime().block_on(evaluate(&zone, &input, options))
 }
 
 #[test]
@@ -442,4 +448,441 @@ fn rfc7489_6_3_syntax_errors_have_kinds() {
         kind("v=DMARC1; p=none; rua=https://x.example").to_string(),
         "DMARC record: rua: \"https://x.example\" is not a mailto: URI"
     );
+}
+
+/// Zone data for the RFC 9989 cases: the RFC's tree-walk examples (§4.10, Appendix "Organizational
+/// and Policy Domain Tree Walk Examples") and one fixture per rule.
+const RFC9989_ZONE: &str = r#"
+$TTL 300
+$ORIGIN example.com.
+_dmarc            IN TXT "v=DMARC1; p=reject; rua=mailto:d@example.com"
+_dmarc.signing    IN TXT "v=DMARC1; p=none"
+signing           IN A 192.0.2.1
+$ORIGIN bank.example.
+_dmarc            IN TXT "v=DMARC1; p=reject; psd=y"
+_dmarc.giant      IN TXT "v=DMARC1; p=quarantine"
+mail.giant        IN A 192.0.2.1
+mail.mega         IN A 192.0.2.2
+$ORIGIN corp.test.
+_dmarc            IN TXT "v=DMARC1; p=reject"
+_dmarc.div        IN TXT "v=DMARC1; p=quarantine; psd=n"
+host.div          IN A 192.0.2.3
+$ORIGIN multi.test.
+_dmarc            IN TXT "v=DMARC1; p=reject; sp=quarantine"
+_dmarc.dup        IN TXT "v=DMARC1; p=none"
+_dmarc.dup        IN TXT "v=DMARC1; p=reject"
+$ORIGIN np.test.
+_dmarc            IN TXT "v=DMARC1; p=none; sp=quarantine; np=reject"
+exists            IN A 192.0.2.4
+$ORIGIN testing.test.
+_dmarc            IN TXT "v=DMARC1; p=reject; t=y"
+$ORIGIN badp-rua.test.
+_dmarc            IN TXT "v=DMARC1; p=bogus; rua=mailto:r@badp-rua.test"
+$ORIGIN badp.test.
+_dmarc            IN TXT "v=DMARC1; p=bogus"
+$ORIGIN lenient.test.
+_dmarc            IN TXT "v=DMARC1; p=reject; adkim=x; pct=150; future=1"
+$ORIGIN github.io.
+_dmarc            IN TXT "v=DMARC1; p=reject"
+"#;
+
+fn rfc9989_zone() -> ZoneResolver {
+    ZoneResolver::parse_str(RFC9989_ZONE, "rfc9989.zone", None).unwrap()
+}
+
+/// The verdict on a message from `from` under `standard` (draw 0: `pct` always applies).
+fn judge(
+    standard: Standard,
+    from: &str,
+    spf: Option<(SpfResult, &str)>,
+    dkim: &[DkimOutcome],
+) -> DmarcOutput {
+    let input = DmarcInput {
+        from_domain: from,
+        spf,
+        dkim,
+    };
+    let options = DmarcOptions {
+        sample: 0,
+        standard,
+    };
+    runtime().block_on(evaluate(&rfc9989_zone(), &input, options))
+}
+
+const BOTH: [Standard; 2] = [Standard::Rfc9989, Standard::Rfc7489];
+
+/// RFC 9989 §4.10 DNS Tree Walk: a name of more than eight labels is cut to seven after the
+/// first query, so the RFC's example needs exactly its eight listed queries; the Deep Tree Walk
+/// Example then finds example.com as the organizational and policy domain, SPF (example.com)
+/// and DKIM (signing.example.com) aligned. RFC 7489 asks the PSL instead and walks nothing.
+#[test]
+fn rfc9989_4_10_tree_walk_queries_for_a_deep_name() {
+    let author = "a.b.c.d.e.f.g.h.i.j.mail.example.com";
+    let expected = [
+        "_dmarc.a.b.c.d.e.f.g.h.i.j.mail.example.com",
+        "_dmarc.g.h.i.j.mail.example.com",
+        "_dmarc.h.i.j.mail.example.com",
+        "_dmarc.i.j.mail.example.com",
+        "_dmarc.j.mail.example.com",
+        "_dmarc.mail.example.com",
+        "_dmarc.example.com",
+        "_dmarc.com",
+    ];
+    let walk = runtime().block_on(tree_walk(&rfc9989_zone(), author));
+    assert_eq!(walk.queried(), expected);
+    assert_eq!(walk.organizational_domain(), "example.com");
+    let dkim = [dkim_pass("signing.example.com")];
+    for standard in BOTH {
+        let out = judge(
+            standard,
+            author,
+            Some((SpfResult::Fail, "example.com")),
+            &dkim,
+        );
+        assert_eq!(out.result, DmarcResult::Pass, "{standard:?} {out:?}");
+        assert!(out.alignment.dkim, "{standard:?}");
+        assert_eq!(out.policy_domain.as_deref(), Some("example.com"));
+        assert_eq!(out.organizational_domain.as_deref(), Some("example.com"));
+        match standard {
+            Standard::Rfc9989 => assert_eq!(out.queried, expected),
+            Standard::Rfc7489 => assert!(out.queried.is_empty()),
+        }
+    }
+    let spf = Some((SpfResult::Pass, "example.com"));
+    let out = judge(Standard::Rfc9989, author, spf, &[]);
+    assert!(out.alignment.spf && out.result == DmarcResult::Pass);
+}
+
+/// RFC 9989 §4.10 steps 2 and 6 and §4.10.2 rule 2, the Appendix's "Example with a PSD DMARC
+/// Policy Record": `psd=y` at bank.example stops the walk (\_dmarc.example is never asked) and
+/// makes the domain one label below it the organizational domain, so giant.bank.example and
+/// mail.mega.bank.example are different organizations. RFC 7489's PSL knows no `.example`
+/// suffix and puts both under bank.example: there DKIM aligns too.
+#[test]
+fn rfc9989_4_10_2_psd_y_stops_the_walk_one_label_below() {
+    let zone = rfc9989_zone();
+    let walk = runtime().block_on(tree_walk(&zone, "mail.mega.bank.example"));
+    assert_eq!(
+        walk.queried(),
+        [
+            "_dmarc.mail.mega.bank.example",
+            "_dmarc.mega.bank.example",
+            "_dmarc.bank.example"
+        ]
+    );
+    assert_eq!(walk.organizational_domain(), "mega.bank.example");
+    let spf = Some((SpfResult::Pass, "mail.giant.bank.example"));
+    let dkim = [dkim_pass("mail.mega.bank.example")];
+    for standard in BOTH {
+        let out = judge(standard, "giant.bank.example", spf, &dkim);
+        assert_eq!(out.result, DmarcResult::Pass, "{standard:?}");
+        assert!(out.alignment.spf, "{standard:?}");
+        assert_eq!(out.policy_domain.as_deref(), Some("giant.bank.example"));
+        assert_eq!(out.policy, Some(Policy::Quarantine));
+        match standard {
+            Standard::Rfc9989 => {
+                assert!(!out.alignment.dkim);
+                assert_eq!(
+                    out.queried,
+                    ["_dmarc.giant.bank.example", "_dmarc.bank.example"]
+                );
+                let org = out.organizational_domain.as_deref();
+                assert_eq!(org, Some("giant.bank.example"));
+            }
+            Standard::Rfc7489 => {
+                assert!(out.alignment.dkim);
+                let org = out.organizational_domain.as_deref();
+                assert_eq!(org, Some("bank.example"));
+            }
+        }
+    }
+}
+
+/// RFC 9989 §4.10 step 6 and §4.10.2 rule 1: `psd=n` at div.corp.test stops the walk and makes
+/// it the organizational domain, so a DKIM pass for corp.test no longer aligns and div's own
+/// policy applies (p=, as host.div exists and there is no sp=). RFC 7489: corp.test is the
+/// organization, its p=reject applies and DKIM aligns.
+#[test]
+fn rfc9989_4_10_psd_n_stops_the_walk_at_an_organizational_domain() {
+    let dkim = [dkim_pass("corp.test")];
+    let rfc9989 = judge(Standard::Rfc9989, "host.div.corp.test", None, &dkim);
+    assert_eq!(
+        rfc9989.queried,
+        ["_dmarc.host.div.corp.test", "_dmarc.div.corp.test"]
+    );
+    assert_eq!(
+        rfc9989.organizational_domain.as_deref(),
+        Some("div.corp.test")
+    );
+    assert_eq!(
+        (rfc9989.result, rfc9989.policy, rfc9989.disposition),
+        (
+            DmarcResult::Fail,
+            Some(Policy::Quarantine),
+            Policy::Quarantine
+        )
+    );
+    let rfc7489 = judge(Standard::Rfc7489, "host.div.corp.test", None, &dkim);
+    assert_eq!(rfc7489.organizational_domain.as_deref(), Some("corp.test"));
+    assert_eq!(
+        (rfc7489.result, rfc7489.policy),
+        (DmarcResult::Pass, Some(Policy::Reject))
+    );
+    assert_eq!(rfc7489.policy_domain.as_deref(), Some("corp.test"));
+}
+
+/// RFC 9989 §4.10 step 2: several DMARC records at one name are all discarded and the walk goes
+/// on, so the organizational record's sp= applies to dup.multi.test. mailauth's RFC 7489 view
+/// also falls back to the organizational domain (§6.6.3 step 3); the two agree here.
+#[test]
+fn rfc9989_4_10_several_records_at_one_name_are_discarded() {
+    for standard in BOTH {
+        let out = judge(standard, "dup.multi.test", None, &[]);
+        assert_eq!(
+            (out.result, out.policy, out.policy_domain.as_deref()),
+            (
+                DmarcResult::Fail,
+                Some(Policy::Quarantine),
+                Some("multi.test")
+            ),
+            "{standard:?}"
+        );
+        if standard == Standard::Rfc9989 {
+            assert_eq!(
+                out.queried,
+                ["_dmarc.dup.multi.test", "_dmarc.multi.test", "_dmarc.test"]
+            );
+        }
+    }
+}
+
+/// RFC 9989 §4.7 (`np`) and §4.10.1: for a subdomain that does not exist (NXDOMAIN, §3.2
+/// Non-existent Domains) np= applies, for one that exists sp=, for the domain itself p=.
+/// RFC 7489 has no np= and applies sp= to both subdomains.
+#[test]
+fn rfc9989_4_7_np_applies_to_a_non_existent_subdomain() {
+    let cases = [
+        // (author, RFC 9989 policy, non-existent, RFC 7489 policy)
+        ("ghost.np.test", Policy::Reject, true, Policy::Quarantine),
+        (
+            "exists.np.test",
+            Policy::Quarantine,
+            false,
+            Policy::Quarantine,
+        ),
+        ("np.test", Policy::None, false, Policy::None),
+    ];
+    for (author, rfc9989, missing, rfc7489) in cases {
+        let out = judge(Standard::Rfc9989, author, None, &[]);
+        assert_eq!(out.policy, Some(rfc9989), "{author}");
+        assert_eq!(out.disposition, rfc9989, "{author}");
+        assert_eq!(out.non_existent, missing, "{author}");
+        let out = judge(Standard::Rfc7489, author, None, &[]);
+        assert_eq!(out.policy, Some(rfc7489), "{author}");
+        assert!(!out.non_existent);
+    }
+}
+
+/// RFC 9989 §4.7 (`t`): `t=y` means testing; a failing message gets the policy one level below
+/// (reject becomes quarantine) and the verdict says so. RFC 7489 ignores `t` and applies reject.
+#[test]
+fn rfc9989_4_7_t_y_testing_applies_one_level_below() {
+    let out = judge(Standard::Rfc9989, "testing.test", None, &[]);
+    assert_eq!(
+        (out.result, out.policy, out.disposition, out.testing),
+        (
+            DmarcResult::Fail,
+            Some(Policy::Reject),
+            Policy::Quarantine,
+            true
+        )
+    );
+    let json = serde_json::to_value(&out).unwrap();
+    assert_eq!(json["testing"], true);
+    let out = judge(Standard::Rfc7489, "testing.test", None, &[]);
+    assert_eq!((out.disposition, out.testing), (Policy::Reject, false));
+}
+
+/// RFC 9989 §4.10.1: an invalid p= with a valid rua acts as p=none; without one there is no
+/// DMARC processing (result none, not permerror as under RFC 7489 §6.6.3). §4.7: unknown tags
+/// are ignored and a bad adkim= falls back to relaxed, where RFC 7489 rejects the record.
+#[test]
+fn rfc9989_4_10_1_invalid_p_with_and_without_rua() {
+    for standard in BOTH {
+        let out = judge(standard, "badp-rua.test", None, &[]);
+        assert_eq!(
+            (out.result, out.policy),
+            (DmarcResult::Fail, Some(Policy::None)),
+            "{standard:?}"
+        );
+    }
+    let out = judge(Standard::Rfc9989, "badp.test", None, &[]);
+    assert_eq!((out.result, out.policy), (DmarcResult::None, None));
+    assert!(out.reason.unwrap().contains("no DMARC processing"));
+    let out = judge(Standard::Rfc7489, "badp.test", None, &[]);
+    assert_eq!(out.result, DmarcResult::PermError);
+
+    let dkim = [dkim_pass("mail.lenient.test")];
+    let out = judge(Standard::Rfc9989, "lenient.test", None, &dkim);
+    assert_eq!(
+        (out.result, out.policy),
+        (DmarcResult::Pass, Some(Policy::Reject))
+    );
+    let out = judge(Standard::Rfc7489, "lenient.test", None, &dkim);
+    assert_eq!(out.result, DmarcResult::PermError);
+}
+
+/// RFC 9989 §4.10.2 against RFC 7489 §3.2: github.io is in the PSL's private section, so RFC
+/// 7489 makes each user site its own organization and finds no record for foo.github.io; the
+/// tree walk finds the record published at github.io, whose domain becomes the organizational
+/// domain, and a DKIM pass for bar.github.io aligns.
+#[test]
+fn rfc9989_4_10_2_org_domain_differs_from_the_psl_private_section() {
+    let dkim = [dkim_pass("bar.github.io")];
+    let out = judge(Standard::Rfc9989, "foo.github.io", None, &dkim);
+    assert_eq!(out.organizational_domain.as_deref(), Some("github.io"));
+    assert_eq!(out.policy_domain.as_deref(), Some("github.io"));
+    assert_eq!(
+        (out.result, out.policy),
+        (DmarcResult::Pass, Some(Policy::Reject))
+    );
+    assert!(out.alignment.dkim);
+    let out = judge(Standard::Rfc7489, "foo.github.io", None, &dkim);
+    assert_eq!(out.organizational_domain.as_deref(), Some("foo.github.io"));
+    assert_eq!((out.result, out.policy), (DmarcResult::None, None));
+}
+
+/// `verify --dmarc-standard` over real DNS (the in-process server): RFC 9989 §4.10.2 stops at
+/// the `psd=y` record of bank.example and makes mega.bank.example the organizational domain,
+/// listing the names it queried; `--dmarc-standard 7489` takes bank.example from the PSL. Both
+/// apply bank.example's p=reject to the unsigned message: DMARC fail, exit 1.
+#[test]
+fn rfc9989_verify_dmarc_standard_flag_over_dns() {
+    let dir = tempfile::tempdir().unwrap();
+    let zone = dir.path().join("bank.example.zone");
+    std::fs::write(
+        &zone,
+        "$ORIGIN bank.example.\n$TTL 300\n\
+         @ IN SOA ns1 hostmaster 1 3600 600 86400 300\n\
+         @ IN NS ns1\nns1 IN A 192.0.2.53\n\
+         _dmarc IN TXT \"v=DMARC1; p=reject; psd=y\"\n\
+         mail.mega IN A 192.0.2.2\n",
+    )
+    .unwrap();
+    let message = dir.path().join("m.eml");
+    std::fs::write(
+        &message,
+        "From: a@mail.mega.bank.example\r\nSubject: x\r\n\r\nbody\r\n",
+    )
+    .unwrap();
+    let server = crate::support::dns_server::TestDnsServer::start(&[zone]);
+    let addr = server.udp_addr().to_string();
+    let run = |standard: Option<&str>| {
+        let mut args = vec!["--resolver", &addr, "--json", "verify"];
+        args.push(message.to_str().unwrap());
+        if let Some(standard) = standard {
+            args.extend(["--dmarc-standard", standard]);
+        }
+        let out = mailauth().args(&args).run();
+        out.assert_exit(1);
+        out.json()["dmarc"].clone()
+    };
+    for (standard, name, org) in [
+        (None, "rfc9989", "mega.bank.example"),
+        (Some("9989"), "rfc9989", "mega.bank.example"),
+        (Some("7489"), "rfc7489", "bank.example"),
+    ] {
+        let dmarc = run(standard);
+        assert_eq!(dmarc["standard"], name, "{dmarc}");
+        assert_eq!(dmarc["organizational_domain"], org, "{dmarc}");
+        assert_eq!(dmarc["policy_domain"], "bank.example", "{dmarc}");
+        assert_eq!(
+            (&dmarc["result"], &dmarc["disposition"]),
+            (&serde_json::json!("fail"), &serde_json::json!("reject"))
+        );
+    }
+    assert_eq!(
+        run(None)["queried"],
+        serde_json::json!([
+            "_dmarc.mail.mega.bank.example",
+            "_dmarc.mega.bank.example",
+            "_dmarc.bank.example"
+        ])
+    );
+}
+
+/// RFC 9989 §4.7 DMARC Policy Record Format and §4.10.1: `psd=`, `np=` and `t=` are read; tags
+/// outside RFC 9989's registry (`pct`, `rf`, `ri`, unknown ones) are ignored; bad values of
+/// optional tags fall back to their defaults; `rua` keeps its valid URIs; an invalid `p=`/`sp=`/
+/// `np=` acts as p=none only with a valid `rua`. The strict RFC 7489 reading is unchanged.
+#[test]
+fn rfc9989_4_7_record_tags_and_fallbacks() {
+    use mailauth::dmarc::parse::{record, record_rfc9989};
+    let r = record_rfc9989(b"v=DMARC1; p=reject; sp=none; np=quarantine; psd=n; t=y").unwrap();
+    assert_eq!(
+        (r.policy, r.subdomain_policy, r.np, r.psd, r.testing),
+        (
+            Some(Policy::Reject),
+            Some(Policy::None),
+            Some(Policy::Quarantine),
+            Some(false),
+            Some(true)
+        )
+    );
+    assert_eq!(
+        record_rfc9989(b"v=DMARC1; p=none; psd=y").unwrap().psd,
+        Some(true)
+    );
+    assert_eq!(
+        record_rfc9989(b"v=DMARC1; p=none; psd=u").unwrap().psd,
+        None
+    );
+
+    let r = record_rfc9989(b"v=DMARC1; p=quarantine; pct=20; rf=afrf; ri=x; adkim=q; fo=9; zz=1")
+        .unwrap();
+    assert_eq!(
+        (r.policy, r.pct, r.rf, r.ri, r.adkim, r.fo),
+        (Some(Policy::Quarantine), None, None, None, None, None)
+    );
+    // The same record is a syntax error by RFC 7489 (pct=20 is fine there, adkim=q is not).
+    assert!(record(b"v=DMARC1; p=quarantine; pct=20; adkim=q").is_err());
+
+    let r = record_rfc9989(b"v=DMARC1; p=reject; sp=bogus; rua=https://x.test,mailto:d@x.test")
+        .unwrap();
+    assert_eq!((r.policy, r.subdomain_policy), (None, None));
+    assert_eq!(r.rua.len(), 1);
+    assert!(record_rfc9989(b"v=DMARC1; p=reject; np=bogus").is_err());
+    assert!(record_rfc9989(b"v=DMARC1; rua=https://x.test").is_err());
+    assert!(record_rfc9989(b"p=reject; v=DMARC1").is_err());
+}
+
+/// RFC 9989 §5.3.6 Apply Policy If Appropriate: when a query DMARC needs fails temporarily the
+/// message neither passes nor fails. A SERVFAIL anywhere on the walk, or on the existence query
+/// that chooses between sp= and np=, gives temperror.
+#[test]
+fn rfc9989_5_3_temporary_dns_failures_give_temperror() {
+    let evaluate_with = |zone: &ZoneResolver, from: &str| {
+        let input = DmarcInput {
+            from_domain: from,
+            spf: None,
+            dkim: &[],
+        };
+        let options = DmarcOptions {
+            sample: 0,
+            standard: Standard::Rfc9989,
+        };
+        runtime().block_on(evaluate(zone, &input, options))
+    };
+    let mut zone = rfc9989_zone();
+    zone.set_temporary_failure("_dmarc.mega.bank.example");
+    let out = evaluate_with(&zone, "mail.mega.bank.example");
+    assert_eq!(out.result, DmarcResult::TempError, "{out:?}");
+    assert_eq!(
+        out.queried,
+        ["_dmarc.mail.mega.bank.example", "_dmarc.mega.bank.example"]
+    );
+    let mut zone = rfc9989_zone();
+    zone.set_temporary_failure("exists.np.test");
+    let out = evaluate_with(&zone, "exists.np.test");
+    assert_eq!(out.result, DmarcResult::TempError, "{out:?}");
 }

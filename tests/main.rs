@@ -18,6 +18,7 @@ mod local_dns;
 mod probe;
 mod providers;
 mod publish;
+mod record_dmarc;
 mod rfc7208;
 mod rotate;
 mod smtp_agreement;

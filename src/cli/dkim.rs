@@ -109,6 +109,9 @@ pub struct VerifyArgs {
     /// The pct= sampling draw, 0-99 (default: random). For reproducible dispositions.
     #[arg(long, value_name = "N", hide = true, value_parser = clap::value_parser!(u8).range(0..100))]
     pub dmarc_sample: Option<u8>,
+    /// The DMARC specification to evaluate by: 9989 (tree walk, the default) or 7489 (PSL, pct).
+    #[arg(long, value_name = "RFC", default_value = "9989")]
+    pub dmarc_standard: mailauth::dmarc::Standard,
 }
 
 fn read_input(path: &Path) -> Result<Vec<u8>> {
@@ -311,7 +314,11 @@ pub async fn verify(global: &GlobalArgs, args: VerifyArgs) -> Result<Outcome> {
         spf: spf.as_ref().map(|s| (s.result, s.domain.as_str())),
         dkim: &outcomes,
     };
-    let dmarc = evaluate_dmarc(resolver.as_ref(), &dmarc_input, DmarcOptions { sample }).await;
+    let options = DmarcOptions {
+        sample,
+        standard: args.dmarc_standard,
+    };
+    let dmarc = evaluate_dmarc(resolver.as_ref(), &dmarc_input, options).await;
     let authserv_id = args.authserv_id.unwrap_or_else(default_authserv_id);
     let spf_info = spf.as_ref().map(|output| SpfResinfo {
         output,

@@ -1,15 +1,85 @@
-//! Building DMARC record text: the exact inverse of [`super::parse::record`].
+//! Building DMARC record text: the exact inverse of [`super::parse::record`]. Records are built
+//! as RFC 9989 §4.7 (DMARC Policy Record Format) describes them, with its `np=`, `psd=` and `t=`
+//! tags passed beside the record in [`Rfc9989Tags`]; the tags RFC 9989 removed (`pct=`, `rf=`,
+//! `ri=`) are still written when asked for, since RFC 7489 receivers read them.
 
-use super::{AlignmentMode, DmarcRecord, ReportUri};
+use serde::{Deserialize, Serialize};
+
+use super::{AlignmentMode, DmarcRecord, Policy, ReportUri};
+
+/// The `psd=` flag (RFC 9989 §4.7): whether the record's domain is a public suffix domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Psd {
+    /// `y`: a public suffix domain; published by public suffix operators.
+    #[serde(rename = "y")]
+    Yes,
+    /// `n`: not a public suffix domain, and the organizational domain for itself and its
+    /// subdomains (the DNS tree walk stops here).
+    #[serde(rename = "n")]
+    No,
+    /// `u`: not a public suffix domain, maybe an organizational domain (the default).
+    #[serde(rename = "u")]
+    Unknown,
+}
+
+impl Psd {
+    /// The tag value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Psd::Yes => "y",
+            Psd::No => "n",
+            Psd::Unknown => "u",
+        }
+    }
+
+    /// Parse a tag value (`y`, `n` or `u`).
+    pub fn from_name(name: &str) -> Option<Psd> {
+        match name {
+            "y" => Some(Psd::Yes),
+            "n" => Some(Psd::No),
+            "u" => Some(Psd::Unknown),
+            _ => None,
+        }
+    }
+}
+
+/// The tags RFC 9989 added to the record (§4.7; listed in its Appendix C.5.1 "Tags Added"),
+/// written beside a [`DmarcRecord`] by [`record_with`]. `None` leaves a tag out, so receivers use
+/// its default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Rfc9989Tags {
+    /// `np=`: the policy for non-existent subdomains.
+    pub np: Option<Policy>,
+    /// `psd=`: whether the domain is a public suffix domain.
+    pub psd: Option<Psd>,
+    /// `t=`: `Some(true)` writes `t=y` (testing: receivers apply one level below the policy),
+    /// `Some(false)` writes `t=n`.
+    pub testing: Option<bool>,
+}
 
 /// The record text, `v=DMARC1; p=...; ...`, tags in RFC 7489's order.
 pub fn record(record: &DmarcRecord) -> String {
+    record_with(record, &Rfc9989Tags::default())
+}
+
+/// The record text with RFC 9989's `np=`, `psd=` and `t=` after `sp=`, the rest in RFC 7489's
+/// order.
+pub fn record_with(record: &DmarcRecord, added: &Rfc9989Tags) -> String {
     let mut tags = vec!["v=DMARC1".to_owned()];
     if let Some(p) = record.policy {
         tags.push(format!("p={}", p.as_str()));
     }
     if let Some(sp) = record.subdomain_policy {
         tags.push(format!("sp={}", sp.as_str()));
+    }
+    if let Some(np) = added.np {
+        tags.push(format!("np={}", np.as_str()));
+    }
+    if let Some(psd) = added.psd {
+        tags.push(format!("psd={}", psd.as_str()));
+    }
+    if let Some(testing) = added.testing {
+        tags.push(format!("t={}", if testing { "y" } else { "n" }));
     }
     if let Some(mode) = record.adkim {
         tags.push(format!("adkim={}", mode_str(mode)));
@@ -100,6 +170,56 @@ mod tests {
         assert!(!parse::is_dmarc_record(b"v=spf1 -all"));
     }
 
+    /// The RFC 9989 tags read back from built text, by the tag-list grammar alone (parse.rs
+    /// learns them separately).
+    fn added_tags(text: &str) -> Rfc9989Tags {
+        let mut added = Rfc9989Tags::default();
+        for tag in crate::taglist::parse(text.as_bytes()).unwrap() {
+            match tag.name {
+                "np" => added.np = Policy::from_name(tag.value),
+                "psd" => added.psd = Psd::from_name(tag.value),
+                "t" => added.testing = Some(tag.value == "y"),
+                _ => {}
+            }
+        }
+        added
+    }
+
+    /// RFC 9989 §4.7 (DMARC Policy Record Format): np=, psd= and t= are written with the values
+    /// its grammar allows, and a record with them still reads back as the same record.
+    #[test]
+    fn rfc9989_4_7_np_psd_t_are_written() {
+        let mut r = DmarcRecord::new(Policy::Reject);
+        r.subdomain_policy = Some(Policy::Quarantine);
+        r.rua = parse::uris("rua", "mailto:d@example.com").unwrap();
+        let added = Rfc9989Tags {
+            np: Some(Policy::Reject),
+            psd: Some(Psd::No),
+            testing: Some(true),
+        };
+        let text = record_with(&r, &added);
+        assert_eq!(
+            text,
+            "v=DMARC1; p=reject; sp=quarantine; np=reject; psd=n; t=y; rua=mailto:d@example.com"
+        );
+        assert_eq!(parse::record(text.as_bytes()).unwrap(), r);
+        assert_eq!(added_tags(&text), added);
+        // Without them, the text is what RFC 7489 records have always been.
+        assert_eq!(record_with(&r, &Rfc9989Tags::default()), record(&r));
+        for psd in [Psd::Yes, Psd::No, Psd::Unknown] {
+            assert_eq!(Psd::from_name(psd.as_str()), Some(psd));
+        }
+        assert_eq!(
+            Psd::from_name("Y"),
+            None,
+            "the grammar's values are lower case"
+        );
+    }
+
+    fn psd() -> impl Strategy<Value = Psd> {
+        prop_oneof![Just(Psd::Yes), Just(Psd::No), Just(Psd::Unknown)]
+    }
+
     fn policy() -> impl Strategy<Value = Policy> {
         prop_oneof![
             Just(Policy::None),
@@ -142,6 +262,20 @@ mod tests {
             r.ruf = ruf;
             r.ri = ri;
             prop_assert_eq!(parse::record(record(&r).as_bytes()).unwrap(), r);
+        }
+
+        #[test]
+        fn rfc9989_tags_build_and_read_back(
+            p in policy(), np in proptest::option::of(policy()),
+            psd in proptest::option::of(psd()), testing in proptest::option::of(any::<bool>()),
+            rua in proptest::collection::vec(uri(), 0..3),
+        ) {
+            let mut r = DmarcRecord::new(p);
+            r.rua = rua;
+            let added = Rfc9989Tags { np, psd, testing };
+            let text = record_with(&r, &added);
+            prop_assert_eq!(parse::record(text.as_bytes()).unwrap(), r);
+            prop_assert_eq!(added_tags(&text), added);
         }
 
         #[test]

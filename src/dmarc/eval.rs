@@ -1,8 +1,15 @@
-//! DMARC evaluation (RFC 7489 §6.6): policy discovery at the From domain and then its
-//! organizational domain, identifier alignment of the SPF and DKIM results, the policy in force
-//! (`sp=` for subdomains), and `pct=` sampling into a disposition.
+//! DMARC evaluation of one message by the [`Standard`] asked for. RFC 9989 (the default): policy
+//! and organizational domains from the DNS Tree Walk (`discovery`), `p=`/`sp=`/`np=` by whether
+//! the Author Domain exists, `t=y` testing. RFC 7489 (§6.6), unchanged for comparison: discovery
+//! at the From domain and then its PSL organizational domain, `sp=` for subdomains, `pct=`
+//! sampling into a disposition. Both: identifier alignment of the SPF and DKIM results.
+
+use std::collections::HashMap;
 
 use serde::Serialize;
+
+use super::Standard;
+use super::discovery::{self, PolicyRecord};
 
 use super::orgdomain::{organizational_domain, relaxed_match, strict_match};
 use super::{AlignmentMode, DmarcRecord, DmarcResult, FromDomainError, Policy, build, parse};
@@ -25,8 +32,10 @@ pub struct DmarcInput<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct DmarcOptions {
     /// A number in 0..100 drawn per message: the policy applies when it is below `pct`
-    /// (RFC 7489 §6.6.4). Tests fix it; callers draw it at random.
+    /// (RFC 7489 §6.6.4). Tests fix it; callers draw it at random. RFC 9989 has no `pct`.
     pub sample: u8,
+    /// Which specification evaluates.
+    pub standard: Standard,
 }
 
 /// Which identifiers aligned.
@@ -57,6 +66,20 @@ pub struct DmarcOutput {
     pub record: Option<String>,
     /// For permerror, temperror and none: why.
     pub reason: Option<String>,
+    /// The specification that evaluated.
+    pub standard: Standard,
+    /// The From domain's organizational domain (RFC 9989: from the tree walk; RFC 7489: PSL).
+    pub organizational_domain: Option<String>,
+    /// `t=y` (RFC 9989): the domain owner is testing, so the policy is not applied and the
+    /// disposition is one level below it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub testing: bool,
+    /// The Author Domain does not exist (NXDOMAIN), so `np=` was in force (RFC 9989).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub non_existent: bool,
+    /// The `_dmarc` names queried by the tree walk from the From domain (RFC 9989), in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub queried: Vec<String>,
 }
 
 /// The outcome of policy discovery (RFC 7489 §6.6.3).
@@ -175,18 +198,24 @@ pub fn alignment(record: &DmarcRecord, input: &DmarcInput<'_>) -> Alignment {
     }
 }
 
-/// The DMARC verdict for one message.
+/// The DMARC verdict for one message, by `options.standard`.
 pub async fn evaluate(
     resolver: &dyn Resolver,
     input: &DmarcInput<'_>,
     options: DmarcOptions,
 ) -> DmarcOutput {
-    let domain = input.from_domain.trim_end_matches('.').to_ascii_lowercase();
-    let mut output = DmarcOutput {
+    match options.standard {
+        Standard::Rfc9989 => evaluate_rfc9989(resolver, input).await,
+        Standard::Rfc7489 => evaluate_rfc7489(resolver, input, options).await,
+    }
+}
+
+fn empty_output(domain: &str, standard: Standard) -> DmarcOutput {
+    DmarcOutput {
         result: DmarcResult::None,
         policy: None,
         disposition: Policy::None,
-        domain: domain.clone(),
+        domain: domain.to_owned(),
         policy_domain: None,
         alignment: Alignment {
             spf: false,
@@ -194,7 +223,191 @@ pub async fn evaluate(
         },
         record: None,
         reason: None,
+        standard,
+        organizational_domain: None,
+        testing: false,
+        non_existent: false,
+        queried: Vec::new(),
+    }
+}
+
+/// RFC 9989: §4.10.1 policy discovery, the policy in force (§4.7 `p`/`sp`/`np`), §4.10.2
+/// alignment through tree walks, §5.3 pass or fail, `t=y` testing.
+async fn evaluate_rfc9989(resolver: &dyn Resolver, input: &DmarcInput<'_>) -> DmarcOutput {
+    let domain = crate::dns::normalize_name(input.from_domain);
+    let mut output = empty_output(&domain, Standard::Rfc9989);
+    let found = discovery::discover(resolver, &domain).await;
+    output.queried = found.walk.queried();
+    output.organizational_domain = Some(found.organizational_domain.clone());
+    let reason = found.reason();
+    let (record, policy_domain) = match found.policy {
+        PolicyRecord::Found { record, domain } => (record, domain),
+        PolicyRecord::None | PolicyRecord::Unusable { .. } => {
+            output.reason = reason;
+            return output;
+        }
+        PolicyRecord::TempError(why) => return temp_error(output, why),
     };
+    let policy = match policy_in_force(resolver, &record, &policy_domain, &domain).await {
+        Ok((policy, non_existent)) => {
+            output.non_existent = non_existent;
+            policy
+        }
+        Err(why) => return temp_error(output, why),
+    };
+    let mut walks = OrgDomains::new(&domain, &found.organizational_domain);
+    output.alignment = match alignment_rfc9989(resolver, &record, input, &mut walks).await {
+        Ok(alignment) => alignment,
+        Err(why) => return temp_error(output, why),
+    };
+    output.result = if output.alignment.spf || output.alignment.dkim {
+        DmarcResult::Pass
+    } else {
+        DmarcResult::Fail
+    };
+    output.testing = record.testing == Some(true);
+    output.policy = Some(policy);
+    output.disposition = match output.result {
+        DmarcResult::Fail if output.testing => one_level_below(policy),
+        DmarcResult::Fail => policy,
+        _ => Policy::None,
+    };
+    output.record = Some(build::record(&record));
+    output.policy_domain = Some(policy_domain);
+    output
+}
+
+/// RFC 9989 §4.10.1: `p` at the Author Domain's own record; for a subdomain of the policy
+/// domain, `np` when the Author Domain does not exist, else `sp` (each falling back as §4.7
+/// says). Also returns whether the Author Domain was found not to exist.
+async fn policy_in_force(
+    resolver: &dyn Resolver,
+    record: &DmarcRecord,
+    policy_domain: &str,
+    author: &str,
+) -> Result<(Policy, bool), String> {
+    if policy_domain == author {
+        return Ok((record.policy.unwrap_or(Policy::None), false));
+    }
+    Ok(match author_domain_exists(resolver, author).await? {
+        true => (subdomain_policy(record), false),
+        false => (record.np.unwrap_or_else(|| subdomain_policy(record)), true),
+    })
+}
+
+fn temp_error(mut output: DmarcOutput, why: String) -> DmarcOutput {
+    output.result = DmarcResult::TempError;
+    output.reason = Some(why);
+    output
+}
+
+/// `sp`, else `p` (RFC 9989 §4.7 `sp`).
+fn subdomain_policy(record: &DmarcRecord) -> Policy {
+    record
+        .subdomain_policy
+        .or(record.policy)
+        .unwrap_or(Policy::None)
+}
+
+/// `t=y` asks for the policy one level below the one published (RFC 9989 §4.7 `t`), as a
+/// sampled-out message got under RFC 7489 §6.6.4.
+fn one_level_below(policy: Policy) -> Policy {
+    match policy {
+        Policy::Reject => Policy::Quarantine,
+        _ => Policy::None,
+    }
+}
+
+/// Whether the Author Domain exists: only NXDOMAIN says it does not (RFC 9989 §3.2 Non-existent
+/// Domains, with RFC 8020); NODATA means the name is there without address records.
+async fn author_domain_exists(resolver: &dyn Resolver, domain: &str) -> Result<bool, String> {
+    match resolver.a(domain).await {
+        Ok(_) => Ok(true),
+        Err(crate::dns::DnsError::NxDomain { .. }) => Ok(false),
+        Err(e) if e.is_temporary() => Err(e.to_string()),
+        Err(_) => Ok(true),
+    }
+}
+
+/// Organizational domains found by tree walks during one evaluation, so each domain is walked
+/// once (RFC 9989 §4.10.2 reuses the Author Domain's).
+struct OrgDomains {
+    known: HashMap<String, String>,
+}
+
+impl OrgDomains {
+    fn new(author: &str, org: &str) -> OrgDomains {
+        OrgDomains {
+            known: HashMap::from([(author.to_owned(), org.to_owned())]),
+        }
+    }
+
+    async fn of(&mut self, resolver: &dyn Resolver, domain: &str) -> Result<String, String> {
+        let domain = crate::dns::normalize_name(domain);
+        if let Some(org) = self.known.get(&domain) {
+            return Ok(org.clone());
+        }
+        let walk = discovery::tree_walk(resolver, &domain).await;
+        if let Some(why) = walk.temp_error() {
+            return Err(why.to_owned());
+        }
+        let org = walk.organizational_domain();
+        self.known.insert(domain, org.clone());
+        Ok(org)
+    }
+}
+
+/// RFC 9989 §4.10.2: strict alignment compares names; relaxed compares the organizational
+/// domains the tree walk gives (no walk when the names are equal).
+async fn aligned_rfc9989(
+    resolver: &dyn Resolver,
+    mode: Option<AlignmentMode>,
+    identifier: &str,
+    author: &str,
+    walks: &mut OrgDomains,
+) -> Result<bool, String> {
+    if strict_match(identifier, author) {
+        return Ok(true);
+    }
+    if mode == Some(AlignmentMode::Strict) {
+        return Ok(false);
+    }
+    Ok(walks.of(resolver, identifier).await? == walks.of(resolver, author).await?)
+}
+
+/// Alignment of the SPF and DKIM passes with the Author Domain by RFC 9989 (§4.10.2).
+async fn alignment_rfc9989(
+    resolver: &dyn Resolver,
+    record: &DmarcRecord,
+    input: &DmarcInput<'_>,
+    walks: &mut OrgDomains,
+) -> Result<Alignment, String> {
+    let from = input.from_domain;
+    let spf = match input.spf {
+        Some((SpfResult::Pass, d)) => {
+            aligned_rfc9989(resolver, record.aspf, d, from, walks).await?
+        }
+        _ => false,
+    };
+    let mut dkim = false;
+    for outcome in input.dkim.iter().filter(|o| o.result == DkimResult::Pass) {
+        if aligned_rfc9989(resolver, record.adkim, &outcome.domain, from, walks).await? {
+            dkim = true;
+            break;
+        }
+    }
+    Ok(Alignment { spf, dkim })
+}
+
+/// RFC 7489 §6.6, as mailauth evaluated before RFC 9989: PSL organizational domains, `pct`.
+async fn evaluate_rfc7489(
+    resolver: &dyn Resolver,
+    input: &DmarcInput<'_>,
+    options: DmarcOptions,
+) -> DmarcOutput {
+    let domain = input.from_domain.trim_end_matches('.').to_ascii_lowercase();
+    let mut output = empty_output(&domain, Standard::Rfc7489);
+    output.organizational_domain = Some(organizational_domain(&domain));
     let (record, policy_domain) = match discover(resolver, &domain).await {
         Discovery::Found { record, domain } => (record, domain),
         Discovery::None(why) | Discovery::Multiple { reason: why, .. } => {

@@ -1,6 +1,7 @@
 //! The findings `mailauth check` reports about a domain's DMARC policy (RFC 7489): missing,
 //! multiple or unusable records, weak settings, and report destinations that have not
-//! authorized reports (RFC 7489 §7.1). Policy discovery itself lives in `eval`.
+//! authorized reports (RFC 7489 §7.1), and tags RFC 9989 removed that older receivers still
+//! read. Policy discovery itself lives in `eval`.
 
 use super::eval::{Discovery, lookup};
 use super::orgdomain::{organizational_domain, relaxed_match};
@@ -21,6 +22,7 @@ pub const CODES: &[&str] = &[
     "dmarc.sp_weaker",
     "dmarc.inherited",
     "dmarc.external_unauthorized",
+    "dmarc.legacy_tags",
 ];
 
 fn strength(policy: Policy) -> u8 {
@@ -162,6 +164,54 @@ fn syntax_finding(record: &str, at: &str, error: &DmarcSyntaxError) -> Finding {
     }
 }
 
+/// The tags of `record` that RFC 9989 removed (its Appendix C.5.2, Tags Removed), as written.
+pub fn legacy_tags(record: &DmarcRecord) -> Vec<String> {
+    let mut tags = Vec::new();
+    if let Some(pct) = record.pct {
+        tags.push(format!("pct={pct}"));
+    }
+    if let Some(rf) = &record.rf {
+        tags.push(format!("rf={rf}"));
+    }
+    if let Some(ri) = record.ri {
+        tags.push(format!("ri={ri}"));
+    }
+    tags
+}
+
+/// `dmarc.legacy_tags`: receivers following RFC 9989 ignore `pct=`, `rf=` and `ri=` (so `pct`
+/// below 100 no longer softens the policy for them), while RFC 7489 receivers still act on them.
+fn legacy_tags_finding(record: &DmarcRecord, shown: &str) -> Option<Finding> {
+    let tags = legacy_tags(record);
+    if tags.is_empty() {
+        return None;
+    }
+    let pct_effect = match record.pct {
+        Some(pct) if pct < 100 => {
+            format!("; RFC 9989 receivers apply the policy to all failing mail, not {pct}%")
+        }
+        _ => String::new(),
+    };
+    let fix = if record.pct == Some(0) {
+        "add t=y, RFC 9989's successor to pct=0, keeping pct=0 while RFC 7489 receivers remain; drop rf= and ri="
+    } else {
+        "drop pct=, rf= and ri= (t=y asks RFC 9989 receivers for one level below the policy while testing)"
+    };
+    Some(
+        Finding::new(
+            "dmarc.legacy_tags",
+            Severity::Warning,
+            shown,
+            format!(
+                "{}: RFC 9989 removed these tags and its receivers ignore them, but receivers still on RFC 7489 read them{pct_effect}",
+                tags.join(", ")
+            ),
+            "RFC 9989 §C.5.2",
+        )
+        .fix(fix),
+    )
+}
+
 fn record_findings(record: &DmarcRecord, shown: &str, at: &str) -> Vec<Finding> {
     let mut out = Vec::new();
     let p = record.policy.unwrap_or(Policy::None);
@@ -179,12 +229,15 @@ fn record_findings(record: &DmarcRecord, shown: &str, at: &str) -> Vec<Finding> 
                 "dmarc.pct",
                 Severity::Warning,
                 shown,
-                format!("pct={pct}: the policy applies to only {pct}% of failing mail"),
+                format!(
+                    "pct={pct}: receivers still on RFC 7489 apply the policy to only {pct}% of failing mail (RFC 9989 receivers ignore pct=)"
+                ),
                 "RFC 7489 §6.6.4",
             )
             .fix("raise pct to 100 (or remove it) once the policy is known to be safe"),
         );
     }
+    out.extend(legacy_tags_finding(record, shown));
     if record.rua.is_empty() {
         out.push(
             Finding::new(
@@ -216,4 +269,36 @@ fn record_findings(record: &DmarcRecord, shown: &str, at: &str) -> Vec<Finding> 
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dmarc::parse;
+
+    /// RFC 9989 Appendix C.5.2 (Tags Removed): pct, rf and ri are named as written; a record
+    /// without them has none, and the RFC 9989 tags are not taken for removed ones.
+    #[test]
+    fn rfc9989_c_5_2_removed_tags_are_found() {
+        let legacy =
+            parse::record(b"v=DMARC1; p=reject; pct=0; rua=mailto:d@example.com; rf=afrf; ri=3600")
+                .unwrap();
+        assert_eq!(legacy_tags(&legacy), ["pct=0", "rf=afrf", "ri=3600"]);
+        let finding = legacy_tags_finding(&legacy, "shown").unwrap();
+        assert_eq!(finding.severity, Severity::Warning);
+        assert!(finding.message.contains("RFC 7489"), "{finding:?}");
+        assert!(
+            finding.message.contains("all failing mail, not 0%"),
+            "{finding:?}"
+        );
+        assert!(
+            finding.fix.as_deref().unwrap_or("").contains("t=y"),
+            "{finding:?}"
+        );
+        let current =
+            parse::record(b"v=DMARC1; p=reject; np=reject; psd=n; t=y; rua=mailto:d@example.com")
+                .unwrap();
+        assert!(legacy_tags(&current).is_empty());
+        assert!(legacy_tags_finding(&current, "shown").is_none());
+    }
 }

@@ -1,8 +1,11 @@
-//! DMARC (RFC 7489): the policy record (parse and build, exact inverses), organizational domains
-//! from the Public Suffix List, policy discovery, identifier alignment and the verdict on a
-//! message. Reporting (aggregate and failure reports) is not part of this module.
+//! DMARC by RFC 9989 (the default) and, on request, by RFC 7489: the policy record (parse and
+//! build, exact inverses), policy discovery and organizational domains (RFC 9989's DNS Tree Walk
+//! in `discovery`, RFC 7489's Public Suffix List in `orgdomain`), identifier alignment and the
+//! verdict on a message. [`Standard`] picks the rules. Reporting (aggregate and failure reports)
+//! is not part of this module.
 
 pub mod build;
+pub mod discovery;
 pub mod eval;
 pub mod lint;
 pub mod orgdomain;
@@ -10,7 +13,32 @@ pub mod parse;
 
 use serde::Serialize;
 
-/// A requested policy (`p=`, `sp=`).
+/// Which DMARC specification evaluates: RFC 9989 (DNS Tree Walk, `psd=`/`np=`/`t=`) or the
+/// RFC 7489 it obsoletes (Public Suffix List, `pct=`), kept for comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Standard {
+    /// RFC 9989 (2026), the current standard.
+    #[default]
+    #[cfg_attr(feature = "cli", value(name = "9989"))]
+    Rfc9989,
+    /// RFC 7489 (2015), obsoleted by RFC 9989.
+    #[cfg_attr(feature = "cli", value(name = "7489"))]
+    Rfc7489,
+}
+
+impl Standard {
+    /// The RFC's name, e.g. `RFC 9989`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Standard::Rfc9989 => "RFC 9989",
+            Standard::Rfc7489 => "RFC 7489",
+        }
+    }
+}
+
+/// A requested policy (`p=`, `sp=`, `np=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Policy {
@@ -85,6 +113,13 @@ pub struct DmarcRecord {
     pub rf: Option<String>,
     /// `ri=`.
     pub ri: Option<u32>,
+    /// `psd=` (RFC 9989 §4.7): `Some(true)` for `y` (a public suffix domain), `Some(false)` for
+    /// `n` (an organizational domain), `None` for `u` or absent.
+    pub psd: Option<bool>,
+    /// `np=` (RFC 9989 §4.7): the policy for non-existent subdomains.
+    pub np: Option<Policy>,
+    /// `t=` (RFC 9989 §4.7): `Some(true)` for `t=y` (testing: the policy is not applied).
+    pub testing: Option<bool>,
 }
 
 impl DmarcRecord {
@@ -101,6 +136,9 @@ impl DmarcRecord {
             fo: None,
             rf: None,
             ri: None,
+            psd: None,
+            np: None,
+            testing: None,
         }
     }
 }

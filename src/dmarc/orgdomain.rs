@@ -1,4 +1,6 @@
-//! Organizational domains (RFC 7489 §3.2) from the Public Suffix List embedded in the `psl` crate.
+//! Organizational domains by RFC 7489 §3.2: the Public Suffix List embedded in the `psl` crate.
+//! RFC 9989 replaced this with the DNS Tree Walk (`discovery`); the PSL view is kept for
+//! `--dmarc-standard 7489` and for comparing the two.
 
 /// The organizational domain of `domain`: its public suffix plus one label. A name that is
 /// itself a public suffix (or unknown to the list and single-label) is its own.
