@@ -5,7 +5,36 @@
 
 use crate::dkim::{DkimOutcome, DkimResult};
 use crate::dmarc::eval::DmarcOutput;
+use crate::dmarc::{DmarcResult, Policy};
 use crate::spf::eval::SpfOutput;
+
+/// What the `dmarc=` resinfo shows: one evaluation, or the verdict on a message with several
+/// authors (see [`crate::verdict::MessageVerdict::resinfo`]).
+#[derive(Debug, Clone, Copy)]
+pub struct DmarcResinfo<'a> {
+    /// The result.
+    pub result: DmarcResult,
+    /// The policy in force, when a record was found.
+    pub policy: Option<Policy>,
+    /// The disposition.
+    pub disposition: Policy,
+    /// Why, for results other than none.
+    pub reason: Option<&'a str>,
+    /// The author domain the result is for, when there is one.
+    pub header_from: Option<&'a str>,
+}
+
+impl<'a> From<&'a DmarcOutput> for DmarcResinfo<'a> {
+    fn from(output: &'a DmarcOutput) -> DmarcResinfo<'a> {
+        DmarcResinfo {
+            result: output.result,
+            policy: output.policy,
+            disposition: output.disposition,
+            reason: output.reason.as_deref(),
+            header_from: Some(&output.domain),
+        }
+    }
+}
 
 /// The SPF result with the identity it was for.
 #[derive(Debug, Clone, Copy)]
@@ -77,7 +106,7 @@ pub fn full_header(
     authserv_id: &str,
     spf: Option<SpfResinfo<'_>>,
     dkim: &[DkimOutcome],
-    dmarc: Option<&DmarcOutput>,
+    dmarc: Option<DmarcResinfo<'_>>,
 ) -> String {
     let mut results: Vec<String> = Vec::new();
     if let Some(spf) = spf {
@@ -117,7 +146,7 @@ fn spf_resinfo(spf: SpfResinfo<'_>) -> String {
     text
 }
 
-fn dmarc_resinfo(dmarc: &DmarcOutput) -> String {
+fn dmarc_resinfo(dmarc: DmarcResinfo<'_>) -> String {
     let mut text = format!("dmarc={}", dmarc.result.as_str());
     if let Some(policy) = dmarc.policy {
         text.push_str(&format!(
@@ -126,12 +155,14 @@ fn dmarc_resinfo(dmarc: &DmarcOutput) -> String {
             dmarc.disposition.as_str()
         ));
     }
-    if let Some(reason) = &dmarc.reason
-        && dmarc.result != crate::dmarc::DmarcResult::None
+    if let Some(reason) = dmarc.reason
+        && dmarc.result != DmarcResult::None
     {
         text.push_str(&format!(" reason={}", value(reason)));
     }
-    text.push_str(&format!(" header.from={}", value(&dmarc.domain)));
+    if let Some(domain) = dmarc.header_from {
+        text.push_str(&format!(" header.from={}", value(domain)));
+    }
     text
 }
 

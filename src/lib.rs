@@ -22,5 +22,6 @@ pub mod rotate;
 pub mod smtp;
 pub mod spf;
 pub mod taglist;
+pub mod verdict;
 
 pub use error::{ErrorClass, classify};

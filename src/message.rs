@@ -2,8 +2,13 @@
 //! because DKIM signs bytes.
 //!
 //! Line endings are normalised once, on reading: a bare LF becomes CRLF, so `.eml` files saved on
-//! Unix verify as they did on the wire. Nothing else is changed. This module does not interpret
-//! field contents (address parsing for DMARC lives with DMARC).
+//! Unix verify as they did on the wire. Nothing else is changed. The one field this module reads
+//! inside is From: [`Message::authors`] lists its addresses (through mail-parser, so groups,
+//! comments, quoted local parts and encoded words are read as RFC 5322 and RFC 2047 say) and the
+//! author domain of each as A-labels. What DMARC makes of several authors is not decided here.
+
+use mailauth_base::DomainName;
+use mailauth_base::name::NameError;
 
 /// The largest message accepted, in bytes. Larger input is refused rather than read into memory.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
@@ -48,6 +53,87 @@ pub enum MessageError {
     /// More than [`MAX_FIELDS`] header fields.
     #[error("more than {MAX_FIELDS} header fields")]
     TooManyFields,
+}
+
+/// Why a message has no author at all (RFC 9989 §5.3.1 Extract Author Domain finds nothing).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthorError {
+    /// The message has no From field (RFC 5322 §3.6 requires one).
+    #[error("the message has no From field")]
+    NoFromField,
+    /// The From field(s) hold no address.
+    #[error("the From field holds no address")]
+    NoAddress,
+}
+
+/// Why one From address yields no author domain.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthorDomainError {
+    /// The address has no `@domain` part.
+    #[error("From address {address:?} has no domain")]
+    NoDomain {
+        /// The address as read.
+        address: String,
+    },
+    /// The domain is an address literal (`[192.0.2.1]`), which has no DNS name to look up.
+    #[error("From address {address:?} has an address literal, not a domain name")]
+    DomainLiteral {
+        /// The address as read.
+        address: String,
+    },
+    /// The domain is not a valid name: for a U-label, not convertible to A-labels (RFC 5890
+    /// §2.3, RFC 5891).
+    #[error("From address {address:?}: {source}")]
+    InvalidName {
+        /// The address as read.
+        address: String,
+        /// Why the name is invalid.
+        source: NameError,
+    },
+}
+
+/// One address of the From field(s).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Author {
+    /// The address as read, encoded words decoded, without display name or comments.
+    pub address: String,
+    /// The author domain in A-labels, lower case, or why there is none.
+    pub domain: Result<DomainName, AuthorDomainError>,
+}
+
+/// Every author of a message: the addresses of all its From fields, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authors {
+    /// How many From fields the message has (RFC 5322 §3.6 allows exactly one).
+    pub from_fields: usize,
+    /// The addresses, across fields, in order of appearance.
+    pub authors: Vec<Author>,
+}
+
+impl Authors {
+    /// The distinct valid author domains, in order of first appearance.
+    pub fn domains(&self) -> Vec<&DomainName> {
+        let mut out: Vec<&DomainName> = Vec::new();
+        for domain in self.authors.iter().filter_map(|a| a.domain.as_ref().ok()) {
+            if !out.contains(&domain) {
+                out.push(domain);
+            }
+        }
+        out
+    }
+
+    /// The addresses whose domain cannot be evaluated, with why.
+    pub fn invalid(&self) -> impl Iterator<Item = &AuthorDomainError> {
+        self.authors.iter().filter_map(|a| a.domain.as_ref().err())
+    }
+
+    /// True when RFC 9989 §5.3.1 extracts exactly one author domain from exactly one From
+    /// field, i.e. DMARC applies as written; otherwise evaluation goes on only as §11.5 allows.
+    pub fn is_single(&self) -> bool {
+        self.from_fields == 1 && self.invalid().next().is_none() && self.domains().len() == 1
+    }
 }
 
 /// One header field as it appeared: name, colon, value and any folding, without the final CRLF.
@@ -118,6 +204,32 @@ impl Message {
         self.headers.iter().filter(move |field| field.is(name))
     }
 
+    /// The addresses of every From field and the author domain of each (RFC 9989 §5.3.1
+    /// Extract Author Domain): U-labels are converted to A-labels (RFC 5890 §2.3); an address
+    /// whose domain is missing or invalid is kept with the reason. `Err` only when there is no
+    /// From field or no address at all.
+    pub fn authors(&self) -> Result<Authors, AuthorError> {
+        let fields: Vec<&HeaderField> = self.fields("from").collect();
+        if fields.is_empty() {
+            return Err(AuthorError::NoFromField);
+        }
+        let authors: Vec<Author> = fields
+            .iter()
+            .flat_map(|field| field_addresses(field.value()))
+            .map(|address| Author {
+                domain: author_domain(&address),
+                address,
+            })
+            .collect();
+        if authors.is_empty() {
+            return Err(AuthorError::NoAddress);
+        }
+        Ok(Authors {
+            from_fields: fields.len(),
+            authors,
+        })
+    }
+
     /// The message as bytes again (fields, blank line, body).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.body.len() + self.headers.len() * 80);
@@ -129,6 +241,51 @@ impl Message {
         out.extend_from_slice(&self.body);
         out
     }
+}
+
+/// The addresses of one address-list field value (groups flattened), as mail-parser reads them.
+fn field_addresses(value: &[u8]) -> Vec<String> {
+    use mail_parser::{Address, HeaderValue};
+    // mail-parser's stream ends a field at a line break not followed by whitespace.
+    let mut data = value.to_vec();
+    data.extend_from_slice(b"\r\n");
+    let parsed = mail_parser::parsers::MessageStream::new(&data).parse_address();
+    let addrs: Vec<mail_parser::Addr<'_>> = match parsed {
+        HeaderValue::Address(Address::List(list)) => list,
+        HeaderValue::Address(Address::Group(groups)) => {
+            groups.into_iter().flat_map(|g| g.addresses).collect()
+        }
+        _ => Vec::new(),
+    };
+    addrs
+        .into_iter()
+        // A bare word (`From: undisclosed`) is read as a name without an address; keep it so
+        // the verdict can say which address has no domain.
+        .filter_map(|a| a.address.or(a.name).map(|text| text.trim().to_owned()))
+        .filter(|text| !text.is_empty())
+        .collect()
+}
+
+/// The domain of an address as a [`DomainName`] (A-labels), or why it has none.
+fn author_domain(address: &str) -> Result<DomainName, AuthorDomainError> {
+    let Some((_, domain)) = address
+        .rsplit_once('@')
+        .filter(|(_, d)| !d.trim().is_empty())
+    else {
+        return Err(AuthorDomainError::NoDomain {
+            address: address.to_owned(),
+        });
+    };
+    let domain = domain.trim();
+    if domain.starts_with('[') {
+        return Err(AuthorDomainError::DomainLiteral {
+            address: address.to_owned(),
+        });
+    }
+    DomainName::parse(domain).map_err(|source| AuthorDomainError::InvalidName {
+        address: address.to_owned(),
+        source,
+    })
 }
 
 /// Convert bare LF to CRLF, leaving existing CRLF alone.
@@ -341,7 +498,99 @@ mod tests {
         assert_eq!(Message::parse(input).unwrap().to_bytes(), input);
     }
 
+    fn authors(head: &str) -> Result<Authors, AuthorError> {
+        Message::parse(format!("{head}\r\nTo: x@y.test\r\n\r\nbody\r\n").as_bytes())
+            .unwrap()
+            .authors()
+    }
+
+    fn domains(head: &str) -> Vec<String> {
+        let authors = authors(head).unwrap();
+        authors.domains().iter().map(|d| d.to_string()).collect()
+    }
+
+    #[test]
+    fn rfc9989_5_3_1_author_domain_of_one_address() {
+        assert_eq!(domains("From: Joe <joe@Example.COM>"), ["example.com"]);
+        assert_eq!(domains("From: Joe\r\n <joe@example.com>"), ["example.com"]);
+        assert!(authors("From: Joe <joe@Example.COM>").unwrap().is_single());
+    }
+
+    #[test]
+    fn rfc5322_3_4_comments_quoted_local_parts_and_groups() {
+        assert_eq!(
+            domains("From: joe@example.com (Joe, the \"boss\" <x@evil.test>)"),
+            ["example.com"]
+        );
+        assert_eq!(
+            domains("From: \"Smith, Joe\" <\"joe smith\"@mail.example.com>"),
+            ["mail.example.com"]
+        );
+        assert_eq!(
+            domains("From: Team: a@one.test, b@two.test;"),
+            ["one.test", "two.test"]
+        );
+    }
+
+    #[test]
+    fn rfc2047_encoded_word_display_name() {
+        let found = authors("From: =?utf-8?q?M=C3=BCller=2C_Jo?= <jo@example.com>").unwrap();
+        assert_eq!(found.authors.len(), 1);
+        assert_eq!(found.authors[0].address, "jo@example.com");
+    }
+
+    #[test]
+    fn rfc5890_2_3_u_label_becomes_a_label() {
+        assert_eq!(
+            domains("From: a@b\u{fc}cher.example"),
+            ["xn--bcher-kva.example"]
+        );
+    }
+
+    #[test]
+    fn several_fields_and_addresses_are_all_listed() {
+        let found = authors("From: a@one.test\r\nFrom: b@two.test, c@one.test").unwrap();
+        assert_eq!(found.from_fields, 2);
+        assert_eq!(found.authors.len(), 3);
+        assert_eq!(found.domains().len(), 2);
+        assert!(!found.is_single());
+    }
+
+    #[test]
+    fn addresses_without_a_usable_domain_keep_the_reason() {
+        let found = authors("From: undisclosed, joe@[192.0.2.1]").unwrap();
+        let reasons: Vec<_> = found.invalid().cloned().collect();
+        assert!(
+            matches!(
+                reasons.as_slice(),
+                [
+                    AuthorDomainError::NoDomain { .. },
+                    AuthorDomainError::DomainLiteral { .. }
+                ]
+            ),
+            "{reasons:?}"
+        );
+        let bad_idn = authors("From: a@\u{301}b.example").unwrap();
+        assert!(matches!(
+            bad_idn.authors[0].domain,
+            Err(AuthorDomainError::InvalidName { .. })
+        ));
+        assert_eq!(authors("Sender: a@x.test"), Err(AuthorError::NoFromField));
+        assert_eq!(authors("From: "), Err(AuthorError::NoAddress));
+    }
+
     proptest::proptest! {
+        /// Hostile From fields: the address parser never panics.
+        #[test]
+        fn arbitrary_from_never_panics(value in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let mut input = b"From:".to_vec();
+            input.extend(value.iter().map(|b| if *b == b'\n' || *b == b'\r' { b' ' } else { *b }));
+            input.extend_from_slice(b"\r\n\r\n");
+            if let Ok(message) = Message::parse(&input) {
+                let _ = message.authors();
+            }
+        }
+
         /// Hostile input: any bytes give a message or an error, never a panic, and a parsed
         /// message writes back out.
         #[test]

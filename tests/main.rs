@@ -26,3 +26,4 @@ mod smtp_cert;
 mod smtp_servers;
 mod spf;
 mod support;
+mod verify_from;

@@ -13,14 +13,16 @@ use mailauth::dkim::sign::{SignOptions, sign as sign_message, signed_message};
 use mailauth::dkim::verify::{VerifyOptions, verify as verify_message};
 use mailauth::dkim::{Canonicalization, DkimOutcome, DkimResult, SigningAlgorithm};
 use mailauth::dmarc::DmarcResult;
-use mailauth::dmarc::eval::{
-    DmarcInput, DmarcOptions, DmarcOutput, evaluate as evaluate_dmarc, from_domain,
-};
+use mailauth::dmarc::eval::DmarcOptions;
 use mailauth::keys::store::load_file;
 use mailauth::keys::{KeyStore, PrivateKey};
 use mailauth::message::Message;
 use mailauth::spf::SpfResult;
 use mailauth::spf::eval::{SpfOptions, SpfOutput, SpfQuery, check_host};
+// Every author domain is judged by `dmarc::eval::evaluate` inside `evaluate_message`.
+use mailauth::verdict::{
+    MessageInput as DmarcInput, MessageVerdict, evaluate_message as evaluate_dmarc,
+};
 
 /// Arguments of `mailauth sign`.
 #[derive(Debug, Args)]
@@ -76,9 +78,14 @@ MAIL FROM is empty or absent), and DMARC for the From domain, and prints one \
 Authentication-Results field (spf, dkim, dmarc). Without --ip, SPF is none and DMARC rests on \
 DKIM alone.
 
-Exit status: 0 when DMARC passes (with no DMARC record: when SPF or DKIM passes), 1 otherwise, \
-2 on bad input (including a message without exactly one From address), 3 when a temporary DNS \
-failure decided the outcome.
+A message with several From fields or several author domains still gets every result: each \
+author domain is judged and the strictest outcome kept (RFC 9989 §11.5); one without a usable \
+From domain gets dmarc=permerror. U-label domains (From, --helo, --mail-from) are converted to \
+A-labels first.
+
+Exit status: 0 when DMARC passes (with no DMARC record: when SPF or DKIM passes) for a message \
+with one From field and one author domain, 1 otherwise, 2 when the input is not an email \
+message, 3 when a temporary DNS failure decided the outcome.
 
 Examples:
   mailauth verify msg.eml
@@ -189,18 +196,22 @@ fn default_authserv_id() -> String {
     gethostname::gethostname().to_string_lossy().into_owned()
 }
 
-/// The exit outcome: DMARC pass → 0; no DMARC record → 0 when SPF or DKIM passes; a temporary
-/// failure that left nothing passing → 3; else 1.
+/// The exit outcome: a message without exactly one From field and one author domain → 1
+/// (RFC 9989 §5.3.1: DMARC cannot pass it); DMARC pass → 0; no DMARC record → 0 when SPF or
+/// DKIM passes; a temporary failure that left nothing passing → 3; else 1.
 fn verify_outcome(
     outcomes: &[DkimOutcome],
     spf: Option<&SpfOutput>,
-    dmarc: &DmarcOutput,
+    dmarc: &MessageVerdict,
 ) -> Outcome {
     let dkim_pass = outcomes.iter().any(|o| o.result == DkimResult::Pass);
     let spf_pass = spf.is_some_and(|s| s.result == SpfResult::Pass);
     let temporary = dmarc.result == DmarcResult::TempError
         || outcomes.iter().any(|o| o.result == DkimResult::TempError)
         || spf.is_some_and(|s| s.result == SpfResult::TempError);
+    if !dmarc.single_author {
+        return Outcome::Failed;
+    }
     match dmarc.result {
         DmarcResult::Pass => Outcome::Success,
         DmarcResult::None if dkim_pass || spf_pass => Outcome::Success,
@@ -210,10 +221,65 @@ fn verify_outcome(
     }
 }
 
+/// A HELO name with U-labels in A-labels (RFC 5890 §2.3); other text as given.
+fn helo_a_labels(helo: &str) -> Result<String> {
+    if helo.is_ascii() {
+        return Ok(helo.to_owned());
+    }
+    let name = DomainName::parse(helo).with_context(|| format!("--helo {helo:?}"))?;
+    Ok(name.to_string())
+}
+
+/// MAIL FROM with its domain's U-labels in A-labels (RFC 5890 §2.3); the local part as given.
+fn mail_from_a_labels(mail_from: &str) -> Result<String> {
+    let Some((local, domain)) = mail_from.rsplit_once('@') else {
+        return Ok(mail_from.to_owned());
+    };
+    let (domain, close) = match domain.strip_suffix('>') {
+        Some(inner) => (inner, ">"),
+        None => (domain, ""),
+    };
+    if domain.is_ascii() {
+        return Ok(mail_from.to_owned());
+    }
+    let name = DomainName::parse(domain).with_context(|| format!("--mail-from {mail_from:?}"))?;
+    Ok(format!("{local}@{name}{close}"))
+}
+
+/// The `dmarc` member of `--json`: the deciding evaluation as one domain's result always looked
+/// (result, policy, disposition, domain, alignment...) with the combined result and reason, plus
+/// every author and every evaluation.
+fn dmarc_json(verdict: &MessageVerdict) -> Result<serde_json::Value> {
+    let mut json = match verdict.deciding_output() {
+        Some(output) => serde_json::to_value(output)?,
+        None => serde_json::json!({
+            "policy": null,
+            "disposition": "none",
+            "domain": null,
+            "policy_domain": null,
+            "alignment": {"spf": false, "dkim": false},
+            "record": null,
+            "reason": null,
+        }),
+    };
+    if let Some(object) = json.as_object_mut() {
+        object.insert("result".into(), serde_json::to_value(verdict.result)?);
+        if let Some(reason) = &verdict.reason {
+            object.insert("reason".into(), reason.as_str().into());
+        }
+        object.insert("single_author".into(), verdict.single_author.into());
+        object.insert("authors".into(), serde_json::to_value(&verdict.authors)?);
+        object.insert(
+            "evaluations".into(),
+            serde_json::to_value(&verdict.evaluations)?,
+        );
+    }
+    Ok(json)
+}
+
 pub async fn verify(global: &GlobalArgs, args: VerifyArgs) -> Result<Outcome> {
     let message = read_message(&args.file)?;
-    let from_domain = from_domain(&message)
-        .with_context(|| format!("{}: cannot evaluate DMARC", args.file.display()))?;
+    let authors = message.authors();
     let now = global.now()?;
     let resolver = global.resolver()?;
     let outcomes = verify_message(&message, resolver.as_ref(), &VerifyOptions::new(now)).await;
@@ -231,8 +297,8 @@ pub async fn verify(global: &GlobalArgs, args: VerifyArgs) -> Result<Outcome> {
                 .unwrap_or_default()
         ));
     }
-    let mail_from = args.mail_from.clone().unwrap_or_default();
-    let helo = args.helo.clone().unwrap_or_default();
+    let mail_from = mail_from_a_labels(args.mail_from.as_deref().unwrap_or_default())?;
+    let helo = helo_a_labels(args.helo.as_deref().unwrap_or_default())?;
     let spf = match args.ip {
         Some(ip) => {
             let query = SpfQuery::for_mail(ip, &helo, &mail_from);
@@ -244,7 +310,7 @@ pub async fn verify(global: &GlobalArgs, args: VerifyArgs) -> Result<Outcome> {
         .dmarc_sample
         .unwrap_or_else(|| (rand_u32() % 100) as u8);
     let dmarc_input = DmarcInput {
-        from_domain: &from_domain,
+        authors: authors.as_ref(),
         spf: spf.as_ref().map(|s| (s.result, s.domain.as_str())),
         dkim: &outcomes,
     };
@@ -258,7 +324,7 @@ pub async fn verify(global: &GlobalArgs, args: VerifyArgs) -> Result<Outcome> {
         output,
         helo: mail_from.trim().trim_matches(['<', '>']).is_empty(),
     });
-    let header = full_header(&authserv_id, spf_info, &outcomes, Some(&dmarc));
+    let header = full_header(&authserv_id, spf_info, &outcomes, Some(dmarc.resinfo()));
     if global.json {
         let spf_json = match &spf {
             Some(s) => serde_json::json!({
@@ -272,7 +338,7 @@ pub async fn verify(global: &GlobalArgs, args: VerifyArgs) -> Result<Outcome> {
         print_json(&serde_json::json!({
             "spf": spf_json,
             "dkim": outcomes,
-            "dmarc": dmarc,
+            "dmarc": dmarc_json(&dmarc)?,
             "authentication_results": header,
         }))?;
     } else {
