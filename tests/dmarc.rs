@@ -939,3 +939,123 @@ fn check_shows_both_standards_where_they_differ() {
         "{report}"
     );
 }
+
+/// A small deterministic generator (xorshift), so the generated zones are the same on every run.
+struct Xorshift(u64);
+
+impl Xorshift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Generated trees of names under `test.`, each name existing (an A record), with DMARC records
+/// at random nodes: plain, `psd=n`, `psd=y`. Returns the zone text and every name in it.
+fn generated_dmarc_trees(seed: u64) -> (String, Vec<String>) {
+    let mut rng = Xorshift(seed);
+    let mut zone = String::from(
+        "$ORIGIN test.\n$TTL 300\n@ IN SOA ns1.test. hostmaster.test. 1 3600 600 86400 300\n\
+         @ IN NS ns1.test.\nns1 IN A 127.0.0.1\n",
+    );
+    let mut names = std::collections::BTreeSet::new();
+    for tree in 0..12 {
+        // Depths up to 11 labels under test., so walks longer than 8 queries are covered.
+        let depth = 1 + rng.below(11) as usize;
+        let labels: Vec<String> = (0..depth)
+            .map(|i| format!("n{tree}x{i}l{}", rng.below(3)))
+            .collect();
+        for start in 0..depth {
+            names.insert(format!("{}.test", labels[start..].join(".")));
+        }
+    }
+    for name in &names {
+        zone.push_str(&format!("{name}. IN A 192.0.2.1\n"));
+        let record = match rng.below(10) {
+            0..=5 => None,
+            6 | 7 => Some("v=DMARC1; p=reject"),
+            8 => Some("v=DMARC1; p=quarantine; psd=n"),
+            _ => Some("v=DMARC1; p=none; psd=y"),
+        };
+        if let Some(record) = record {
+            zone.push_str(&format!("_dmarc.{name}. IN TXT \"{record}\"\n"));
+        }
+    }
+    (zone, names.into_iter().collect())
+}
+
+/// RFC 9989 §4.10 and §4.10.1: mailauth's tree walk finds the same DMARC Policy Domain as
+/// checkdmarc (which implements RFC 9989's walk) for every name of generated trees with plain,
+/// `psd=n` and `psd=y` records at random depths (up to 12 labels), asked over the same DNS server.
+#[test]
+fn rfc9989_discovery_agrees_with_checkdmarc_on_generated_trees() {
+    use crate::support::dns_server::TestDnsServer;
+    use mailauth::dmarc::discovery::{PolicyRecord, discover};
+    let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    let ready = std::process::Command::new(&python)
+        .args(["-c", "import checkdmarc, dns.nameserver"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ready {
+        crate::support::skip_or_fail("checkdmarc in .venv (run `bash .ci/install-deps`)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut compared = 0;
+    let mut found = 0;
+    for seed in [0x9989_0001u64, 0x9989_0002, 0x9989_0003] {
+        let (zone, names) = generated_dmarc_trees(seed);
+        let path = dir.path().join(format!("test-{seed:x}.zone"));
+        std::fs::write(&path, &zone).unwrap();
+        let server = TestDnsServer::start(std::slice::from_ref(&path));
+        let addr = server.udp_addr();
+        let resolver = mailauth::dns::hickory::HickoryResolver::with_servers(&[addr]).unwrap();
+        let mut input = names.join("\n");
+        input.push('\n');
+        let out = crate::support::run(
+            std::process::Command::new(&python)
+                .arg(
+                    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                        .join("tests/peers/checkdmarc_peer.py"),
+                )
+                .arg(addr.ip().to_string())
+                .arg(addr.port().to_string()),
+            input.as_bytes(),
+        );
+        let theirs: std::collections::BTreeMap<String, String> =
+            serde_json::from_slice(&out).unwrap();
+        let mut disagreements = Vec::new();
+        for name in &names {
+            let ours = match runtime().block_on(discover(&resolver, name)).policy {
+                PolicyRecord::Found { domain, .. } => domain,
+                PolicyRecord::None => "none".to_owned(),
+                other => format!("{other:?}"),
+            };
+            found += usize::from(ours != "none");
+            compared += 1;
+            if theirs.get(name) != Some(&ours) {
+                disagreements.push(format!(
+                    "{name}: mailauth {ours}, checkdmarc {:?}",
+                    theirs.get(name)
+                ));
+            }
+        }
+        assert!(
+            disagreements.is_empty(),
+            "seed {seed:x}: {} disagreements:\n{}\nzone:\n{zone}",
+            disagreements.len(),
+            disagreements.join("\n")
+        );
+    }
+    eprintln!("compared {compared} names with checkdmarc, {found} with a policy");
+    assert!(
+        compared > 100 && found > compared / 3,
+        "{compared} names, {found} with a policy"
+    );
+}
