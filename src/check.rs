@@ -21,6 +21,9 @@ pub struct CheckOptions {
     pub key_store: Option<KeyStore>,
     /// The time for the DKIM probe signature.
     pub now: u64,
+    /// How the DMARC policy record is discovered: RFC 9989's tree walk (the default) or RFC
+    /// 7489's Public Suffix List.
+    pub dmarc_standard: crate::dmarc::Standard,
 }
 
 /// Check `domain` (parsed and normalised once, by whoever read it).
@@ -41,7 +44,8 @@ pub async fn check_domain(
     let (spf, failed) = crate::spf::lint::findings(resolver, domain).await;
     report.findings.extend(spf);
     report.dns_failed |= failed;
-    let (dmarc, failed) = crate::dmarc::lint::findings(resolver, domain).await;
+    let (dmarc, failed) =
+        crate::dmarc::lint::findings_by(resolver, domain, options.dmarc_standard).await;
     report.findings.extend(dmarc);
     report.dns_failed |= failed;
     let mut selectors = options.selectors.clone();

@@ -353,6 +353,7 @@ fn run_cases(
         selectors: vec!["sel".into()],
         key_store: Some(store.clone()),
         now: 1_795_600_000,
+        ..CheckOptions::default()
     };
     let mut failures = Vec::new();
     for case in cases.iter().filter(|c| !skip.contains(&c.name)) {

@@ -930,6 +930,51 @@ fn check_shows_both_standards_where_they_differ() {
         "{message}"
     );
     assert_eq!(differ[0]["severity"], "warning");
+    // The other findings follow RFC 9989 by default (the walk's record applies, inherited), and
+    // RFC 7489 with --dmarc-standard 7489 (no policy at all).
+    let codes = |report: &serde_json::Value| -> Vec<String> {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"].as_str().unwrap().starts_with("dmarc."))
+            .map(|f| {
+                format!(
+                    "{} {}",
+                    f["code"].as_str().unwrap(),
+                    f["rfc"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        codes(&report),
+        [
+            "dmarc.inherited RFC 9989 §4.10.1",
+            "dmarc.standards_differ RFC 9989 §4.10"
+        ],
+        "{report}"
+    );
+    let old = crate::support::cmd::mailauth()
+        .args([
+            "--zone",
+            zone,
+            "--json",
+            "check",
+            "user.github.io",
+            "--dmarc-standard",
+            "7489",
+        ])
+        .run()
+        .json();
+    assert_eq!(
+        codes(&old),
+        [
+            "dmarc.none RFC 7489 §6.6.3",
+            "dmarc.standards_differ RFC 9989 §4.10"
+        ],
+        "{old}"
+    );
     let out = crate::support::cmd::mailauth()
         .args(["--zone", zone, "--json", "check", "same.test"])
         .run();

@@ -69,6 +69,11 @@ pub struct CheckArgs {
     /// With --smtp: the local address to connect from.
     #[arg(long, value_name = "ADDR", requires = "smtp")]
     pub source_ip: Option<std::net::IpAddr>,
+    /// Which DMARC standard decides where a domain's policy comes from when it has no record of
+    /// its own: 9989 (the DNS tree walk, the default) or 7489 (the Public Suffix List). Where
+    /// the two differ, `dmarc.standards_differ` shows both either way.
+    #[arg(long, value_name = "9989|7489", value_enum, default_value_t = mailauth::dmarc::Standard::Rfc9989)]
+    pub dmarc_standard: mailauth::dmarc::Standard,
     /// With --smtp: the port to probe on each MX host.
     #[arg(long, value_name = "N", default_value_t = 25)]
     pub smtp_port: u16,
@@ -83,6 +88,7 @@ pub async fn check(global: &GlobalArgs, args: CheckArgs) -> Result<Outcome> {
         selectors: args.selector.clone(),
         key_store: Some(KeyStore::new(&args.key_dir)),
         now: global.now()?,
+        dmarc_standard: args.dmarc_standard,
     });
     let timeout = Duration::from_secs(args.timeout);
     if let Some(file) = &args.domains_file {

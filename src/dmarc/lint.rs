@@ -5,7 +5,7 @@
 
 use super::eval::{Discovery, lookup};
 use super::orgdomain::{organizational_domain, relaxed_match};
-use super::{DmarcRecord, DmarcSyntaxError, Policy, build};
+use super::{DmarcRecord, DmarcSyntaxError, Policy, Standard, build};
 use crate::dns::Resolver;
 use crate::report::{Finding, Severity};
 use crate::spf::lint::dns_finding;
@@ -38,7 +38,18 @@ fn strength(policy: Policy) -> u8 {
 /// record follow RFC 7489's discovery; where RFC 9989's tree walk would find a different policy
 /// record, organizational domain or policy, `dmarc.standards_differ` shows both answers.
 pub async fn findings(resolver: &dyn Resolver, domain: &str) -> (Vec<Finding>, bool) {
-    let (mut out, dns_failed) = record_findings_for(resolver, domain).await;
+    findings_by(resolver, domain, Standard::Rfc9989).await
+}
+
+/// [`findings`] with the policy record discovered as `standard` says: RFC 9989's DNS tree walk
+/// (the default) or RFC 7489's Public Suffix List. The domain's own record is linted the same
+/// way under both; they differ in which record applies when the domain has none.
+pub async fn findings_by(
+    resolver: &dyn Resolver,
+    domain: &str,
+    standard: Standard,
+) -> (Vec<Finding>, bool) {
+    let (mut out, dns_failed) = record_findings_for(resolver, domain, standard).await;
     if !dns_failed && let Some(differ) = standards_differ(resolver, domain).await {
         out.push(differ);
     }
@@ -146,13 +157,44 @@ async fn standards_differ(resolver: &dyn Resolver, domain: &str) -> Option<Findi
     )
 }
 
-async fn record_findings_for(resolver: &dyn Resolver, domain: &str) -> (Vec<Finding>, bool) {
+/// Where the applying record is when the domain has none of its own: RFC 9989 §4.10.1 (the
+/// tree walk's Organizational Domain, else its Public Suffix Domain).
+async fn inherited_rfc9989(resolver: &dyn Resolver, domain: &str, own: Discovery) -> Discovery {
+    use super::discovery::PolicyRecord;
+    match super::discovery::discover(resolver, domain).await.policy {
+        PolicyRecord::Found { record, domain } => Discovery::Found { record, domain },
+        PolicyRecord::Unusable {
+            domain,
+            text,
+            error,
+        } => Discovery::PermError {
+            record: text,
+            domain,
+            error,
+        },
+        PolicyRecord::TempError(why) => Discovery::TempError(why),
+        _ => own,
+    }
+}
+
+async fn record_findings_for(
+    resolver: &dyn Resolver,
+    domain: &str,
+    standard: Standard,
+) -> (Vec<Finding>, bool) {
     let domain = domain.trim_end_matches('.').to_ascii_lowercase();
     let name = format!("_dmarc.{domain}");
+    let discovery_rfc = match standard {
+        Standard::Rfc9989 => "RFC 9989 §4.10.1",
+        Standard::Rfc7489 => "RFC 7489 §6.6.3",
+    };
     // The domain's own record first: several, or a broken one, are findings in themselves;
     // only when it has none does the organizational domain's apply.
     let own = lookup(resolver, &domain).await;
     let own = match own {
+        Discovery::None(_) if standard == Standard::Rfc9989 => {
+            inherited_rfc9989(resolver, &domain, own).await
+        }
         Discovery::None(_) => {
             let org = organizational_domain(&domain);
             if org == domain {
@@ -170,12 +212,21 @@ async fn record_findings_for(resolver: &dyn Resolver, domain: &str) -> (Vec<Find
         Discovery::Found { record, domain } => (record, domain),
         Discovery::TempError(why) => return (vec![dns_finding(&name, &why)], true),
         Discovery::Multiple { count, .. } => {
+            let effect = match standard {
+                Standard::Rfc9989 => {
+                    "RFC 9989 receivers discard them all and take the policy from above"
+                }
+                Standard::Rfc7489 => "RFC 7489 receivers apply no DMARC policy at all",
+            };
             let finding = Finding::new(
                 "dmarc.multiple",
                 Severity::Error,
                 format!("{name} TXT"),
-                format!("{count} DMARC records: receivers apply no DMARC policy at all"),
-                "RFC 7489 §6.6.3",
+                format!("{count} DMARC records: {effect}"),
+                match standard {
+                    Standard::Rfc9989 => "RFC 9989 §4.10",
+                    Standard::Rfc7489 => "RFC 7489 §6.6.3",
+                },
             )
             .fix("keep exactly one v=DMARC1 record");
             return (vec![finding], false);
@@ -191,7 +242,7 @@ async fn record_findings_for(resolver: &dyn Resolver, domain: &str) -> (Vec<Find
                 Severity::Warning,
                 format!("{name} TXT"),
                 "no DMARC policy: receivers apply none, and nobody sends you reports",
-                "RFC 7489 §6.6.3",
+                discovery_rfc,
             )
             .fix(format!("publish {name}. IN TXT \"v=DMARC1; p=none; rua=mailto:dmarc@{domain}\", then tighten p= as reports allow"));
             return (vec![finding], false);
@@ -212,7 +263,7 @@ async fn record_findings_for(resolver: &dyn Resolver, domain: &str) -> (Vec<Find
                     "p="
                 }
             ),
-            "RFC 7489 §6.6.3",
+            discovery_rfc,
         ));
     }
     let mut dns_failed = false;
