@@ -1104,3 +1104,43 @@ fn rfc9989_discovery_agrees_with_checkdmarc_on_generated_trees() {
         "{compared} names, {found} with a policy"
     );
 }
+
+/// RFC 9989 §4.10 on a name deeper than 8 labels, against RFC 7489: the walk skips from the
+/// full name to its last 7 labels, so a `psd=n` record on a skipped label is never seen, while
+/// one on a walked label makes that name the Organizational Domain; RFC 7489's PSL view takes
+/// `example.test` instead. `check` shows both.
+#[test]
+fn rfc9989_4_10_deep_name_differs_from_rfc7489() {
+    let deep = "a1.a2.a3.a4.a5.a6.a7.a8.a9.example.test";
+    let zone = "$ORIGIN example.test.\n$TTL 300\n\
+        _dmarc IN TXT \"v=DMARC1; p=none\"\n\
+        _dmarc.a3.a4.a5.a6.a7.a8.a9 IN TXT \"v=DMARC1; p=quarantine; psd=n\"\n\
+        _dmarc.a7.a8.a9 IN TXT \"v=DMARC1; p=reject; psd=n\"\n";
+    let resolver = ZoneResolver::parse_str(zone, "deep.zone", None).unwrap();
+    let walk = runtime().block_on(mailauth::dmarc::discovery::discover(&resolver, deep));
+    assert!(
+        !walk
+            .walk
+            .queried()
+            .contains(&"_dmarc.a3.a4.a5.a6.a7.a8.a9.example.test".to_owned()),
+        "a3 is skipped: {:?}",
+        walk.walk.queried()
+    );
+    assert_eq!(walk.organizational_domain, "a7.a8.a9.example.test");
+    let (findings, dns_failed) =
+        runtime().block_on(mailauth::dmarc::lint::findings(&resolver, deep));
+    assert!(!dns_failed);
+    let differ = findings
+        .iter()
+        .find(|f| f.code == "dmarc.standards_differ")
+        .unwrap_or_else(|| panic!("{findings:#?}"));
+    assert!(
+        differ.message.contains(
+            "RFC 7489 (Public Suffix List): policy record _dmarc.example.test (policy none), organizational domain example.test"
+        ) && differ.message.contains(
+            "RFC 9989 (DNS tree walk): policy record _dmarc.a7.a8.a9.example.test (policy reject), organizational domain a7.a8.a9.example.test"
+        ),
+        "{}",
+        differ.message
+    );
+}
