@@ -407,3 +407,124 @@ fn rfc5890_2_3_u_label_dkim_domain_aligns_with_u_label_author() {
         assert!(verdict.single_author);
     }
 }
+
+/// The ed25519 test key's record (testdata/keys/ed25519.pem, as in dns/dkim-checks.zone).
+const ED25519_KEY_RECORD: &str =
+    "\"v=DKIM1; k=ed25519; p=5QRXey0Qr5gCXZnuu2yW4apAcnRslNNK6KUe4Pth8rA=\"";
+
+/// from-idn.eml signed through the library API with `d=` exactly as given (no A-label
+/// conversion: the CLI's `sign --domain` converts), selector `ed`.
+fn signed_with_raw_d(dir: &Path, domain: &str) -> String {
+    use mailauth::dkim::sign::{SignOptions, sign, signed_message};
+    use mailauth::keys::PrivateKey;
+    use mailauth::message::Message;
+
+    let pem = std::fs::read(testdata().join("keys/ed25519.pem")).unwrap();
+    let key = PrivateKey::from_pem(&pem, "ed25519.pem").unwrap();
+    let message = Message::parse(&std::fs::read(eml("from-idn.eml")).unwrap()).unwrap();
+    let options = SignOptions::new(domain, "ed", 1_700_000_000);
+    let field = sign(&message, &key, &options).unwrap();
+    let path = dir.join("signed-idn.eml");
+    std::fs::write(&path, signed_message(&message, &field)).unwrap();
+    path.display().to_string()
+}
+
+/// The A-label zone plus the `ed` key at `ed._domainkey.xn--bcher-kva.example`.
+fn idn_zone_with_key(dir: &Path) -> String {
+    let base = std::fs::read_to_string(testdata().join("dns/xn--bcher-kva.example.zone")).unwrap();
+    let path = dir.join("idn-with-key.zone");
+    std::fs::write(
+        &path,
+        format!("{base}ed._domainkey IN TXT {ED25519_KEY_RECORD}\n"),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+/// RFC 8616 §4 (with RFC 6376 §3.5): a signer may write `d=` as U-labels
+/// (`d=bücher.example`); the key is looked up at the A-label name
+/// `ed._domainkey.xn--bcher-kva.example`, so the signature passes, and it aligns with the
+/// U-label author domain, so DMARC passes (RFC 9989 §4.4 Identifier Alignment Explained).
+#[test]
+fn rfc8616_4_u_label_d_key_looked_up_at_a_label_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let message = signed_with_raw_d(dir.path(), "b\u{fc}cher.example");
+    let raw = std::fs::read_to_string(&message).unwrap();
+    assert!(raw.contains("d=b\u{fc}cher.example;"), "{raw}");
+    let zone = idn_zone_with_key(dir.path());
+    let out = mailauth()
+        .args(["--zone", &zone, "--now", "1700000100", "--json", "verify"])
+        .args([message.as_str(), "--authserv-id", "mx.test"])
+        .run();
+    out.assert_exit(0);
+    let json = out.json();
+    assert_eq!(json["dkim"][0]["result"], "pass", "{}", out.dump());
+    assert_eq!(json["dkim"][0]["domain"], "xn--bcher-kva.example");
+    assert_eq!(json["dmarc"]["result"], "pass", "{}", out.dump());
+    assert_eq!(json["dmarc"]["alignment"]["dkim"], true);
+}
+
+/// RFC 6376 §3.5 and RFC 5891: a `d=` that is not a valid domain name (here a U-label that
+/// starts with a combining mark) cannot name a key: permerror with the reason, no lookup.
+#[test]
+fn rfc6376_3_5_invalid_d_name_is_permerror() {
+    let dir = tempfile::tempdir().unwrap();
+    let message = signed_with_raw_d(dir.path(), "\u{301}b.example");
+    let zone = idn_zone_with_key(dir.path());
+    let out = mailauth()
+        .args(["--zone", &zone, "--now", "1700000100", "--json", "verify"])
+        .args([message.as_str(), "--authserv-id", "mx.test"])
+        .run();
+    out.assert_exit(1);
+    let json = out.json();
+    assert_eq!(json["dkim"][0]["result"], "permerror", "{}", out.dump());
+    let reason = json["dkim"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("d= is not a valid domain name"), "{reason}");
+    assert!(
+        reason.contains("not a valid internationalized name"),
+        "{reason}"
+    );
+}
+
+/// RFC 9989 §4.10 DNS Tree Walk: `-v verify` names on stderr the `_dmarc` names the walk
+/// queried for each author domain, in order, as `dmarc.queried` in the JSON does; stdout is
+/// still the header alone.
+#[test]
+fn rfc9989_4_10_verbose_verify_prints_tree_walk_names() {
+    let out = mailauth()
+        .args(["-v", "--zone", &zones()[1], "--zone", &zones()[2]])
+        .args([
+            "verify",
+            &eml("from-two-domains.eml"),
+            "--authserv-id",
+            "mx.test",
+        ])
+        .run();
+    out.assert_exit(1);
+    let err = out.stderr_str();
+    let json_out = verify_json(&eml("from-two-domains.eml"), &[]);
+    let json = json_out.json();
+    let evaluations = json["dmarc"]["evaluations"].as_array().unwrap();
+    assert_eq!(evaluations.len(), 2);
+    for evaluation in evaluations {
+        let queried: Vec<&str> = evaluation["queried"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|q| q.as_str().unwrap())
+            .collect();
+        assert!(!queried.is_empty(), "{evaluation}");
+        let line = format!(
+            "DMARC tree walk for {}: queried {}",
+            evaluation["domain"].as_str().unwrap(),
+            queried.join(", ")
+        );
+        assert!(err.contains(&line), "{line} in {}", out.dump());
+    }
+    assert!(
+        out.stdout_str()
+            .starts_with("Authentication-Results: mx.test;"),
+        "{}",
+        out.dump()
+    );
+}

@@ -319,6 +319,17 @@ pub async fn verify(global: &GlobalArgs, args: VerifyArgs) -> Result<Outcome> {
         standard: args.dmarc_standard,
     };
     let dmarc = evaluate_dmarc(resolver.as_ref(), &dmarc_input, options).await;
+    // RFC 9989 §4.10 DNS Tree Walk: the names asked, per author domain, for -v.
+    for evaluation in &dmarc.evaluations {
+        if evaluation.queried.is_empty() {
+            continue;
+        }
+        global.note(format_args!(
+            "DMARC tree walk for {}: queried {}",
+            evaluation.domain,
+            evaluation.queried.join(", ")
+        ));
+    }
     let authserv_id = args.authserv_id.unwrap_or_else(default_authserv_id);
     let spf_info = spf.as_ref().map(|output| SpfResinfo {
         output,
