@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use mailauth_base::DomainName;
+use mailauth_base::suggest::did_you_mean;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -351,7 +352,7 @@ impl Config {
                     location: location(text, source, Some(config.provider.span())),
                     reason: format!(
                         "domain {domain}: provider {provider:?} is not defined under [providers]{}",
-                        suggest(provider, &known)
+                        did_you_mean(provider, &known)
                     ),
                 });
             }
@@ -390,35 +391,7 @@ fn with_suggestion(message: &str) -> String {
         return message.to_owned();
     };
     let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-    format!("{message}{}", suggest(field, &known))
-}
-
-/// "; did you mean `x`?" for the nearest of `known` within edit distance 3.
-fn suggest(word: &str, known: &[&str]) -> String {
-    known
-        .iter()
-        .map(|k| (distance(word, k), *k))
-        .filter(|(d, _)| *d <= 3)
-        .min()
-        .map(|(_, k)| format!("; did you mean `{k}`?"))
-        .unwrap_or_default()
-}
-
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let current = row[j + 1];
-            row[j + 1] = (previous + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(current + 1);
-            previous = current;
-        }
-    }
-    row[b.len()]
+    format!("{message}{}", did_you_mean(field, &known))
 }
 
 #[cfg(test)]
@@ -528,7 +501,7 @@ dkim = [{ selector = "s1" }, { selector = "s2", algorithm = "ed25519" }]
     }
 
     #[test]
-    fn errors_locate_and_suggest() {
+    fn errors_locate_and_did_you_mean() {
         let bad = GOOD.replace("policy = \"quarantine\"", "polcy = \"quarantine\"");
         let err = Config::parse(&bad, "m.toml").unwrap_err();
         assert!(err.location.starts_with("m.toml:9:"), "{err}");

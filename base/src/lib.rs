@@ -6,6 +6,7 @@
 
 pub mod atomic;
 pub mod name;
+pub mod suggest;
 pub mod txt;
 pub mod zone;
 

@@ -71,35 +71,12 @@ impl<'de> Deserialize<'de> for ProviderKind {
 
 fn unknown_kind(text: &str) -> String {
     let known: Vec<String> = ProviderKind::ALL.iter().map(|k| format!("`{k}`")).collect();
-    let nearest = ProviderKind::ALL
-        .iter()
-        .map(|k| (edit_distance(text, k.as_str()), k.as_str()))
-        .filter(|(d, _)| *d <= 3)
-        .min()
-        .map(|(_, k)| format!("; did you mean `{k}`?"))
-        .unwrap_or_default();
+    let names: Vec<&str> = ProviderKind::ALL.iter().map(|k| k.as_str()).collect();
+    let nearest = mailauth_base::suggest::did_you_mean(text, &names);
     format!(
         "unknown provider kind `{text}`, expected one of {}{nearest}",
         known.join(", ")
     )
-}
-
-/// Levenshtein distance, for "did you mean".
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (diagonal + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(above + 1);
-            diagonal = above;
-        }
-    }
-    row[b.len()]
 }
 
 /// One provider in `[providers.NAME]`.
