@@ -37,7 +37,10 @@ mod tests {
     #[test]
     fn nearest_within_three_edits() {
         assert_eq!(distance("zonfile", "zonefile"), 1);
-        assert_eq!(did_you_mean("locl", &["local", "cloudflare"]), "; did you mean `local`?");
+        assert_eq!(
+            did_you_mean("locl", &["local", "cloudflare"]),
+            "; did you mean `local`?"
+        );
         assert_eq!(did_you_mean("xyzzy", &["local"]), "");
     }
 }

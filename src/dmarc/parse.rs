@@ -19,20 +19,27 @@ pub fn is_dmarc_record(value: &[u8]) -> bool {
     }
 }
 
-/// Parse a record. A record without a valid `p=` is accepted only when it has a valid `rua=`
-/// (then `policy` is `None` and receivers act as for `p=none`, RFC 7489 §6.6.3).
-pub fn record(value: &[u8]) -> Result<DmarcRecord, DmarcSyntaxError> {
-    let tags = taglist::parse(value)?;
+/// The tags after the leading `v=DMARC1` (RFC 7489 §6.3 and RFC 9989 §4.7 both require it first).
+fn versioned_tags(value: &[u8]) -> Result<Vec<taglist::Tag<'_>>, DmarcSyntaxError> {
+    let mut tags = taglist::parse(value)?;
     let Some(first) = tags.first() else {
         return Err(DmarcSyntaxError::Empty);
     };
     if first.name != "v" || first.value != "DMARC1" {
         return Err(DmarcSyntaxError::NotFirstVersion);
     }
+    tags.remove(0);
+    Ok(tags)
+}
+
+/// Parse a record. A record without a valid `p=` is accepted only when it has a valid `rua=`
+/// (then `policy` is `None` and receivers act as for `p=none`, RFC 7489 §6.6.3).
+pub fn record(value: &[u8]) -> Result<DmarcRecord, DmarcSyntaxError> {
+    let tags = versioned_tags(value)?;
     let mut record = DmarcRecord::new(Policy::None);
     record.policy = None;
     let mut bad_policy = None;
-    for tag in &tags[1..] {
+    for tag in tags {
         let value = tag.value;
         match tag.name.to_ascii_lowercase().as_str() {
             "v" => return Err(DmarcSyntaxError::RepeatedVersion),
@@ -97,17 +104,11 @@ pub fn record(value: &[u8]) -> Result<DmarcRecord, DmarcSyntaxError> {
 /// `policy`, `subdomain_policy` and `np` are all `None`), and otherwise is the error returned:
 /// no DMARC processing (§4.10.1).
 pub fn record_rfc9989(value: &[u8]) -> Result<DmarcRecord, DmarcSyntaxError> {
-    let tags = taglist::parse(value)?;
-    let Some(first) = tags.first() else {
-        return Err(DmarcSyntaxError::Empty);
-    };
-    if first.name != "v" || first.value != "DMARC1" {
-        return Err(DmarcSyntaxError::NotFirstVersion);
-    }
+    let tags = versioned_tags(value)?;
     let mut record = DmarcRecord::new(Policy::None);
     record.policy = None;
     let mut unusable = None;
-    for tag in &tags[1..] {
+    for tag in tags {
         let value = tag.value;
         let name = tag.name.to_ascii_lowercase();
         match name.as_str() {
