@@ -49,11 +49,43 @@ pub async fn findings_by(
     domain: &str,
     standard: Standard,
 ) -> (Vec<Finding>, bool) {
-    let (mut out, dns_failed) = record_findings_for(resolver, domain, standard).await;
-    if !dns_failed && let Some(differ) = standards_differ(resolver, domain).await {
+    let answers = Answers::ask(resolver, domain).await;
+    let (mut out, dns_failed) = record_findings_for(resolver, &answers, standard).await;
+    if !dns_failed && let Some(differ) = standards_differ(&answers) {
         out.push(differ);
     }
     (out, dns_failed)
+}
+
+/// The DNS answers both standards' views are made from, each asked once: the domain's own
+/// record, the PSL organizational domain's (RFC 7489, only when the domain has none) and the
+/// RFC 9989 tree walk.
+struct Answers {
+    domain: String,
+    org_7489: String,
+    own: Discovery,
+    inherited_7489: Option<Discovery>,
+    walk: super::discovery::Discovery,
+}
+
+impl Answers {
+    async fn ask(resolver: &dyn Resolver, domain: &str) -> Answers {
+        let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+        let org_7489 = organizational_domain(&domain);
+        let own = lookup(resolver, &domain).await;
+        let inherited_7489 = match own {
+            Discovery::None(_) if org_7489 != domain => Some(lookup(resolver, &org_7489).await),
+            _ => None,
+        };
+        let walk = super::discovery::discover(resolver, &domain).await;
+        Answers {
+            domain,
+            org_7489,
+            own,
+            inherited_7489,
+            walk,
+        }
+    }
 }
 
 /// What one standard answers for a domain: where its policy record is, the policy applied to
@@ -108,30 +140,35 @@ fn unusable() -> DmarcRecord {
 
 /// RFC 7489 §6.6.3 (the domain's record, else the PSL organizational domain's) beside RFC 9989
 /// §4.10 (the DNS tree walk). `None` when they agree or a lookup failed temporarily.
-async fn standards_differ(resolver: &dyn Resolver, domain: &str) -> Option<Finding> {
-    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
-    let org = organizational_domain(&domain);
-    let found_7489 = match lookup(resolver, &domain).await {
-        Discovery::Found { record, domain } => Some((record, domain)),
-        Discovery::TempError(_) => return None,
+fn standards_differ(answers: &Answers) -> Option<Finding> {
+    let domain = answers.domain.as_str();
+    let found = |discovery: &Discovery| match discovery {
+        Discovery::Found { record, domain } => Some(Some((record.clone(), domain.clone()))),
+        Discovery::TempError(_) => None,
         // A record RFC 7489 cannot use is still where its receivers stop (RFC 7489 §6.6.3).
-        Discovery::PermError { domain, .. } => Some((unusable(), domain)),
-        Discovery::None(_) if org != domain => match lookup(resolver, &org).await {
-            Discovery::Found { record, domain } => Some((record, domain)),
-            Discovery::TempError(_) => return None,
-            _ => None,
-        },
-        _ => None,
+        Discovery::PermError { domain, .. } => Some(Some((unusable(), domain.clone()))),
+        _ => Some(None),
     };
-    let old = View::new(&domain, found_7489, org);
-    let walk = super::discovery::discover(resolver, &domain).await;
-    let found_9989 = match walk.policy {
-        super::discovery::PolicyRecord::Found { record, domain } => Some((record, domain)),
-        super::discovery::PolicyRecord::Unusable { domain, .. } => Some((unusable(), domain)),
+    let found_7489 = match (&answers.own, &answers.inherited_7489) {
+        (Discovery::None(_), Some(inherited)) => match inherited {
+            Discovery::PermError { .. } => Some(None),
+            other => found(other),
+        },
+        (own, _) => found(own),
+    }?;
+    let old = View::new(domain, found_7489, answers.org_7489.clone());
+    let walk = &answers.walk;
+    let found_9989 = match &walk.policy {
+        super::discovery::PolicyRecord::Found { record, domain } => {
+            Some((record.clone(), domain.clone()))
+        }
+        super::discovery::PolicyRecord::Unusable { domain, .. } => {
+            Some((unusable(), domain.clone()))
+        }
         super::discovery::PolicyRecord::TempError(_) => return None,
         _ => None,
     };
-    let new = View::new(&domain, found_9989, walk.organizational_domain);
+    let new = View::new(domain, found_9989, walk.organizational_domain.clone());
     if old == new {
         return None;
     }
@@ -159,9 +196,9 @@ async fn standards_differ(resolver: &dyn Resolver, domain: &str) -> Option<Findi
 
 /// Where the applying record is when the domain has none of its own: RFC 9989 §4.10.1 (the
 /// tree walk's Organizational Domain, else its Public Suffix Domain).
-async fn inherited_rfc9989(resolver: &dyn Resolver, domain: &str, own: Discovery) -> Discovery {
+fn inherited_rfc9989(walk: &super::discovery::Discovery, own: Discovery) -> Discovery {
     use super::discovery::PolicyRecord;
-    match super::discovery::discover(resolver, domain).await.policy {
+    match walk.policy.clone() {
         PolicyRecord::Found { record, domain } => Discovery::Found { record, domain },
         PolicyRecord::Unusable {
             domain,
@@ -179,10 +216,10 @@ async fn inherited_rfc9989(resolver: &dyn Resolver, domain: &str, own: Discovery
 
 async fn record_findings_for(
     resolver: &dyn Resolver,
-    domain: &str,
+    answers: &Answers,
     standard: Standard,
 ) -> (Vec<Finding>, bool) {
-    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+    let domain = answers.domain.as_str();
     let name = format!("_dmarc.{domain}");
     let discovery_rfc = match standard {
         Standard::Rfc9989 => "RFC 9989 §4.10.1",
@@ -190,23 +227,15 @@ async fn record_findings_for(
     };
     // The domain's own record first: several, or a broken one, are findings in themselves;
     // only when it has none does the organizational domain's apply.
-    let own = lookup(resolver, &domain).await;
-    let own = match own {
-        Discovery::None(_) if standard == Standard::Rfc9989 => {
-            inherited_rfc9989(resolver, &domain, own).await
+    let own = match (&answers.own, &answers.inherited_7489) {
+        (Discovery::None(_), _) if standard == Standard::Rfc9989 => {
+            inherited_rfc9989(&answers.walk, answers.own.clone())
         }
-        Discovery::None(_) => {
-            let org = organizational_domain(&domain);
-            if org == domain {
-                own
-            } else {
-                match lookup(resolver, &org).await {
-                    Discovery::Multiple { reason, .. } => Discovery::None(reason),
-                    other => other,
-                }
-            }
+        (Discovery::None(_), Some(Discovery::Multiple { reason, .. })) => {
+            Discovery::None(reason.clone())
         }
-        other => other,
+        (Discovery::None(_), Some(inherited)) => inherited.clone(),
+        (own, _) => own.clone(),
     };
     let (record, at) = match own {
         Discovery::Found { record, domain } => (record, domain),
