@@ -59,6 +59,12 @@ pub enum TagListError {
 
 /// Split a tag list into tags. Empty elements (`a=1;;b=2`, a trailing `;`) are allowed.
 pub fn parse(text: &[u8]) -> Result<Vec<Tag<'_>>, TagListError> {
+    parse_utf8_in(text, &[])
+}
+
+/// [`parse`], with UTF-8 allowed in the values of the tags named in `utf8_tags` (RFC 8616 §4:
+/// internationalized domain names in a DKIM-Signature's `d=`); every other value stays ASCII.
+pub fn parse_utf8_in<'a>(text: &'a [u8], utf8_tags: &[&str]) -> Result<Vec<Tag<'a>>, TagListError> {
     let text = std::str::from_utf8(text).map_err(|e| {
         let at = e.valid_up_to();
         TagListError::NotAscii {
@@ -71,7 +77,7 @@ pub fn parse(text: &[u8]) -> Result<Vec<Tag<'_>>, TagListError> {
         if element.trim_matches(is_fws).is_empty() {
             continue;
         }
-        let tag = tag(element)?;
+        let tag = tag(element, utf8_tags)?;
         if tags.iter().any(|t| t.name == tag.name) {
             return Err(TagListError::Duplicate(tag.name.to_owned()));
         }
@@ -84,14 +90,14 @@ pub fn parse(text: &[u8]) -> Result<Vec<Tag<'_>>, TagListError> {
 }
 
 /// One non-empty list element.
-fn tag(element: &str) -> Result<Tag<'_>, TagListError> {
+fn tag<'a>(element: &'a str, utf8_tags: &[&str]) -> Result<Tag<'a>, TagListError> {
     let (name, value) = element
         .split_once('=')
         .ok_or_else(|| TagListError::NotATag(shorten(element)))?;
     let name = name.trim_matches(is_fws);
     let value = value.trim_matches(is_fws);
     check_name(name)?;
-    check_value(name, value)?;
+    check_value(name, value, utf8_tags.contains(&name))?;
     Ok(Tag { name, value })
 }
 
@@ -127,10 +133,10 @@ fn check_name(name: &str) -> Result<(), TagListError> {
 }
 
 /// tag-value = [ tval *( 1*(WSP / FWS) tval ) ], tval = 1*VALCHAR (%x21-3A / %x3C-7E)
-fn check_value(name: &str, value: &str) -> Result<(), TagListError> {
+fn check_value(name: &str, value: &str, utf8: bool) -> Result<(), TagListError> {
     match value
         .bytes()
-        .position(|b| !(b.is_ascii_graphic() || is_fws(char::from(b))))
+        .position(|b| !(b.is_ascii_graphic() || is_fws(char::from(b)) || (utf8 && !b.is_ascii())))
     {
         None => Ok(()),
         Some(offset) => Err(TagListError::ForbiddenByte {

@@ -114,9 +114,22 @@ fn header_names(value: &str) -> Result<Vec<String>, DkimError> {
     Ok(names)
 }
 
+/// `d=` as A-labels (the key lives at the A-label name, RFC 8616 §4). A U-label name IDNA refuses
+/// is kept as written, for the verifier to refuse with the reason.
+fn a_labels(domain: &str) -> String {
+    if domain.is_ascii() {
+        return domain.to_owned();
+    }
+    mailauth_base::DomainName::parse(domain).map_or_else(|_| domain.to_owned(), |n| n.to_string())
+}
+
 /// Parse the value of a DKIM-Signature header field.
 pub fn signature(value: &[u8]) -> Result<DkimSignature, DkimError> {
-    let tags = tag_list(SIGNATURE, value)?;
+    // RFC 8616 §4: an SMTPUTF8 signer may write d= as U-labels.
+    let tags = crate::taglist::parse_utf8_in(value, &["d"]).map_err(|e| DkimError::Syntax {
+        what: SIGNATURE,
+        reason: e.to_string(),
+    })?;
     let version = required(&tags, "v")?;
     if version != "1" {
         return Err(unsupported(format!(
@@ -130,7 +143,7 @@ pub fn signature(value: &[u8]) -> Result<DkimSignature, DkimError> {
         body_hash: base64_value(SIGNATURE, "bh", required(&tags, "bh")?)?,
         header_canon,
         body_canon,
-        domain: required(&tags, "d")?.to_owned(),
+        domain: a_labels(required(&tags, "d")?),
         signed_headers: header_names(required(&tags, "h")?)?,
         identity: find(&tags, "i").map(str::to_owned),
         body_length: optional_number(&tags, "l")?,

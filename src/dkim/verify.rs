@@ -82,13 +82,7 @@ pub async fn verify(
             continue;
         }
         // Parsed once; a field that does not parse is still reported with what can be read.
-        let parsed = match u_label_d_as_a_labels(field.value()) {
-            Ok(value) => parse::signature(&value),
-            Err(failure) => {
-                outcomes.push(Identifiers::scan(field).into_outcome(failure));
-                continue;
-            }
-        };
+        let parsed = parse::signature(field.value());
         let ids = match &parsed {
             Ok(signature) => Identifiers::of(signature),
             Err(_) => Identifiers::scan(field),
@@ -106,46 +100,6 @@ pub async fn verify(
         outcomes.push(ids.into_outcome(verdict));
     }
     outcomes
-}
-
-/// The field value with a U-label `d=` (RFC 8616 §4: SMTPUTF8 signers may write one) rewritten
-/// as A-labels, so the tag-list grammar (ASCII only) accepts it and the key is looked up at the
-/// A-label name. Only the parse sees the rewrite: the signed data is the field as received.
-/// An ASCII value is returned as it is; a non-ASCII `d=` that is not a valid name is a permerror.
-fn u_label_d_as_a_labels(value: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, Verdict> {
-    use std::borrow::Cow;
-    if value.is_ascii() {
-        return Ok(Cow::Borrowed(value));
-    }
-    let Ok(text) = std::str::from_utf8(value) else {
-        // Not UTF-8: the parser names the bad byte.
-        return Ok(Cow::Borrowed(value));
-    };
-    let mut rewritten = Vec::new();
-    for element in text.split(';') {
-        let converted = match element.split_once('=') {
-            Some((name, domain)) if name.trim() == "d" && !domain.is_ascii() => {
-                let domain: String = domain
-                    .chars()
-                    .filter(|c| !crate::taglist::is_fws(*c))
-                    .collect();
-                match mailauth_base::DomainName::parse(&domain) {
-                    Ok(name) => format!("d={name}"),
-                    Err(err) => {
-                        return Err(verdict(
-                            DkimResult::PermError,
-                            format!(
-                                "d= is not a valid domain name (RFC 6376 §3.5, RFC 8616 §4): {err}"
-                            ),
-                        ));
-                    }
-                }
-            }
-            _ => element.to_owned(),
-        };
-        rewritten.push(converted);
-    }
-    Ok(Cow::Owned(rewritten.join(";").into_bytes()))
 }
 
 /// d=, s=, a=, i= and the start of b= read loosely, so even a malformed field is reported with
