@@ -455,89 +455,24 @@ async fn evaluate_rfc7489(
 /// The RFC 5322 From domain DMARC evaluates (RFC 7489 §6.6.1): exactly one From field with
 /// exactly one address that has a domain. Anything else is an error naming the problem.
 pub fn from_domain(message: &crate::message::Message) -> Result<String, FromDomainError> {
-    let fields: Vec<_> = message.fields("from").collect();
-    let field = match fields.as_slice() {
-        [one] => one,
-        [] => return Err(FromDomainError::NoField),
-        many => return Err(FromDomainError::ManyFields(many.len())),
-    };
-    let value = String::from_utf8_lossy(field.value()).replace(['\r', '\n'], "");
-    let addresses = split_addresses(&strip_comments(&value));
-    let address = match addresses.as_slice() {
-        [one] => one.trim(),
-        [] => return Err(FromDomainError::NoAddress),
-        many => return Err(FromDomainError::ManyAddresses(many.len())),
-    };
-    let spec = match (address.rfind('<'), address.rfind('>')) {
-        (Some(open), Some(close)) if open < close => &address[open + 1..close],
-        _ => address,
-    };
-    let domain = spec
-        .rsplit_once('@')
-        .map(|(_, d)| d.trim().trim_end_matches('.'))
-        .unwrap_or("");
-    let valid = domain.contains('.')
-        && domain.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        });
-    if !valid {
-        return Err(FromDomainError::NoDomain(spec.to_owned()));
+    use crate::message::AuthorError;
+    // The one From parser is `Message::authors`; this is its RFC 7489 §6.6.1 single-author view.
+    let authors = message.authors().map_err(|e| match e {
+        AuthorError::NoFromField => FromDomainError::NoField,
+        _ => FromDomainError::NoAddress,
+    })?;
+    if authors.from_fields > 1 {
+        return Err(FromDomainError::ManyFields(authors.from_fields));
     }
-    Ok(domain.to_ascii_lowercase())
-}
-
-/// Remove RFC 5322 comments (nested parentheses outside quoted strings).
-fn strip_comments(text: &str) -> String {
-    let (mut out, mut depth, mut quoted, mut escaped) = (String::new(), 0usize, false, false);
-    for c in text.chars() {
-        if escaped {
-            escaped = false;
-            if depth == 0 {
-                out.push(c);
-            }
-            continue;
-        }
-        match c {
-            '\\' => {
-                escaped = true;
-                if depth == 0 {
-                    out.push(c);
-                }
-            }
-            '"' if depth == 0 => {
-                quoted = !quoted;
-                out.push(c);
-            }
-            '(' if !quoted => depth += 1,
-            ')' if !quoted && depth > 0 => depth -= 1,
-            _ if depth == 0 => out.push(c),
-            _ => {}
-        }
+    match authors.authors.as_slice() {
+        [one] => one
+            .domain
+            .as_ref()
+            .map(|d| d.to_string())
+            .map_err(|_| FromDomainError::NoDomain(one.address.clone())),
+        [] => Err(FromDomainError::NoAddress),
+        many => Err(FromDomainError::ManyAddresses(many.len())),
     }
-    out
-}
-
-/// Split a mailbox list at commas outside quoted strings and angle brackets.
-fn split_addresses(text: &str) -> Vec<String> {
-    let (mut parts, mut current, mut quoted, mut angle) = (Vec::new(), String::new(), false, false);
-    for c in text.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            '<' if !quoted => angle = true,
-            '>' if !quoted => angle = false,
-            ',' if !quoted && !angle => {
-                parts.push(std::mem::take(&mut current));
-                continue;
-            }
-            _ => {}
-        }
-        current.push(c);
-    }
-    parts.push(current);
-    parts.into_iter().filter(|p| !p.trim().is_empty()).collect()
 }
 
 #[cfg(test)]
