@@ -17,6 +17,7 @@ pub mod export;
 pub mod keys;
 pub mod message;
 pub mod records;
+pub mod reports;
 pub mod report;
 pub mod rotate;
 pub mod smtp;
