@@ -30,15 +30,15 @@ const SCHEMA_VERSION: i64 = 1;
 pub enum StoreError {
     /// The file exists but is not a mailauth report database (another SQLite file, or no SQLite
     /// file at all).
-    #[error(
-        "{path}: not a mailauth report database (give another --db, or move this file away)"
-    )]
+    #[error("{path}: not a mailauth report database (give another --db, or move this file away)")]
     NotReportsDb {
         /// The file.
         path: PathBuf,
     },
     /// The database was written by a newer mailauth with a schema this build does not know.
-    #[error("{path}: report database schema {found} is newer than this mailauth ({SCHEMA_VERSION}): upgrade mailauth")]
+    #[error(
+        "{path}: report database schema {found} is newer than this mailauth ({SCHEMA_VERSION}): upgrade mailauth"
+    )]
     NewerSchema {
         /// The file.
         path: PathBuf,

@@ -189,7 +189,12 @@ pub const DEFAULT_CLEAN_DAYS: u32 = 14;
 /// next policy step.
 const FORWARDING_REASONS: &[&str] = &["forwarded", "mailing_list", "trusted_forwarder"];
 /// Overrides under which a failing message is spared whatever the policy says.
-const SPARING_REASONS: &[&str] = &["forwarded", "mailing_list", "trusted_forwarder", "local_policy"];
+const SPARING_REASONS: &[&str] = &[
+    "forwarded",
+    "mailing_list",
+    "trusted_forwarder",
+    "local_policy",
+];
 
 /// What mailauth.toml says about the domain, when a configuration is present.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -484,7 +489,8 @@ async fn matching_spf_term(
         .iter()
         .filter(|s| s.outcome == "match: pass")
         .min_by_key(|s| s.depth)?;
-    (step.term != "all" && step.term != "+all").then(|| step.term.trim_start_matches('+').to_owned())
+    (step.term != "all" && step.term != "+all")
+        .then(|| step.term.trim_start_matches('+').to_owned())
 }
 
 /// The fix for a source: each failing record's rule, weighted by its messages; the fix covering
@@ -545,7 +551,9 @@ async fn fix_for(
             .find(|s| s.domain.eq_ignore_ascii_case(domain))
             .map(|s| s.result.as_str())
     };
-    let envelope_own = envelope.as_deref().is_some_and(|e| aligned(e, author, None));
+    let envelope_own = envelope
+        .as_deref()
+        .is_some_and(|e| aligned(e, author, None));
     let envelope_spf = envelope.as_deref().and_then(spf_of);
     let own_dkim_broken = record
         .dkim
@@ -559,7 +567,9 @@ async fn fix_for(
         && matches!(envelope_spf, Some("fail" | "softfail"))
         && (own_dkim_broken || other_dkim_pass.is_some())
     {
-        return forwarder_fix("SPF failed at this address for the author's own envelope domain while DKIM shows the message was relayed");
+        return forwarder_fix(
+            "SPF failed at this address for the author's own envelope domain while DKIM shows the message was relayed",
+        );
     }
     if let Some(envelope) = envelope.as_deref()
         && !envelope_own
@@ -575,7 +585,10 @@ async fn fix_for(
             ),
         };
     }
-    if envelope_own && envelope_spf != Some("pass") && !record.dkim.iter().any(|d| d.result == "pass") {
+    if envelope_own
+        && envelope_spf != Some("pass")
+        && !record.dkim.iter().any(|d| d.result == "pass")
+    {
         let term = covering_include(resolver, ctx, ip)
             .await
             .unwrap_or_else(|| address_term(ip));
@@ -588,7 +601,9 @@ async fn fix_for(
         };
     }
     if let Some(d) = record.dkim.iter().find(|d| {
-        d.result == "pass" && aligned(&d.domain, author, None) && !aligned(&d.domain, author, shape.adkim.as_deref())
+        d.result == "pass"
+            && aligned(&d.domain, author, None)
+            && !aligned(&d.domain, author, shape.adkim.as_deref())
     }) {
         return Fix {
             kind: "dkim_align".into(),
@@ -601,7 +616,10 @@ async fn fix_for(
     if let Some(d) = other_dkim_pass {
         let selectors = match &ctx.known {
             Some(known) if !known.selectors.is_empty() => {
-                format!("; mailauth.toml has selector {} for it", known.selectors.join(", "))
+                format!(
+                    "; mailauth.toml has selector {} for it",
+                    known.selectors.join(", ")
+                )
             }
             _ => String::new(),
         };
@@ -687,7 +705,11 @@ pub fn failure_reason(record: &Record) -> String {
     if spf_pass && dkim_pass {
         return "spf_and_dkim_unaligned".into();
     }
-    let spf = if spf_pass { "spf_unaligned" } else { "spf_fail" };
+    let spf = if spf_pass {
+        "spf_unaligned"
+    } else {
+        "spf_fail"
+    };
     let dkim = if dkim_pass {
         "dkim_unaligned"
     } else if record.dkim.is_empty() {
@@ -750,9 +772,9 @@ fn policy_advice(
         .clone()
         .or_else(|| newest.map(|r| r.policy.domain.clone()));
     let suggestion = match (&next, &domain, safe) {
-        (Some(next), Some(domain), true) => Some(format!(
-            "[domains.\"{domain}\".dmarc] policy = \"{next}\""
-        )),
+        (Some(next), Some(domain), true) => {
+            Some(format!("[domains.\"{domain}\".dmarc] policy = \"{next}\""))
+        }
         _ => None,
     };
     PolicyAdvice {
