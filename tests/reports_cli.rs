@@ -122,12 +122,14 @@ fn reports_ingest_missing_path_or_bad_flag_exits_2() {
         .args(["reports", "ingest", "--no-such-flag", "x"])
         .run()
         .assert_exit(2);
-    mailauth()
+    let out = mailauth()
         .current_dir(s.dir.path())
         .args(["reports", "summary", "--since", "yesterday-ish", "--db"])
         .arg(s.db())
-        .run()
-        .assert_exit(2);
+        .run();
+    out.assert_exit(2);
+    assert!(out.stderr_str().contains("--since"), "{}", out.dump());
+    assert!(!s.db().exists(), "nothing was stored");
 }
 
 /// A rejected input leaves the database as it was: what was stored before is still listed.
