@@ -9,7 +9,10 @@
 //! `html`. The store never imports a provider; nothing here reads the clock.
 
 pub mod model;
+pub mod source;
 pub mod store;
 pub mod summary;
+pub mod tlsrpt;
+pub mod xml;
 
 pub use model::{AggregateReport, Limits, Report, TlsReport};
