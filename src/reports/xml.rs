@@ -1,16 +1,18 @@
-//! DMARC aggregate report XML → [`AggregateReport`]: RFC 9990 §3 "DMARC Aggregate Reporting"
-//! (the `urn:ietf:params:xml:ns:dmarc-2.0` schema, with `np`, `testing`, `discovery_method`,
-//! `generator`) and the legacy RFC 7489 Appendix C format (no namespace; `pct`, `fo`, SPF
-//! `scope`, the `forwarded` and `sampled_out` reasons).
+//! DMARC aggregate report XML → [`AggregateReport`]: RFC 9990 §3.1 "Aggregate Reports" and its
+//! §3.1.1 "Description of the content XML file" (the `urn:ietf:params:xml:ns:dmarc-2.0` schema,
+//! with `np`, `testing`, `discovery_method`, `generator`), and the legacy RFC 7489 Appendix C
+//! "DMARC XML Schema" (no namespace; `pct`, `fo`, SPF `scope`, the `forwarded` and `sampled_out`
+//! override reasons; RFC 9990 §3.1.6 "Policy Override Reason" has the current list).
 //!
 //! The reader is lenient where real receivers deviate and the meaning is still clear: surrounding
 //! whitespace, upper-case words, element order, a missing `envelope_from` or `version`, unknown
 //! elements (`extension`, vendor additions) skipped. It is strict where the data would be wrong:
-//! a required field missing (RFC 9990 §3.1.1 report metadata, §3.1.2 policy published, §3.1.3
-//! each record's `source_ip`, `count`, `header_from`), a `source_ip` that is not an address, a
-//! `count` that is not an unsigned integer. It is hostile-safe: a DTD or an entity declaration is
-//! refused, only the five predefined entities and numeric character references are read (there is
-//! no entity expansion at all), and nesting depth and record count are bounded by [`Limits`].
+//! a required field missing (report metadata `org_name`, `report_id`, `date_range`; the
+//! `policy_published` domain; each record's `source_ip`, `count`, `header_from`), a `source_ip`
+//! that is not an address, a `count` that is not an unsigned integer. It is hostile-safe (RFC
+//! 9990 §8.1 "Report Contents as an Attack"): a DTD is refused, so no entity is ever declared;
+//! only the five predefined entities and numeric character references are read (there is no
+//! entity expansion at all); nesting depth and record count are bounded by [`Limits`].
 //!
 //! This module only parses; it does not read files ([`super::source`]) or judge the results.
 
@@ -169,7 +171,7 @@ pub(crate) fn utf8_text(bytes: &[u8]) -> Result<&str, ParseError> {
     })
 }
 
-/// Parse one aggregate report (RFC 9990 §3, or RFC 7489 Appendix C).
+/// Parse one aggregate report (RFC 9990 §3.1.1, or RFC 7489 Appendix C).
 pub fn parse_aggregate(input: &[u8], limits: &Limits) -> Result<AggregateReport, ParseError> {
     if input.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::Empty);
