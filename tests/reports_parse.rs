@@ -1063,6 +1063,24 @@ fn rfc9990_3_1_1_1_prefixed_namespace_root() {
     assert_eq!(r.records.len(), 2);
 }
 
+/// Some receivers declare ISO-8859-1: each byte is then one character; undeclared non-UTF-8
+/// is refused with where it is.
+#[test]
+fn rfc9990_3_1_1_latin1_declared_report_read_undeclared_refused() {
+    let mut latin1 = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n".to_vec();
+    latin1.extend(
+        RFC7489_REPORT[40..]
+            .replace("legacy-receiver.example", "R\u{e9}cepteur")
+            .chars()
+            .map(|c| c as u8),
+    );
+    let r = parse_aggregate(&latin1, &Limits::default()).unwrap();
+    assert_eq!(r.org_name, "R\u{e9}cepteur");
+    let undeclared = &latin1[latin1.iter().position(|b| *b == b'\n').unwrap() + 1..];
+    let err = parse_aggregate(undeclared, &Limits::default()).unwrap_err();
+    assert!(matches!(err, ParseError::NotUtf8 { .. }), "{err}");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 

@@ -16,6 +16,7 @@
 //!
 //! This module only parses; it does not read files ([`super::source`]) or judge the results.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -155,6 +156,30 @@ pub enum ParseError {
     },
 }
 
+impl ParseError {
+    /// The error with its position filled in, where it has a place for one and none yet.
+    fn located(self, here: Position) -> ParseError {
+        match self {
+            ParseError::Missing { path, at: None } => ParseError::Missing {
+                path,
+                at: Some(here),
+            },
+            ParseError::Invalid {
+                path,
+                value,
+                expected,
+                at: None,
+            } => ParseError::Invalid {
+                path,
+                value,
+                expected,
+                at: Some(here),
+            },
+            other => other,
+        }
+    }
+}
+
 /// `value`, cut to [`QUOTE_MAX`] characters for an error message.
 pub(crate) fn quote(value: &str) -> String {
     match value.char_indices().nth(QUOTE_MAX) {
@@ -176,7 +201,12 @@ pub fn parse_aggregate(input: &[u8], limits: &Limits) -> Result<AggregateReport,
     if input.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::Empty);
     }
-    let text = utf8_text(input)?;
+    let text = if declares_latin1(input) {
+        Cow::Owned(input.iter().map(|&b| char::from(b)).collect())
+    } else {
+        Cow::Borrowed(utf8_text(input)?)
+    };
+    let text = text.as_ref();
     let mut parser = Parser {
         input: text.as_bytes(),
         limits,
@@ -184,11 +214,34 @@ pub fn parse_aggregate(input: &[u8], limits: &Limits) -> Result<AggregateReport,
         text: String::new(),
         report: Draft::default(),
         record: None,
-        record_at: Position { offset: 0, line: 1 },
+        record_at: 0,
         pos: 0,
     };
     parser.run(text)?;
     parser.report.finish()
+}
+
+/// Whether the XML declaration names ISO-8859-1 (or its Windows superset): some receivers
+/// write reports so, and every byte is then one character. Anything else must be UTF-8.
+fn declares_latin1(input: &[u8]) -> bool {
+    let head = &input[..input.len().min(128)];
+    let Some(end) = head.windows(2).position(|w| w == b"?>") else {
+        return false;
+    };
+    let decl = head[..end].to_ascii_lowercase();
+    decl.starts_with(b"<?xml")
+        && [
+            "iso-8859-1",
+            "iso8859-1",
+            "latin1",
+            "latin-1",
+            "windows-1252",
+        ]
+        .iter()
+        .any(|name| {
+            decl.windows(name.len() + 1)
+                .any(|w| &w[1..] == name.as_bytes() && (w[0] == b'"' || w[0] == b'\''))
+        })
 }
 
 /// The report as read so far.
@@ -257,10 +310,10 @@ struct RecordDraft {
 }
 
 impl RecordDraft {
-    fn finish(self, index: usize, at: Position) -> Result<Record, ParseError> {
+    fn finish(self, index: usize) -> Result<Record, ParseError> {
         let missing = |field: &str| ParseError::Missing {
             path: format!("feedback/record[{index}]/{field}"),
-            at: Some(at),
+            at: None,
         };
         Ok(Record {
             source_ip: self.source_ip.ok_or_else(|| missing("row/source_ip"))?,
@@ -289,7 +342,8 @@ struct Parser<'a> {
     text: String,
     report: Draft,
     record: Option<RecordDraft>,
-    record_at: Position,
+    /// Byte offset where the open record starts.
+    record_at: u64,
     /// Byte offset of the event being handled.
     pos: u64,
 }
@@ -401,7 +455,7 @@ impl<'a> Parser<'a> {
                     });
                 }
                 self.record = Some(RecordDraft::default());
-                self.record_at = self.at(self.pos);
+                self.record_at = self.pos;
             }
             ["feedback", "record", rest @ ..] => {
                 if let Some(record) = self.record.as_mut() {
@@ -431,15 +485,17 @@ impl<'a> Parser<'a> {
             ["feedback", "record"] => {
                 let index = self.report.records.len() + 1;
                 if let Some(record) = self.record.take() {
-                    let record = record.finish(index, self.record_at)?;
+                    let at = self.record_at;
+                    let record = record.finish(index).map_err(|e| e.located(self.at(at)))?;
                     self.report.records.push(record);
                 }
             }
             ["feedback", "record", rest @ ..] => {
                 let index = self.report.records.len() + 1;
-                let at = self.at(self.pos);
+                let at = self.pos;
                 if let Some(record) = self.record.as_mut() {
-                    record_field(record, rest, value, index, at)?;
+                    record_field(record, rest, value, index)
+                        .map_err(|e| e.located(Position::at(self.input, at)))?;
                 }
             }
             _ => {}
@@ -540,7 +596,6 @@ fn record_field(
     rest: &[&str],
     value: &str,
     index: usize,
-    at: Position,
 ) -> Result<(), ParseError> {
     let word = value.to_ascii_lowercase();
     let domain = || value.trim_end_matches('.').to_ascii_lowercase();
@@ -549,7 +604,7 @@ fn record_field(
         path: format!("feedback/record[{index}]/{field}"),
         value: quote(value),
         expected,
-        at: Some(at),
+        at: None,
     };
     match rest {
         ["row", "source_ip"] => {
