@@ -1081,6 +1081,37 @@ fn rfc9990_3_1_1_latin1_declared_report_read_undeclared_refused() {
     assert!(matches!(err, ParseError::NotUtf8 { .. }), "{err}");
 }
 
+/// A symbolic link to a directory (which could loop) and a FIFO (which would block) are listed,
+/// not followed or opened.
+#[test]
+fn directory_symlink_loop_and_fifo_listed_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("d");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(root.join("a.xml"), RFC9990_REPORT).unwrap();
+    std::os::unix::fs::symlink(&root, root.join("loop")).unwrap();
+    let fifo = root.join("pipe");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    let items = read(&[&root], &Limits::default());
+    let r = root.display();
+    assert!(items[0].outcome.is_ok());
+    assert_eq!(items[1].origin, format!("{r}/loop"));
+    assert!(
+        items[1]
+            .outcome
+            .as_ref()
+            .unwrap_err()
+            .to_string()
+            .contains("not followed"),
+        "{items:?}"
+    );
+    if made.is_ok_and(|s| s.success()) {
+        assert_eq!(items.len(), 3, "{items:?}");
+        assert_eq!(items[2].origin, format!("{r}/pipe"));
+        assert!(matches!(items[2].outcome, Err(Rejected::NotAFile { .. })));
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 

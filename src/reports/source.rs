@@ -102,6 +102,13 @@ pub enum Rejected {
         /// What it seems to be (`empty file`, `binary data`, `text`).
         what: &'static str,
     },
+    /// Not a regular file (a FIFO, a device, a socket), or a symbolic link to a directory
+    /// (which could loop): not opened.
+    #[error("not read: {what}")]
+    NotAFile {
+        /// What it is.
+        what: &'static str,
+    },
     /// Reading failed.
     #[error("cannot read: {message}")]
     Io {
@@ -161,13 +168,19 @@ impl SourceReader<'_> {
         let origin = path.display().to_string();
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => self.directory(path),
-            Ok(meta) => self.file(path, meta.len(), origin),
+            Ok(meta) if meta.is_file() => self.file(path, meta.len(), origin),
+            Ok(_) => self.reject(
+                origin,
+                Rejected::NotAFile {
+                    what: "not a regular file (a FIFO, device or socket)",
+                },
+            ),
             Err(e) => self.reject(origin, io_error(&e)),
         }
     }
 
-    /// Entries sorted by name; dotfiles, a Maildir's `tmp/` and symlinked directories (which
-    /// could loop) are skipped.
+    /// Entries sorted by name; dotfiles and a Maildir's `tmp/` (messages still being written) are
+    /// skipped; a symbolic link to a directory is listed as not followed.
     fn directory(&mut self, dir: &Path) {
         let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
@@ -183,8 +196,14 @@ impl SourceReader<'_> {
                 continue;
             }
             let path = entry.path();
-            let is_dir_link = entry.file_type().is_ok_and(|t| t.is_symlink()) && path.is_dir();
-            if !is_dir_link {
+            if entry.file_type().is_ok_and(|t| t.is_symlink()) && path.is_dir() {
+                self.reject(
+                    path.display().to_string(),
+                    Rejected::NotAFile {
+                        what: "a symbolic link to a directory (not followed: it could loop)",
+                    },
+                );
+            } else {
                 self.path(&path);
             }
         }
