@@ -1112,6 +1112,36 @@ fn directory_symlink_loop_and_fifo_listed_not_followed() {
     }
 }
 
+/// RFC 4155 (mboxrd quoting): a body line `>From ` is read back as `From `, and a `From ` line
+/// starts the next message.
+#[test]
+fn rfc4155_mbox_quoted_from_lines_unquoted() {
+    let xml = RFC7489_REPORT.replace(
+        "<error>one record was dropped</error>",
+        "<error>\n>From the receiver: one record was dropped</error>",
+    );
+    let mut data = b"From a@b Thu Jan  1 00:00:00 2025\n".to_vec();
+    data.extend(report_mail("text/xml", "a.xml", RFC9990_REPORT.as_bytes()));
+    data.extend(b"From a@b Thu Jan  1 00:00:01 2025\n");
+    data.extend(
+        format!(
+            "From: r@b\nMIME-Version: 1.0\nContent-Type: text/xml\n\
+             Content-Disposition: attachment; filename=\"q.xml\"\n\n{xml}"
+        )
+        .into_bytes(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rd.mbox");
+    std::fs::write(&path, data).unwrap();
+    let items = read(&[&path], &Limits::default());
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert_eq!(items[1].origin, format!("{}#2!q.xml", path.display()));
+    assert_eq!(
+        aggregate(&items[1]).errors,
+        vec!["From the receiver: one record was dropped".to_owned()]
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
