@@ -27,7 +27,7 @@ const TOP_N: usize = 10;
 const CHART_WIDTH: f64 = 760.0;
 
 const STYLE: &str = r#"
-:root { color-scheme: light; --pass: #2e7d32; --fail: #c62828; --plain: #1565c0; --other: #90a4ae; }
+:root { color-scheme: light; --pass: #2e7d32; --fail: #c62828; --plain: #1565c0; }
 body { font-family: "DejaVu Sans", system-ui, sans-serif; margin: 0 auto; max-width: 1200px;
        padding: 1rem 1.5rem 3rem; color: #1c1c1c; background: #fff; line-height: 1.4; }
 h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
@@ -50,7 +50,7 @@ svg.chart .pass, svg.chart .good { fill: var(--pass); }
 svg.chart .fail, svg.chart .bad { fill: var(--fail); }
 svg.chart .warn { fill: #ef6c00; }
 svg.chart .plain { fill: var(--plain); }
-svg.chart .other .pass, svg.chart .other .fail, svg.chart .other .plain { fill: var(--other); }
+svg.chart .other rect { opacity: 0.55; }
 .legend { font-size: 0.85rem; color: #555; }
 .swatch { display: inline-block; width: 0.8em; height: 0.8em; vertical-align: middle; }
 .swatch.pass { background: var(--pass); } .swatch.fail { background: var(--fail); }
