@@ -20,6 +20,7 @@ mod providers;
 mod publish;
 mod record_dmarc;
 mod reports_cli;
+mod reports_html;
 mod reports_parse;
 mod reports_summary;
 mod rfc7208;

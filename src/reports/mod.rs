@@ -8,6 +8,7 @@
 //! `summary` (per source, per day, per receiver, with fixes and policy advice) → text, JSON or
 //! `html`. The store never imports a provider; nothing here reads the clock.
 
+pub mod html;
 pub mod model;
 pub mod source;
 pub mod store;
