@@ -484,7 +484,7 @@ async fn summary_command(global: &GlobalArgs, args: SummaryArgs) -> Result<Outco
 
 async fn html(global: &GlobalArgs, args: HtmlArgs) -> Result<Outcome> {
     let summary = build_summary(global, &args.query, args.clean_days).await?;
-    let page = render_html(&summary);
+    let page = mailauth::reports::html::render(&summary);
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty())
         && !dir.is_dir()
     {
@@ -502,19 +502,6 @@ async fn html(global: &GlobalArgs, args: HtmlArgs) -> Result<Outcome> {
         println!("wrote {}", args.out.display());
     }
     Ok(Outcome::Success)
-}
-
-/// Placeholder until `mailauth::reports::html::render` (helper rhtml) is merged: the summary as
-/// escaped JSON in a bare page. The lead replaces this call with `reports::html::render`.
-fn render_html(summary: &Summary) -> String {
-    let json = serde_json::to_string_pretty(summary).unwrap_or_default();
-    let escaped = json
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>mailauth reports</title></head>\n<body><pre id=\"summary\">{escaped}</pre></body></html>\n"
-    )
 }
 
 fn print_summary(s: &Summary) {
