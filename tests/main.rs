@@ -19,6 +19,7 @@ mod probe;
 mod providers;
 mod publish;
 mod record_dmarc;
+mod reports_summary;
 mod rfc7208;
 mod rotate;
 mod smtp_agreement;

@@ -10,6 +10,7 @@ mod keygen;
 mod meta;
 mod probe;
 mod publish;
+mod reports;
 mod rotate;
 mod spf;
 
@@ -99,6 +100,9 @@ pub enum Command {
     /// Audit a mail server's configuration: Postfix, Exim, Sendmail or Exchange.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// DMARC aggregate and SMTP TLS reports: ingest, list, summarise with fixes, HTML.
+    #[command(subcommand)]
+    Reports(reports::ReportsCommand),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
     Completions(meta::CompletionsArgs),
     /// Print the manual page (roff) on stdout: `mailauth man | man -l -`.
@@ -181,6 +185,7 @@ async fn run(cli: Cli) -> Result<Outcome> {
         Command::Record(RecordCommand::Dmarc(args)) => dmarc::record_dmarc(&cli.global, args),
         Command::Probe(args) => probe::probe(&cli.global, args).await,
         Command::Audit(command) => audit::audit(&cli.global, command),
+        Command::Reports(command) => reports::reports(&cli.global, command).await,
         Command::Completions(args) => meta::completions(args),
         Command::Man(args) => meta::man(args),
     }

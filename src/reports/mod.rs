@@ -9,6 +9,7 @@
 //! `html`. The store never imports a provider; nothing here reads the clock.
 
 pub mod model;
+pub mod store;
 pub mod summary;
 
 pub use model::{AggregateReport, Limits, Report, TlsReport};
