@@ -20,6 +20,7 @@ mod providers;
 mod publish;
 mod record_dmarc;
 mod reports_summary;
+mod reports_parse;
 mod rfc7208;
 mod rotate;
 mod smtp_agreement;

@@ -10,6 +10,9 @@
 
 pub mod model;
 pub mod store;
+pub mod source;
 pub mod summary;
+pub mod tlsrpt;
+pub mod xml;
 
 pub use model::{AggregateReport, Limits, Report, TlsReport};

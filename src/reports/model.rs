@@ -14,6 +14,8 @@ use serde::Serialize;
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
+// Reports are handed on one at a time, never kept in bulk as `Report`s: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Report {
     /// A DMARC aggregate report.
     Aggregate(AggregateReport),

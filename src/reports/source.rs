@@ -1,0 +1,532 @@
+//! Where reports come from: files, directories (a Maildir's `cur/` and `new/` included), mbox
+//! files, mail messages and their MIME attachments, gzip and zip containers. Each report found,
+//! or each piece of input that is not one, becomes an [`Item`] handed to the caller's sink, with
+//! an origin that says where it was (`path`, `path!member.xml`, `path#3!rua.zip!member.xml`).
+//!
+//! Formats are told by content, never by name: gzip (RFC 1952 magic `1f 8b`), zip (`PK\3\4`), XML
+//! (an aggregate report, RFC 9990 §3 or RFC 7489 Appendix C), JSON (an SMTP TLS report, RFC 8460
+//! §4), an mbox (first line `From `), a mail message (RFC 5322 §2.2 header fields first; its
+//! parts read as the report mail of RFC 9990 §4 "Transport" and RFC 8460 §5.3 describe). Nothing
+//! is dropped silently: what is not a report is an `Item` with a [`Rejected`] reason.
+//!
+//! Memory stays bounded by [`Limits`]: a file over `max_input` is refused from its size alone, an
+//! mbox is read one message at a time, decompression stops at `max_decompressed` bytes actually
+//! produced (never trusting a header's size), and a zip is read for at most `max_zip_members`.
+//! Parsing is [`super::xml`] and [`super::tlsrpt`]; storing is not done here.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use mail_parser::{MessageParser, MimeHeaders, PartType};
+
+use super::model::{Limits, Report};
+use super::tlsrpt::parse_tls;
+use super::xml::{ParseError, parse_aggregate};
+
+/// Containers nested deeper than this (a zip in a gzip in a mail in a zip ...) are refused.
+const MAX_NESTING: usize = 4;
+
+/// Piece of an mbox line read at a time, so one endless line costs bounded memory.
+const MBOX_CHUNK: u64 = 64 << 10;
+
+/// One report read, or one piece of input refused.
+#[derive(Debug)]
+pub struct Item {
+    /// Where it came from: `path`, `path!member`, `path#N` (the Nth mbox message), chained.
+    pub origin: String,
+    /// The report, or why this input is not one.
+    pub outcome: Result<Report, Rejected>,
+}
+
+/// Why a file, message, attachment or member is not a report.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejected {
+    /// It looked like a report but did not parse.
+    #[error("{kind}: {error}")]
+    Parse {
+        /// `aggregate report XML` or `TLS report JSON`.
+        kind: &'static str,
+        /// What was wrong, and where.
+        error: ParseError,
+    },
+    /// Larger than `max_input`: not read.
+    #[error("{size} bytes, over the limit of {limit} bytes (max_input): not read")]
+    TooLarge {
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// Decompressed past `max_decompressed`: a compression bomb, or simply too big.
+    #[error("{format}: decompressed size exceeds {limit} bytes (max_decompressed)")]
+    DecompressedTooLarge {
+        /// `gzip` or `zip member`.
+        format: &'static str,
+        /// The limit.
+        limit: u64,
+    },
+    /// A gzip stream that is truncated or corrupt.
+    #[error("truncated or corrupt gzip: {message}")]
+    Gzip {
+        /// The decoder's description.
+        message: String,
+    },
+    /// A zip archive (or member) that cannot be read.
+    #[error("unreadable zip: {message}")]
+    Zip {
+        /// The archive reader's description.
+        message: String,
+    },
+    /// More members than `max_zip_members`.
+    #[error("zip has {members} members, over the limit of {limit} (max_zip_members): not read")]
+    TooManyMembers {
+        /// Members in the archive.
+        members: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Containers nested too deeply.
+    #[error("containers nested more than {MAX_NESTING} deep")]
+    TooDeep,
+    /// A mail message none of whose parts is a report.
+    #[error("mail message without a report attachment (no XML, JSON, gzip or zip part)")]
+    NoReportInMail,
+    /// Not a format reports come in.
+    #[error("not a report: {what}")]
+    Unrecognized {
+        /// What it seems to be (`empty file`, `binary data`, `text`).
+        what: &'static str,
+    },
+    /// Reading failed.
+    #[error("cannot read: {message}")]
+    Io {
+        /// The system's description.
+        message: String,
+    },
+}
+
+/// Why reading could not even start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    /// A path given does not exist (or cannot be looked at).
+    #[error("{}: {source}", path.display())]
+    Missing {
+        /// The path as given.
+        path: PathBuf,
+        /// The system's description.
+        source: io::Error,
+    },
+}
+
+/// Read every report under `paths`, handing each report (or each refusal) to `sink` as it is
+/// read. A missing path is an error before anything is read; everything else is an [`Item`].
+pub fn read_sources(
+    paths: &[PathBuf],
+    limits: &Limits,
+    sink: &mut dyn FnMut(Item),
+) -> Result<(), SourceError> {
+    for path in paths {
+        std::fs::metadata(path).map_err(|source| SourceError::Missing {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    let mut reader = SourceReader { limits, sink };
+    for path in paths {
+        reader.path(path);
+    }
+    Ok(())
+}
+
+struct SourceReader<'a> {
+    limits: &'a Limits,
+    sink: &'a mut dyn FnMut(Item),
+}
+
+impl SourceReader<'_> {
+    fn reject(&mut self, origin: String, why: Rejected) {
+        (self.sink)(Item {
+            origin,
+            outcome: Err(why),
+        });
+    }
+
+    fn path(&mut self, path: &Path) {
+        let origin = path.display().to_string();
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => self.directory(path),
+            Ok(meta) => self.file(path, meta.len(), origin),
+            Err(e) => self.reject(origin, io_error(&e)),
+        }
+    }
+
+    /// Entries sorted by name; dotfiles, a Maildir's `tmp/` and symlinked directories (which
+    /// could loop) are skipped.
+    fn directory(&mut self, dir: &Path) {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) => return self.reject(dir.display().to_string(), io_error(&e)),
+        };
+        let mut entries: Vec<_> = entries.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        let maildir = dir.join("cur").is_dir() || dir.join("new").is_dir();
+        for entry in entries {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') || (maildir && name == "tmp") {
+                continue;
+            }
+            let path = entry.path();
+            let is_dir_link = entry.file_type().is_ok_and(|t| t.is_symlink()) && path.is_dir();
+            if !is_dir_link {
+                self.path(&path);
+            }
+        }
+    }
+
+    /// A file: an mbox is streamed whatever its size (each message is bounded instead); any
+    /// other file over `max_input` is refused from its size, unread.
+    fn file(&mut self, path: &Path, size: u64, origin: String) {
+        let file = match File::open(path) {
+            Ok(file) => file,
+            Err(e) => return self.reject(origin, io_error(&e)),
+        };
+        let mut reader = BufReader::new(file);
+        match reader.fill_buf() {
+            Ok(head) if head.starts_with(b"From ") => return self.mbox(reader, &origin),
+            Ok(_) => {}
+            Err(e) => return self.reject(origin, io_error(&e)),
+        }
+        if size > self.limits.max_input {
+            return self.reject(
+                origin,
+                Rejected::TooLarge {
+                    size,
+                    limit: self.limits.max_input,
+                },
+            );
+        }
+        let mut bytes = Vec::new();
+        // The file may have grown since its size was read: never read past the limit.
+        match reader
+            .take(self.limits.max_input + 1)
+            .read_to_end(&mut bytes)
+        {
+            Ok(_) if bytes.len() as u64 > self.limits.max_input => self.reject(
+                origin,
+                Rejected::TooLarge {
+                    size: bytes.len() as u64,
+                    limit: self.limits.max_input,
+                },
+            ),
+            Ok(_) => self.bytes(&bytes, origin, 0),
+            Err(e) => self.reject(origin, io_error(&e)),
+        }
+    }
+
+    /// One report or container, told by its content.
+    fn bytes(&mut self, bytes: &[u8], origin: String, depth: usize) {
+        if depth > MAX_NESTING {
+            return self.reject(origin, Rejected::TooDeep);
+        }
+        match sniff(bytes) {
+            Kind::Gzip => match gunzip(bytes, self.limits) {
+                Ok(inner) => self.bytes(&inner, origin, depth + 1),
+                Err(why) => self.reject(origin, why),
+            },
+            Kind::Zip => self.zip(bytes, &origin, depth),
+            Kind::Xml => {
+                let outcome = parse_aggregate(bytes, self.limits)
+                    .map(Report::Aggregate)
+                    .map_err(|error| Rejected::Parse {
+                        kind: "aggregate report XML",
+                        error,
+                    });
+                (self.sink)(Item { origin, outcome });
+            }
+            Kind::Json => {
+                let outcome = parse_tls(bytes, self.limits)
+                    .map(Report::Tls)
+                    .map_err(|error| Rejected::Parse {
+                        kind: "TLS report JSON",
+                        error,
+                    });
+                (self.sink)(Item { origin, outcome });
+            }
+            Kind::Mbox => self.mbox(BufReader::new(bytes), &origin),
+            Kind::Mail => self.mail(bytes, &origin, depth),
+            Kind::Other(what) => self.reject(origin, Rejected::Unrecognized { what }),
+        }
+    }
+
+    fn zip(&mut self, bytes: &[u8], origin: &str, depth: usize) {
+        let mut archive = match zip::ZipArchive::new(io::Cursor::new(bytes)) {
+            Ok(archive) => archive,
+            Err(e) => {
+                return self.reject(
+                    origin.to_owned(),
+                    Rejected::Zip {
+                        message: e.to_string(),
+                    },
+                );
+            }
+        };
+        if archive.len() > self.limits.max_zip_members {
+            return self.reject(
+                origin.to_owned(),
+                Rejected::TooManyMembers {
+                    members: archive.len(),
+                    limit: self.limits.max_zip_members,
+                },
+            );
+        }
+        for i in 0..archive.len() {
+            let (name, contents) = match archive.by_index(i) {
+                Ok(member) if member.is_dir() => continue,
+                Ok(member) => {
+                    let name = member
+                        .name()
+                        .map(|n| n.into_owned())
+                        .unwrap_or_else(|_| format!("member{}", i + 1));
+                    let contents =
+                        read_capped(member, self.limits, "zip member").map_err(|why| match why {
+                            Rejected::Io { message } => Rejected::Zip { message },
+                            other => other,
+                        });
+                    (name, contents)
+                }
+                Err(e) => (
+                    format!("member{}", i + 1),
+                    Err(Rejected::Zip {
+                        message: e.to_string(),
+                    }),
+                ),
+            };
+            let member_origin = format!("{origin}!{name}");
+            match contents {
+                Ok(inner) => self.bytes(&inner, member_origin, depth + 1),
+                Err(why) => self.reject(member_origin, why),
+            }
+        }
+    }
+
+    /// A mail message: each part whose type or file name says it holds a report is read.
+    fn mail(&mut self, bytes: &[u8], origin: &str, depth: usize) {
+        let Some(message) = MessageParser::default().parse(bytes) else {
+            return self.reject(
+                origin.to_owned(),
+                Rejected::Unrecognized {
+                    what: "a mail message without parsable headers",
+                },
+            );
+        };
+        let mut found = 0;
+        for (i, part) in message.parts.iter().enumerate() {
+            if matches!(part.body, PartType::Multipart(_) | PartType::Message(_)) {
+                continue;
+            }
+            let name = part.attachment_name().map(str::to_owned);
+            let ctype = part
+                .content_type()
+                .map(|ct| format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default()))
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            if !holds_report(&ctype, name.as_deref()) {
+                continue;
+            }
+            found += 1;
+            let part_origin = format!(
+                "{origin}!{}",
+                name.unwrap_or_else(|| format!("part{}", i + 1))
+            );
+            let contents = part.contents();
+            if contents.len() as u64 > self.limits.max_input {
+                self.reject(
+                    part_origin,
+                    Rejected::TooLarge {
+                        size: contents.len() as u64,
+                        limit: self.limits.max_input,
+                    },
+                );
+                continue;
+            }
+            self.bytes(contents, part_origin, depth + 1);
+        }
+        if found == 0 {
+            self.reject(origin.to_owned(), Rejected::NoReportInMail);
+        }
+    }
+
+    /// An mbox (RFC 4155): messages split at lines starting `From `, read one at a time; a
+    /// message over `max_input` is skipped (not held) and refused with its size.
+    fn mbox<R: BufRead>(&mut self, mut reader: R, origin: &str) {
+        let mut message = Vec::new();
+        let mut oversize: Option<u64> = None;
+        let mut index = 0usize;
+        let mut chunk = Vec::new();
+        let mut at_line_start = true;
+        loop {
+            chunk.clear();
+            let starts_line = at_line_start;
+            match (&mut reader).take(MBOX_CHUNK).read_until(b'\n', &mut chunk) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    self.reject(format!("{origin}#{}", index.max(1)), io_error(&e));
+                    return;
+                }
+            }
+            at_line_start = chunk.ends_with(b"\n");
+            if starts_line && chunk.starts_with(b"From ") {
+                if index > 0 {
+                    self.mbox_message(&message, oversize, origin, index);
+                }
+                index += 1;
+                message.clear();
+                oversize = None;
+                continue;
+            }
+            // mboxrd quoting: `>From ` (with any number of `>`) loses one `>`.
+            let line = if starts_line && is_quoted_from(&chunk) {
+                &chunk[1..]
+            } else {
+                &chunk[..]
+            };
+            if let Some(size) = oversize.as_mut() {
+                *size += line.len() as u64;
+            } else if (message.len() + line.len()) as u64 > self.limits.max_input {
+                oversize = Some((message.len() + line.len()) as u64);
+                message = Vec::new();
+            } else {
+                message.extend_from_slice(line);
+            }
+        }
+        if index > 0 {
+            self.mbox_message(&message, oversize, origin, index);
+        }
+    }
+
+    fn mbox_message(&mut self, message: &[u8], oversize: Option<u64>, origin: &str, index: usize) {
+        let origin = format!("{origin}#{index}");
+        if let Some(size) = oversize {
+            return self.reject(
+                origin,
+                Rejected::TooLarge {
+                    size,
+                    limit: self.limits.max_input,
+                },
+            );
+        }
+        self.mail(message, &origin, 1);
+    }
+}
+
+fn is_quoted_from(line: &[u8]) -> bool {
+    let quotes = line.iter().take_while(|b| **b == b'>').count();
+    quotes > 0 && line[quotes..].starts_with(b"From ")
+}
+
+fn io_error(e: &io::Error) -> Rejected {
+    Rejected::Io {
+        message: e.to_string(),
+    }
+}
+
+/// Whether a MIME part's type or file name says it holds a report.
+fn holds_report(ctype: &str, name: Option<&str>) -> bool {
+    let by_type = ctype.ends_with("/xml")
+        || ctype.ends_with("+xml")
+        || ctype.ends_with("/json")
+        || ctype.ends_with("+json")
+        || ctype.contains("gzip")
+        || ctype.contains("zip");
+    let by_name = name.is_some_and(|n| {
+        let n = n.to_ascii_lowercase();
+        [".xml", ".gz", ".gzip", ".zip", ".json"]
+            .iter()
+            .any(|ext| n.ends_with(ext))
+    });
+    by_type || by_name
+}
+
+/// What a piece of input is, by content.
+#[derive(Debug, PartialEq, Eq)]
+enum Kind {
+    Gzip,
+    Zip,
+    Xml,
+    Json,
+    Mbox,
+    Mail,
+    Other(&'static str),
+}
+
+fn sniff(bytes: &[u8]) -> Kind {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        return Kind::Gzip;
+    }
+    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
+        return Kind::Zip;
+    }
+    if bytes.starts_with(b"From ") {
+        return Kind::Mbox;
+    }
+    let text = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let start = text.iter().position(|b| !b.is_ascii_whitespace());
+    match start.map(|i| text[i]) {
+        None => Kind::Other(if bytes.is_empty() {
+            "empty file"
+        } else {
+            "only whitespace"
+        }),
+        Some(b'<') => Kind::Xml,
+        Some(b'{') => Kind::Json,
+        Some(_) if starts_with_header_field(bytes) => Kind::Mail,
+        Some(_) if bytes.iter().take(512).any(|b| *b == 0 || *b >= 0x80) => {
+            Kind::Other("binary data")
+        }
+        Some(_) => Kind::Other("text that is neither XML, JSON nor a mail message"),
+    }
+}
+
+/// RFC 5322 §2.2: a field name (printable ASCII but `:`) then `:`.
+fn starts_with_header_field(bytes: &[u8]) -> bool {
+    let name_len = bytes
+        .iter()
+        .take(128)
+        .take_while(|b| (33..=126).contains(*b) && **b != b':')
+        .count();
+    name_len > 0 && bytes.get(name_len) == Some(&b':')
+}
+
+/// Decompress a gzip stream (several members, RFC 1952 §2.2), stopping at `max_decompressed`.
+fn gunzip(bytes: &[u8], limits: &Limits) -> Result<Vec<u8>, Rejected> {
+    let decoder = flate2::read::MultiGzDecoder::new(bytes);
+    read_capped(decoder, limits, "gzip").map_err(|why| match why {
+        Rejected::Io { message } => Rejected::Gzip { message },
+        other => other,
+    })
+}
+
+/// Everything `reader` produces, but never more than `max_decompressed` bytes.
+fn read_capped(
+    reader: impl Read,
+    limits: &Limits,
+    format: &'static str,
+) -> Result<Vec<u8>, Rejected> {
+    let mut out = Vec::new();
+    reader
+        .take(limits.max_decompressed + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| io_error(&e))?;
+    if out.len() as u64 > limits.max_decompressed {
+        return Err(Rejected::DecompressedTooLarge {
+            format,
+            limit: limits.max_decompressed,
+        });
+    }
+    Ok(out)
+}
