@@ -2,14 +2,14 @@
 
 Usage: parsedmarc_totals.py PATH...
 
-Each PATH is a file or a directory (walked; `hostile/` directories, dotfiles and files named
-SOURCE are left out). A file ending in `.mbox` is read with parsedmarc's mbox reader; a
+Each PATH is a file or a directory (walked in name order, dotfiles left out). A file ending in `.mbox` is read with parsedmarc's mbox reader; a
 directory holding `cur/`, `new/` and `tmp/` is a Maildir, whose messages in `new/` and `cur/`
 are each given to `parse_report_file` (parsedmarc's own Maildir connection moves messages into
 archive folders, so it is not used on the committed test data). Every other file goes to
 `parse_report_file`, which unpacks gzip and zip and reads report mail itself.
 
-Prints one JSON object: {"reports": [...], "errors": [{"origin", "error"}]}, reports sorted by
+Prints one JSON object: {"reports": [...], "errors": [{"origin", "error"}]} (errors: each file
+parsedmarc refused, with its reason), reports sorted by
 (org_name, report_id). An aggregate report is {"kind": "aggregate", "origin", "org_name",
 "report_id", "domain", "records", "messages", "dmarc_pass", "spf_aligned_pass",
 "dkim_aligned_pass"}, the counts being parsedmarc's: `records` is the length of its record list,
@@ -106,7 +106,7 @@ def read_path(path, out, errors):
                             read_path(os.path.join(path, sub, name), out, errors)
                 return
             for name in sorted(os.listdir(path)):
-                if name.startswith(".") or name in ("SOURCE", "hostile"):
+                if name.startswith("."):
                     continue
                 read_path(os.path.join(path, name), out, errors)
         elif path.endswith(".mbox"):
