@@ -19,6 +19,7 @@ mod probe;
 mod providers;
 mod publish;
 mod record_dmarc;
+mod reports_cli;
 mod reports_parse;
 mod reports_peer;
 mod reports_summary;

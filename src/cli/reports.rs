@@ -207,32 +207,33 @@ fn ingest(global: &GlobalArgs, args: IngestArgs) -> Result<Outcome> {
     let mut counts = IngestCounts::default();
     let mut batch: Vec<(Report, String)> = Vec::with_capacity(BATCH);
     let mut failure: Option<anyhow::Error> = None;
-    let read = read_sources_stub(&args.sources, &Limits::default(), &mut |item| {
-        if failure.is_some() {
-            return;
-        }
-        counts.read += 1;
-        match item.outcome {
-            Ok(report) => {
-                match &report {
-                    Report::Aggregate(_) => counts.aggregate += 1,
-                    Report::Tls(_) => counts.tls += 1,
-                }
-                batch.push((report, item.origin));
-                if batch.len() >= BATCH
-                    && let Err(e) = counts.flush(&mut store, &mut batch)
-                {
-                    failure = Some(e);
-                }
+    let read =
+        mailauth::reports::source::read_sources(&args.sources, &Limits::default(), &mut |item| {
+            if failure.is_some() {
+                return;
             }
-            Err(rejected) => counts.rejected.push((item.origin, rejected.to_string())),
-        }
-        progress.set_message(format!(
-            "{} reports read, {} rejected",
-            counts.read,
-            counts.rejected.len()
-        ));
-    });
+            counts.read += 1;
+            match item.outcome {
+                Ok(report) => {
+                    match &report {
+                        Report::Aggregate(_) => counts.aggregate += 1,
+                        Report::Tls(_) => counts.tls += 1,
+                    }
+                    batch.push((report, item.origin));
+                    if batch.len() >= BATCH
+                        && let Err(e) = counts.flush(&mut store, &mut batch)
+                    {
+                        failure = Some(e);
+                    }
+                }
+                Err(rejected) => counts.rejected.push((item.origin, rejected.to_string())),
+            }
+            progress.set_message(format!(
+                "{} reports read, {} rejected",
+                counts.read,
+                counts.rejected.len()
+            ));
+        });
     if let Some(e) = failure {
         return Err(e);
     }
@@ -626,19 +627,4 @@ fn print_policy(s: &Summary) {
             }
         }
     }
-}
-
-// TEMPORARY until rparse M1 is merged.
-struct StubItem {
-    origin: String,
-    outcome: Result<Report, String>,
-}
-fn read_sources_stub(
-    _paths: &[PathBuf],
-    _limits: &Limits,
-    _sink: &mut dyn FnMut(StubItem),
-) -> Result<(), std::io::Error> {
-    Err(std::io::Error::other(
-        "report parsing is not merged into this build yet (helper rparse)",
-    ))
 }

@@ -9,8 +9,8 @@
 //! `html`. The store never imports a provider; nothing here reads the clock.
 
 pub mod model;
-pub mod store;
 pub mod source;
+pub mod store;
 pub mod summary;
 pub mod tlsrpt;
 pub mod xml;

@@ -10,8 +10,6 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 /// One parsed report of either kind.
-// Aggregate reports are the common kind; boxing them would only add an allocation each.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 // Reports are handed on one at a time, never kept in bulk as `Report`s: boxing would buy nothing.

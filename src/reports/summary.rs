@@ -235,13 +235,14 @@ impl SummaryContext {
 /// Summarise `aggregate` and `tls` reports (already selected by `filter`, e.g. by
 /// [`super::store::Store::aggregate`]): totals, days, sources with their groups and fixes,
 /// receivers, failures and the policy advice. DNS failures only leave a PTR name or a group out.
+/// Runs inside a Tokio runtime: sources are looked up as concurrent tasks.
 pub async fn summarize(
     aggregate: &[AggregateReport],
     tls: &[TlsReport],
     filter: &Filter,
     ctx: &SummaryContext,
 ) -> Summary {
-    let resolver = CachingResolver::new(ctx.resolver.clone(), 100_000);
+    let resolver = Arc::new(CachingResolver::new(ctx.resolver.clone(), 100_000));
     let mut totals = Totals::default();
     let mut days: BTreeMap<String, DayTally> = BTreeMap::new();
     let mut sources: HashMap<IpAddr, SourceTally> = HashMap::new();
@@ -274,8 +275,7 @@ pub async fn summarize(
     let mut failures: BTreeMap<String, u64> = BTreeMap::new();
     let mut affected = 0;
     let mut built = Vec::new();
-    for (ip, tally) in sources {
-        let (source, fixes) = build_source(&resolver, ctx, ip, &tally).await;
+    for (source, fixes, tally) in build_sources(resolver, ctx, sources).await {
         for (shape, fix) in tally.failing.iter().zip(&fixes) {
             *failures.entry(failure_reason(&shape.record)).or_default() += shape.count;
             if !has_reason(&shape.record, SPARING_REASONS) {
@@ -419,6 +419,36 @@ fn has_reason(record: &Record, words: &[&str]) -> bool {
         .reasons
         .iter()
         .any(|r| words.contains(&r.kind.as_str()))
+}
+
+/// Sources looked up at most this many at a time (PTR, SPF evaluation).
+const LOOKUPS_AT_ONCE: usize = 32;
+
+/// Build every source, looking up several at once; the order is fixed later by sorting.
+async fn build_sources(
+    resolver: Arc<CachingResolver>,
+    ctx: &SummaryContext,
+    sources: HashMap<IpAddr, SourceTally>,
+) -> Vec<(Source, Vec<Fix>, SourceTally)> {
+    let ctx = Arc::new(ctx.clone());
+    let limit = Arc::new(tokio::sync::Semaphore::new(LOOKUPS_AT_ONCE));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (ip, tally) in sources {
+        let (resolver, ctx, limit) = (resolver.clone(), ctx.clone(), limit.clone());
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            let (source, fixes) = build_source(&resolver, &ctx, ip, &tally).await;
+            (source, fixes, tally)
+        });
+    }
+    let mut built = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        // A task only fails by panicking, which build_source does not; skip rather than abort.
+        if let Ok(done) = done {
+            built.push(done);
+        }
+    }
+    built
 }
 
 async fn build_source(
