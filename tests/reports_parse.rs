@@ -1,4 +1,4 @@
-//! Report parsing and reading: the RFC 9990 §3 and RFC 7489 Appendix C aggregate XML, the RFC 8460
+//! Report parsing and reading: the RFC 9990 §3.1.1 and RFC 7489 Appendix C aggregate XML, the RFC 8460
 //! §4 TLS report JSON, and `read_sources` over every container (plain, gzip, zip, mail with zip or
 //! gzip, mbox, Maildir, directory). Hostile inputs (entity expansion, bombs, truncation, huge or
 //! deep documents, junk) are refused with a reason naming them. Small hand-written fixtures live
@@ -48,7 +48,7 @@ fn aggregate(item: &Item) -> &mailauth::reports::AggregateReport {
     }
 }
 
-/// Shaped after RFC 9990 §3 and its schema's example: the dmarc-2.0 namespace, `np`,
+/// Shaped after RFC 9990 §3.1.1 and its schema's example: the dmarc-2.0 namespace, `np`,
 /// `testing`, `discovery_method`, `generator`, the `pass` disposition. Values are our own.
 const RFC9990_REPORT: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <feedback xmlns="urn:ietf:params:xml:ns:dmarc-2.0">
@@ -213,9 +213,9 @@ const RFC8460_REPORT: &str = r#"{
   }]
 }"#;
 
-/// RFC 9990 §3 "DMARC Aggregate Reporting": every field of the schema's shape is read.
+/// RFC 9990 §3.1.1 "Description of the content XML file": every field of the schema's shape is read.
 #[test]
-fn rfc9990_3_aggregate_report_parses_field_by_field() {
+fn rfc9990_3_1_1_aggregate_report_parses_field_by_field() {
     let r = parse_aggregate(RFC9990_REPORT.as_bytes(), &Limits::default()).unwrap();
     assert_eq!(r.format, AggregateFormat::Rfc9990);
     assert_eq!(r.org_name, "Receiver One");
@@ -432,9 +432,9 @@ fn rfc8460_4_3_failure_details_bounded_by_max_records() {
     assert!(err.to_string().contains("more than 2 records"), "{err}");
 }
 
-/// RFC 9990 §3 required fields: each missing one is refused, naming it.
+/// RFC 9990 §3.1.1 required fields: each missing one is refused, naming it.
 #[test]
-fn rfc9990_3_missing_required_fields_are_named() {
+fn rfc9990_3_1_1_missing_required_fields_are_named() {
     let cases = [
         (
             "<org_name>Receiver One</org_name>",
@@ -476,7 +476,7 @@ fn rfc9990_3_missing_required_fields_are_named() {
 
 /// A document that is XML but not `<feedback>` is not an aggregate report.
 #[test]
-fn rfc9990_3_root_must_be_feedback() {
+fn rfc9990_3_1_1_1_root_must_be_feedback() {
     let err = parse_aggregate(b"<html><body/></html>", &Limits::default()).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -578,7 +578,7 @@ fn hostile_empty_file_refused() {
     );
 }
 
-/// A mail with no report part says so (RFC 9990 §4 transport: the report is an attachment).
+/// A mail with no report part says so (RFC 9990 §3.5.2 "Email": the report is an attachment).
 #[test]
 fn hostile_mail_without_attachment_refused() {
     let reason = rejected_reason(&hostile("mail-without-attachment.eml"), &Limits::default());
@@ -738,7 +738,7 @@ fn hostile_zip_with_1000_members_refused() {
 /// RFC 4155 mbox: three messages, one broken: two reports and one refusal, each origin
 /// naming its message.
 #[test]
-fn mbox_three_messages_one_broken_two_accepted() {
+fn rfc4155_mbox_three_messages_one_broken_two_accepted() {
     let path = hostile("three-messages-one-broken.mbox");
     let items = read(&[&path], &Limits::default());
     let p = path.display();
@@ -780,7 +780,7 @@ fn missing_top_level_path_is_a_source_error() {
 
 /// A plain XML file, and a plain JSON file, told by content (names say nothing).
 #[test]
-fn container_plain_files_by_content() {
+fn rfc9990_3_1_1_and_rfc8460_4_plain_files_told_by_content() {
     let dir = tempfile::tempdir().unwrap();
     let xml = dir.path().join("report.bin");
     let json = dir.path().join("report.txt");
@@ -797,7 +797,7 @@ fn container_plain_files_by_content() {
 }
 
 #[test]
-fn container_gzip_xml_and_gzip_json() {
+fn rfc1952_gzip_container_xml_and_json() {
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a.xml.gz");
     let b = dir.path().join("b.json.gz");
@@ -814,7 +814,7 @@ fn container_gzip_xml_and_gzip_json() {
 }
 
 #[test]
-fn container_zip_members_each_an_item() {
+fn zip_container_members_each_an_item() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("google.zip");
     let zip = zip_of(&[
@@ -837,7 +837,7 @@ fn container_zip_members_each_an_item() {
     assert!(items[1].outcome.is_err());
 }
 
-/// A report mail as RFC 9990 §4 describes (and RFC 8460 §5.3 for TLS), its attachment in base64.
+/// A report mail as RFC 9990 §3.5.2 "Email" describes (and RFC 8460 §5.3 for TLS), its attachment in base64.
 fn report_mail(ctype: &str, filename: &str, attachment: &[u8]) -> Vec<u8> {
     let b64 = base64::engine::general_purpose::STANDARD.encode(attachment);
     let lines: Vec<&str> = b64
@@ -870,7 +870,7 @@ fn report_mail(ctype: &str, filename: &str, attachment: &[u8]) -> Vec<u8> {
 }
 
 #[test]
-fn container_mail_with_zip_attachment() {
+fn rfc9990_3_5_2_mail_with_zip_attachment() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("report.eml");
     let zip = zip_of(&[("rpt.xml", RFC9990_REPORT.as_bytes())]);
@@ -885,7 +885,7 @@ fn container_mail_with_zip_attachment() {
 }
 
 #[test]
-fn container_mail_with_gzip_attachment_and_tlsrpt_gzip() {
+fn rfc9990_3_5_2_and_rfc8460_5_3_mail_with_gzip_attachments() {
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a.eml");
     let b = dir.path().join("b.eml");
@@ -911,7 +911,7 @@ fn container_mail_with_gzip_attachment_and_tlsrpt_gzip() {
 
 /// A Maildir: `cur/` and `new/` read in name order, `tmp/` and dotfiles skipped.
 #[test]
-fn container_maildir_reads_cur_and_new_skips_tmp() {
+fn maildir_container_reads_cur_and_new_skips_tmp() {
     let dir = tempfile::tempdir().unwrap();
     let md = dir.path().join("Maildir");
     for sub in ["cur", "new", "tmp"] {
@@ -945,7 +945,7 @@ fn container_maildir_reads_cur_and_new_skips_tmp() {
 
 /// A directory, recursively, sorted by name, dotfiles skipped; what is not a report is listed.
 #[test]
-fn container_directory_sorted_recursive_nothing_silent() {
+fn directory_container_sorted_recursive_nothing_silent() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     std::fs::create_dir_all(root.join("b/inner")).unwrap();
@@ -974,7 +974,7 @@ fn container_directory_sorted_recursive_nothing_silent() {
 /// An mbox message over `max_input` is skipped without being held, and refused with its size;
 /// the next message is still read.
 #[test]
-fn mbox_oversized_message_refused_next_read() {
+fn rfc4155_mbox_oversized_message_refused_next_read() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("box");
     let mut data = b"From a@b Thu Jan  1 00:00:00 2025\n".to_vec();
@@ -995,6 +995,153 @@ fn mbox_oversized_message_refused_next_read() {
     assert!(items[1].outcome.is_ok());
 }
 
+/// RFC 2046 §5.2.1 message/rfc822: a forwarded report mail is opened and its parts read.
+#[test]
+fn rfc2046_5_2_1_forwarded_report_mail_is_read() {
+    let inner = report_mail("text/xml", "inner.xml", RFC9990_REPORT.as_bytes());
+    let mut outer = b"From: admin@example.org\r\nTo: rua@example.org\r\n\
+        Subject: Fwd: report\r\nMIME-Version: 1.0\r\n\
+        Content-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n\
+        --outer\r\nContent-Type: text/plain\r\n\r\nForwarded.\r\n\
+        --outer\r\nContent-Type: message/rfc822\r\n\r\n"
+        .to_vec();
+    outer.extend(inner);
+    outer.extend(b"\r\n--outer--\r\n");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fwd.eml");
+    std::fs::write(&path, outer).unwrap();
+    let items = read(&[&path], &Limits::default());
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(
+        items[0].origin,
+        format!("{}!part3!inner.xml", path.display())
+    );
+    assert_eq!(aggregate(&items[0]).report_id, "r1-2025-0042");
+}
+
+/// A DOCTYPE without an internal subset is refused too: no DTD is ever read.
+#[test]
+fn hostile_doctype_without_subset_refused() {
+    let xml = format!(
+        "<!DOCTYPE feedback SYSTEM \"http://attacker.example/x.dtd\">\n{}",
+        &RFC7489_REPORT[40..]
+    );
+    let err = parse_aggregate(xml.as_bytes(), &Limits::default()).unwrap_err();
+    assert!(matches!(err, ParseError::Dtd { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("DTD not allowed (<!DOCTYPE at line 1 (byte 0))"),
+        "{err}"
+    );
+}
+
+/// Containers nested without end (gzip in gzip in ...) stop at a fixed depth.
+#[test]
+fn hostile_nested_gzip_stops_at_a_fixed_depth() {
+    let mut data = RFC9990_REPORT.as_bytes().to_vec();
+    for _ in 0..10 {
+        data = gzip(&data);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested.gz");
+    std::fs::write(&path, data).unwrap();
+    let reason = rejected_reason(&path, &Limits::default());
+    assert_eq!(reason, "containers nested more than 4 deep");
+    let mut twice = gzip(&gzip(RFC9990_REPORT.as_bytes()));
+    std::fs::write(&path, &mut twice).unwrap();
+    assert!(read(&[&path], &Limits::default())[0].outcome.is_ok());
+}
+
+/// RFC 9990 §3.1.1.1: the root may carry a prefix for the namespace.
+#[test]
+fn rfc9990_3_1_1_1_prefixed_namespace_root() {
+    let xml = RFC9990_REPORT
+        .replace("<feedback xmlns=", "<d:feedback xmlns:d=")
+        .replace("</feedback>", "</d:feedback>");
+    let r = parse_aggregate(xml.as_bytes(), &Limits::default()).unwrap();
+    assert_eq!(r.format, AggregateFormat::Rfc9990);
+    assert_eq!(r.records.len(), 2);
+}
+
+/// Some receivers declare ISO-8859-1: each byte is then one character; undeclared non-UTF-8
+/// is refused with where it is.
+#[test]
+fn rfc9990_3_1_1_latin1_declared_report_read_undeclared_refused() {
+    let mut latin1 = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n".to_vec();
+    latin1.extend(
+        RFC7489_REPORT[40..]
+            .replace("legacy-receiver.example", "R\u{e9}cepteur")
+            .chars()
+            .map(|c| c as u8),
+    );
+    let r = parse_aggregate(&latin1, &Limits::default()).unwrap();
+    assert_eq!(r.org_name, "R\u{e9}cepteur");
+    let undeclared = &latin1[latin1.iter().position(|b| *b == b'\n').unwrap() + 1..];
+    let err = parse_aggregate(undeclared, &Limits::default()).unwrap_err();
+    assert!(matches!(err, ParseError::NotUtf8 { .. }), "{err}");
+}
+
+/// A symbolic link to a directory (which could loop) and a FIFO (which would block) are listed,
+/// not followed or opened.
+#[test]
+fn directory_symlink_loop_and_fifo_listed_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("d");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(root.join("a.xml"), RFC9990_REPORT).unwrap();
+    std::os::unix::fs::symlink(&root, root.join("loop")).unwrap();
+    let fifo = root.join("pipe");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    let items = read(&[&root], &Limits::default());
+    let r = root.display();
+    assert!(items[0].outcome.is_ok());
+    assert_eq!(items[1].origin, format!("{r}/loop"));
+    assert!(
+        items[1]
+            .outcome
+            .as_ref()
+            .unwrap_err()
+            .to_string()
+            .contains("not followed"),
+        "{items:?}"
+    );
+    if made.is_ok_and(|s| s.success()) {
+        assert_eq!(items.len(), 3, "{items:?}");
+        assert_eq!(items[2].origin, format!("{r}/pipe"));
+        assert!(matches!(items[2].outcome, Err(Rejected::NotAFile { .. })));
+    }
+}
+
+/// RFC 4155 (mboxrd quoting): a body line `>From ` is read back as `From `, and a `From ` line
+/// starts the next message.
+#[test]
+fn rfc4155_mbox_quoted_from_lines_unquoted() {
+    let xml = RFC7489_REPORT.replace(
+        "<error>one record was dropped</error>",
+        "<error>\n>From the receiver: one record was dropped</error>",
+    );
+    let mut data = b"From a@b Thu Jan  1 00:00:00 2025\n".to_vec();
+    data.extend(report_mail("text/xml", "a.xml", RFC9990_REPORT.as_bytes()));
+    data.extend(b"From a@b Thu Jan  1 00:00:01 2025\n");
+    data.extend(
+        format!(
+            "From: r@b\nMIME-Version: 1.0\nContent-Type: text/xml\n\
+             Content-Disposition: attachment; filename=\"q.xml\"\n\n{xml}"
+        )
+        .into_bytes(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rd.mbox");
+    std::fs::write(&path, data).unwrap();
+    let items = read(&[&path], &Limits::default());
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert_eq!(items[1].origin, format!("{}#2!q.xml", path.display()));
+    assert_eq!(
+        aggregate(&items[1]).errors,
+        vec!["From the receiver: one record was dropped".to_owned()]
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -1006,12 +1153,38 @@ proptest! {
         let _ = parse_tls(&bytes, &limits);
     }
 
+    /// Valid reports cut and spliced at arbitrary places never make the parsers panic, and
+    /// what they accept still has every required field.
+    #[test]
+    fn mutated_reports_never_panic_the_parsers(
+        which in 0..3usize,
+        at in 0..4000usize,
+        cut in 0..64usize,
+        insert in proptest::collection::vec(any::<u8>(), 0..8),
+    ) {
+        let base = [RFC9990_REPORT, RFC7489_REPORT, RFC8460_REPORT][which].as_bytes();
+        let at = at % base.len();
+        let end = (at + cut).min(base.len());
+        let mut bytes = base[..at].to_vec();
+        bytes.extend(&insert);
+        bytes.extend(&base[end..]);
+        let limits = Limits::default();
+        if let Ok(r) = parse_aggregate(&bytes, &limits) {
+            prop_assert!(!r.org_name.is_empty() && !r.report_id.is_empty());
+            prop_assert!(!r.policy.domain.is_empty());
+            prop_assert!(r.records.iter().all(|rec| !rec.header_from.is_empty()));
+        }
+        if let Ok(t) = parse_tls(&bytes, &limits) {
+            prop_assert!(!t.org_name.is_empty() && !t.report_id.is_empty());
+        }
+    }
+
     /// Arbitrary bytes after each format's magic (gzip, zip, XML, JSON, mail, mbox) never make
     /// `read_sources` panic, and it always says something about the file.
     #[test]
     fn arbitrary_bytes_never_panic_read_sources(
         prefix in prop::sample::select(vec![
-            &b""[..], b"\x1f\x8b", b"PK\x03\x04", b"<feedback>", b"{", b"From: a@b\n",
+            &b""[..], b"\x1f\x8b", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff", b"PK\x03\x04", b"<feedback>", b"{", b"From: a@b\n",
             b"From x\n", b"Content-Type: application/zip\n\n",
         ]),
         bytes in proptest::collection::vec(any::<u8>(), 0..512),

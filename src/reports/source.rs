@@ -3,16 +3,19 @@
 //! or each piece of input that is not one, becomes an [`Item`] handed to the caller's sink, with
 //! an origin that says where it was (`path`, `path!member.xml`, `path#3!rua.zip!member.xml`).
 //!
-//! Formats are told by content, never by name: gzip (RFC 1952 magic `1f 8b`), zip (`PK\3\4`), XML
-//! (an aggregate report, RFC 9990 §3 or RFC 7489 Appendix C), JSON (an SMTP TLS report, RFC 8460
-//! §4), an mbox (first line `From `), a mail message (RFC 5322 §2.2 header fields first; its
-//! parts read as the report mail of RFC 9990 §4 "Transport" and RFC 8460 §5.3 describe). Nothing
-//! is dropped silently: what is not a report is an `Item` with a [`Rejected`] reason.
+//! Formats are told by content, never by name: gzip (RFC 1952 §2.3.1 magic `1f 8b`), zip
+//! (`PK\3\4`), XML (an aggregate report, RFC 9990 §3.1.1 or RFC 7489 Appendix C), JSON (an SMTP
+//! TLS report, RFC 8460 §4), an mbox (RFC 4155: first line `From `), a mail message (RFC 5322
+//! §2.2 header fields first). A mail's parts (RFC 2045/2046 MIME) are read as RFC 9990 §3.5.2
+//! "Email" and RFC 8460 §5.3 describe report mail: the parts whose media type or file name say
+//! XML, gzip, zip or JSON (`application/tlsrpt+gzip`, `application/tlsrpt+json`). Nothing is
+//! dropped silently: what is not a report is an `Item` with a [`Rejected`] reason.
 //!
-//! Memory stays bounded by [`Limits`]: a file over `max_input` is refused from its size alone, an
-//! mbox is read one message at a time, decompression stops at `max_decompressed` bytes actually
-//! produced (never trusting a header's size), and a zip is read for at most `max_zip_members`.
-//! Parsing is [`super::xml`] and [`super::tlsrpt`]; storing is not done here.
+//! Memory stays bounded by [`Limits`] (RFC 9990 §8.1 "Report Contents as an Attack"): a file over
+//! `max_input` is refused from its size alone, an mbox is read one message at a time, a
+//! decompression stops at `max_decompressed` bytes actually produced (never trusting a header's
+//! size), and a zip with more than `max_zip_members` members is not read. Parsing is
+//! [`super::xml`] and [`super::tlsrpt`]; storing is not done here.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -99,6 +102,13 @@ pub enum Rejected {
         /// What it seems to be (`empty file`, `binary data`, `text`).
         what: &'static str,
     },
+    /// Not a regular file (a FIFO, a device, a socket), or a symbolic link to a directory
+    /// (which could loop): not opened.
+    #[error("not read: {what}")]
+    NotAFile {
+        /// What it is.
+        what: &'static str,
+    },
     /// Reading failed.
     #[error("cannot read: {message}")]
     Io {
@@ -158,13 +168,19 @@ impl SourceReader<'_> {
         let origin = path.display().to_string();
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => self.directory(path),
-            Ok(meta) => self.file(path, meta.len(), origin),
+            Ok(meta) if meta.is_file() => self.file(path, meta.len(), origin),
+            Ok(_) => self.reject(
+                origin,
+                Rejected::NotAFile {
+                    what: "not a regular file (a FIFO, device or socket)",
+                },
+            ),
             Err(e) => self.reject(origin, io_error(&e)),
         }
     }
 
-    /// Entries sorted by name; dotfiles, a Maildir's `tmp/` and symlinked directories (which
-    /// could loop) are skipped.
+    /// Entries sorted by name; dotfiles and a Maildir's `tmp/` (messages still being written) are
+    /// skipped; a symbolic link to a directory is listed as not followed.
     fn directory(&mut self, dir: &Path) {
         let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
@@ -180,8 +196,14 @@ impl SourceReader<'_> {
                 continue;
             }
             let path = entry.path();
-            let is_dir_link = entry.file_type().is_ok_and(|t| t.is_symlink()) && path.is_dir();
-            if !is_dir_link {
+            if entry.file_type().is_ok_and(|t| t.is_symlink()) && path.is_dir() {
+                self.reject(
+                    path.display().to_string(),
+                    Rejected::NotAFile {
+                        what: "a symbolic link to a directory (not followed: it could loop)",
+                    },
+                );
+            } else {
                 self.path(&path);
             }
         }
@@ -315,6 +337,9 @@ impl SourceReader<'_> {
 
     /// A mail message: each part whose type or file name says it holds a report is read.
     fn mail(&mut self, bytes: &[u8], origin: &str, depth: usize) {
+        if depth > MAX_NESTING {
+            return self.reject(origin.to_owned(), Rejected::TooDeep);
+        }
         let Some(message) = MessageParser::default().parse(bytes) else {
             return self.reject(
                 origin.to_owned(),
@@ -325,10 +350,21 @@ impl SourceReader<'_> {
         };
         let mut found = 0;
         for (i, part) in message.parts.iter().enumerate() {
-            if matches!(part.body, PartType::Multipart(_) | PartType::Message(_)) {
-                continue;
-            }
             let name = part.attachment_name().map(str::to_owned);
+            match part.body {
+                PartType::Multipart(_) => continue,
+                // A forwarded report mail (message/rfc822): its own parts are read.
+                PartType::Message(_) => {
+                    found += 1;
+                    let inner = format!(
+                        "{origin}!{}",
+                        name.unwrap_or_else(|| format!("part{}", i + 1))
+                    );
+                    self.mail(part.contents(), &inner, depth + 1);
+                    continue;
+                }
+                _ => {}
+            }
             let ctype = part
                 .content_type()
                 .map(|ct| format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default()))

@@ -1,5 +1,6 @@
 //! SMTP TLS report JSON → [`TlsReport`]: RFC 8460 §4 "Reporting Schema" (report metadata §4.1,
-//! policies §4.2–§4.3, result types §4.3.1–§4.3.2, the JSON field names of §4.4).
+//! policy §4.2, summary and failure details §4.3, result types §4.3.1–§4.3.2, the JSON field
+//! names of §4.4; date-times are RFC 3339 §5.6).
 //!
 //! The JSON is read into a value first and then walked field by field, so that an error names the
 //! field (`policies[0].summary.total-failure-session-count`) rather than a line and column only.

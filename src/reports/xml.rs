@@ -1,19 +1,22 @@
-//! DMARC aggregate report XML → [`AggregateReport`]: RFC 9990 §3 "DMARC Aggregate Reporting"
-//! (the `urn:ietf:params:xml:ns:dmarc-2.0` schema, with `np`, `testing`, `discovery_method`,
-//! `generator`) and the legacy RFC 7489 Appendix C format (no namespace; `pct`, `fo`, SPF
-//! `scope`, the `forwarded` and `sampled_out` reasons).
+//! DMARC aggregate report XML → [`AggregateReport`]: RFC 9990 §3.1 "Aggregate Reports" and its
+//! §3.1.1 "Description of the content XML file" (the `urn:ietf:params:xml:ns:dmarc-2.0` schema,
+//! with `np`, `testing`, `discovery_method`, `generator`), and the legacy RFC 7489 Appendix C
+//! "DMARC XML Schema" (no namespace; `pct`, `fo`, SPF `scope`, the `forwarded` and `sampled_out`
+//! override reasons; RFC 9990 §3.1.6 "Policy Override Reason" has the current list).
 //!
 //! The reader is lenient where real receivers deviate and the meaning is still clear: surrounding
 //! whitespace, upper-case words, element order, a missing `envelope_from` or `version`, unknown
 //! elements (`extension`, vendor additions) skipped. It is strict where the data would be wrong:
-//! a required field missing (RFC 9990 §3.1.1 report metadata, §3.1.2 policy published, §3.1.3
-//! each record's `source_ip`, `count`, `header_from`), a `source_ip` that is not an address, a
-//! `count` that is not an unsigned integer. It is hostile-safe: a DTD or an entity declaration is
-//! refused, only the five predefined entities and numeric character references are read (there is
-//! no entity expansion at all), and nesting depth and record count are bounded by [`Limits`].
+//! a required field missing (report metadata `org_name`, `report_id`, `date_range`; the
+//! `policy_published` domain; each record's `source_ip`, `count`, `header_from`), a `source_ip`
+//! that is not an address, a `count` that is not an unsigned integer. It is hostile-safe (RFC
+//! 9990 §8.1 "Report Contents as an Attack"): a DTD is refused, so no entity is ever declared;
+//! only the five predefined entities and numeric character references are read (there is no
+//! entity expansion at all); nesting depth and record count are bounded by [`Limits`].
 //!
 //! This module only parses; it does not read files ([`super::source`]) or judge the results.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -153,6 +156,30 @@ pub enum ParseError {
     },
 }
 
+impl ParseError {
+    /// The error with its position filled in, where it has a place for one and none yet.
+    fn located(self, here: Position) -> ParseError {
+        match self {
+            ParseError::Missing { path, at: None } => ParseError::Missing {
+                path,
+                at: Some(here),
+            },
+            ParseError::Invalid {
+                path,
+                value,
+                expected,
+                at: None,
+            } => ParseError::Invalid {
+                path,
+                value,
+                expected,
+                at: Some(here),
+            },
+            other => other,
+        }
+    }
+}
+
 /// `value`, cut to [`QUOTE_MAX`] characters for an error message.
 pub(crate) fn quote(value: &str) -> String {
     match value.char_indices().nth(QUOTE_MAX) {
@@ -169,12 +196,17 @@ pub(crate) fn utf8_text(bytes: &[u8]) -> Result<&str, ParseError> {
     })
 }
 
-/// Parse one aggregate report (RFC 9990 §3, or RFC 7489 Appendix C).
+/// Parse one aggregate report (RFC 9990 §3.1.1, or RFC 7489 Appendix C).
 pub fn parse_aggregate(input: &[u8], limits: &Limits) -> Result<AggregateReport, ParseError> {
     if input.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::Empty);
     }
-    let text = utf8_text(input)?;
+    let text = if declares_latin1(input) {
+        Cow::Owned(input.iter().map(|&b| char::from(b)).collect())
+    } else {
+        Cow::Borrowed(utf8_text(input)?)
+    };
+    let text = text.as_ref();
     let mut parser = Parser {
         input: text.as_bytes(),
         limits,
@@ -182,11 +214,34 @@ pub fn parse_aggregate(input: &[u8], limits: &Limits) -> Result<AggregateReport,
         text: String::new(),
         report: Draft::default(),
         record: None,
-        record_at: Position { offset: 0, line: 1 },
+        record_at: 0,
         pos: 0,
     };
     parser.run(text)?;
     parser.report.finish()
+}
+
+/// Whether the XML declaration names ISO-8859-1 (or its Windows superset): some receivers
+/// write reports so, and every byte is then one character. Anything else must be UTF-8.
+fn declares_latin1(input: &[u8]) -> bool {
+    let head = &input[..input.len().min(128)];
+    let Some(end) = head.windows(2).position(|w| w == b"?>") else {
+        return false;
+    };
+    let decl = head[..end].to_ascii_lowercase();
+    decl.starts_with(b"<?xml")
+        && [
+            "iso-8859-1",
+            "iso8859-1",
+            "latin1",
+            "latin-1",
+            "windows-1252",
+        ]
+        .iter()
+        .any(|name| {
+            decl.windows(name.len() + 1)
+                .any(|w| &w[1..] == name.as_bytes() && (w[0] == b'"' || w[0] == b'\''))
+        })
 }
 
 /// The report as read so far.
@@ -255,10 +310,10 @@ struct RecordDraft {
 }
 
 impl RecordDraft {
-    fn finish(self, index: usize, at: Position) -> Result<Record, ParseError> {
+    fn finish(self, index: usize) -> Result<Record, ParseError> {
         let missing = |field: &str| ParseError::Missing {
             path: format!("feedback/record[{index}]/{field}"),
-            at: Some(at),
+            at: None,
         };
         Ok(Record {
             source_ip: self.source_ip.ok_or_else(|| missing("row/source_ip"))?,
@@ -287,7 +342,8 @@ struct Parser<'a> {
     text: String,
     report: Draft,
     record: Option<RecordDraft>,
-    record_at: Position,
+    /// Byte offset where the open record starts.
+    record_at: u64,
     /// Byte offset of the event being handled.
     pos: u64,
 }
@@ -399,7 +455,7 @@ impl<'a> Parser<'a> {
                     });
                 }
                 self.record = Some(RecordDraft::default());
-                self.record_at = self.at(self.pos);
+                self.record_at = self.pos;
             }
             ["feedback", "record", rest @ ..] => {
                 if let Some(record) = self.record.as_mut() {
@@ -429,15 +485,17 @@ impl<'a> Parser<'a> {
             ["feedback", "record"] => {
                 let index = self.report.records.len() + 1;
                 if let Some(record) = self.record.take() {
-                    let record = record.finish(index, self.record_at)?;
+                    let at = self.record_at;
+                    let record = record.finish(index).map_err(|e| e.located(self.at(at)))?;
                     self.report.records.push(record);
                 }
             }
             ["feedback", "record", rest @ ..] => {
                 let index = self.report.records.len() + 1;
-                let at = self.at(self.pos);
+                let at = self.pos;
                 if let Some(record) = self.record.as_mut() {
-                    record_field(record, rest, value, index, at)?;
+                    record_field(record, rest, value, index)
+                        .map_err(|e| e.located(Position::at(self.input, at)))?;
                 }
             }
             _ => {}
@@ -538,7 +596,6 @@ fn record_field(
     rest: &[&str],
     value: &str,
     index: usize,
-    at: Position,
 ) -> Result<(), ParseError> {
     let word = value.to_ascii_lowercase();
     let domain = || value.trim_end_matches('.').to_ascii_lowercase();
@@ -547,7 +604,7 @@ fn record_field(
         path: format!("feedback/record[{index}]/{field}"),
         value: quote(value),
         expected,
-        at: Some(at),
+        at: None,
     };
     match rest {
         ["row", "source_ip"] => {
