@@ -245,8 +245,8 @@ fn reports_summary_json_keys_and_totals() {
         keys,
         [
             "days",
-            "dkim_aligned_pass",
             "dispositions",
+            "dkim_aligned_pass",
             "dmarc_pass",
             "domain",
             "failures",

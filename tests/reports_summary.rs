@@ -387,6 +387,39 @@ async fn rfc9989_5_1_7_clean_days_stop_at_a_failure_but_not_at_forwarding() {
     assert_eq!(s.policy.clean_days, 4, "days 6..=9");
 }
 
+/// Without --domain the advice is for the newest report's domain: another domain's failures do
+/// not count against it.
+#[tokio::test]
+async fn rfc9989_5_1_7_advice_without_domain_is_for_the_newest_policy_domain() {
+    let mut reports = clean_run(14);
+    for r in &mut reports {
+        r.policy.domain = "example.org".into();
+        for rec in &mut r.records {
+            rec.header_from = "example.org".into();
+        }
+    }
+    let mut other = report(
+        "Yahoo",
+        "y",
+        NOV1,
+        vec![record("203.0.113.240", 5, "fail", "fail")],
+    );
+    other.policy.p = Some("reject".into());
+    reports.insert(0, other);
+    let s = summary_of(&reports, &ctx()).await;
+    assert_eq!(s.policy.current.as_deref(), Some("none"));
+    assert_eq!(
+        s.policy.affected, 0,
+        "example.com's failures are not example.org's"
+    );
+    assert_eq!(s.policy.clean_days, 14);
+    assert_eq!(
+        s.policy.suggestion.as_deref(),
+        Some("[domains.\"example.org\".dmarc] policy = \"quarantine\"")
+    );
+    assert_eq!(s.messages, 145, "the totals still count every domain");
+}
+
 #[tokio::test]
 async fn policy_at_reject_has_no_next_step() {
     let mut reports = clean_run(20);

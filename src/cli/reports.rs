@@ -274,7 +274,8 @@ fn print_ingest(global: &GlobalArgs, db: &Path, counts: &IngestCounts) -> Result
         counts.tls
     );
     if !counts.rejected.is_empty() {
-        println!("{} inputs rejected:", counts.rejected.len());
+        let n = counts.rejected.len();
+        println!("{n} {} rejected:", if n == 1 { "input" } else { "inputs" });
         for (origin, reason) in &counts.rejected {
             println!("  {origin}: {reason}");
         }
@@ -517,7 +518,10 @@ fn render_html(summary: &Summary) -> String {
 }
 
 fn print_summary(s: &Summary) {
-    let scope = s.domain.as_deref().unwrap_or("all domains");
+    let scope = s
+        .domain
+        .as_deref()
+        .unwrap_or("all domains (give --domain for one domain's advice)");
     println!(
         "DMARC reports for {scope}: {} reports, {} messages, DMARC pass {} ({} aligned SPF, {} aligned DKIM)",
         s.reports,

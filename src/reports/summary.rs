@@ -122,6 +122,7 @@ pub struct Fix {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PolicyAdvice {
     /// The policy receivers reported as published (`policy_published/p` of the newest report).
+    /// Without a domain filter the whole advice is for that report's policy domain alone.
     pub current: Option<String>,
     /// The next step: `quarantine` after `none`, `reject` after `quarantine`; none at `reject`.
     pub next: Option<String>,
@@ -247,8 +248,26 @@ pub async fn summarize(
     let mut days: BTreeMap<String, DayTally> = BTreeMap::new();
     let mut sources: HashMap<IpAddr, SourceTally> = HashMap::new();
     let mut receivers: BTreeMap<String, Receiver> = BTreeMap::new();
+    // Without a domain filter the advice is for the newest report's policy domain alone: one
+    // domain's step is never judged by another domain's mail.
+    let advice_domain = match &filter.domain {
+        Some(_) => None,
+        None => aggregate
+            .iter()
+            .max_by_key(|r| r.begin)
+            .map(|r| r.policy.domain.clone()),
+    };
+    // Per date with reports for the advice: failing messages not explained as forwarding.
+    let mut advice_days: BTreeMap<String, u64> = BTreeMap::new();
+    let mut advice_messages = 0;
     for report in aggregate {
         let date = utc_date(report.begin);
+        let in_advice = advice_domain
+            .as_ref()
+            .is_none_or(|d| *d == report.policy.domain);
+        if in_advice {
+            advice_days.entry(date.clone()).or_default();
+        }
         let receiver = receivers
             .entry(report.org_name.clone())
             .or_insert_with(|| Receiver {
@@ -266,10 +285,13 @@ pub async fn summarize(
             let day = days.entry(date.clone()).or_default();
             day.messages += record.count;
             day.dmarc_pass += if pass { record.count } else { 0 };
+            if in_advice {
+                advice_messages += record.count;
+            }
             sources
                 .entry(record.source_ip)
                 .or_default()
-                .add(report, record, &date);
+                .add(report, record, &date, in_advice);
         }
     }
     let mut failures: BTreeMap<String, u64> = BTreeMap::new();
@@ -278,18 +300,28 @@ pub async fn summarize(
     for (source, fixes, tally) in build_sources(resolver, ctx, sources).await {
         for (shape, fix) in tally.failing.iter().zip(&fixes) {
             *failures.entry(failure_reason(&shape.record)).or_default() += shape.count;
+            if !shape.in_advice {
+                continue;
+            }
             if !has_reason(&shape.record, SPARING_REASONS) {
                 affected += shape.count;
             }
             if fix.kind != "forwarder" {
-                days.entry(shape.date.clone()).or_default().other_failures += shape.count;
+                *advice_days.entry(shape.date.clone()).or_default() += shape.count;
             }
         }
         built.push(source);
     }
     built.sort_by(|a, b| b.messages.cmp(&a.messages).then(a.ip.cmp(&b.ip)));
     let groups = group_sources(&built);
-    let policy = policy_advice(aggregate, filter, ctx, &days, affected, totals.messages);
+    let policy = policy_advice(
+        aggregate,
+        filter,
+        ctx,
+        &advice_days,
+        affected,
+        advice_messages,
+    );
     Summary {
         domain: filter.domain.clone(),
         since: filter.since,
@@ -355,8 +387,6 @@ impl Totals {
 struct DayTally {
     messages: u64,
     dmarc_pass: u64,
-    /// Failing messages whose fix is not "forwarder".
-    other_failures: u64,
 }
 
 /// One failing record, with the policy it was evaluated under.
@@ -367,6 +397,8 @@ struct FailingShape {
     count: u64,
     /// UTC date of the report's begin.
     date: String,
+    /// Whether the record counts for the policy advice (its report is for the advice's domain).
+    in_advice: bool,
 }
 
 #[derive(Debug, Default)]
@@ -381,7 +413,7 @@ struct SourceTally {
 }
 
 impl SourceTally {
-    fn add(&mut self, report: &AggregateReport, record: &Record, date: &str) {
+    fn add(&mut self, report: &AggregateReport, record: &Record, date: &str, in_advice: bool) {
         self.totals.add(record);
         self.header_from.insert(record.header_from.clone());
         for d in &record.dkim {
@@ -402,6 +434,7 @@ impl SourceTally {
             adkim: report.policy.adkim.clone(),
             count: record.count,
             date: date.to_owned(),
+            in_advice,
         });
     }
 
@@ -782,7 +815,7 @@ fn policy_advice(
     aggregate: &[AggregateReport],
     filter: &Filter,
     ctx: &SummaryContext,
-    days: &BTreeMap<String, DayTally>,
+    days: &BTreeMap<String, u64>,
     affected: u64,
     messages: u64,
 ) -> PolicyAdvice {
@@ -826,17 +859,17 @@ fn policy_advice(
 /// Calendar days counted back from the newest day with reports, while each day has reports and
 /// no failure other than forwarding. A day without reports ends the run: no evidence is not
 /// clean.
-fn clean_days(days: &BTreeMap<String, DayTally>) -> u32 {
+fn clean_days(days: &BTreeMap<String, u64>) -> u32 {
     let mut count = 0;
     let mut expected: Option<chrono::NaiveDate> = None;
-    for (date, tally) in days.iter().rev() {
+    for (date, failures) in days.iter().rev() {
         let Ok(day) = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d") else {
             break;
         };
         if expected.is_some_and(|e| e != day) {
             break;
         }
-        if tally.other_failures > 0 {
+        if *failures > 0 {
             break;
         }
         count += 1;
