@@ -22,6 +22,7 @@ mod record_dmarc;
 mod reports_cli;
 mod reports_html;
 mod reports_parse;
+mod reports_peer;
 mod reports_summary;
 mod rfc7208;
 mod rotate;
