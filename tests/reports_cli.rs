@@ -1,4 +1,4 @@
-//! `mailauth reports` through the binary, on the hand-written reports of testdata/reports/cli
+//! `mailauth reports` through the binary, on the hand-written reports of testdata/reports-cli
 //! (shaped after Google's RFC 9990 report, Yahoo's RFC 7489 one with `extra_contact_info`,
 //! Outlook.com's, one RFC 8460 TLS report and a truncated file): the exit codes of the CLI
 //! contract, the JSON keys other outputs rely on, deduplication across runs, the default database
@@ -20,7 +20,7 @@ bounce   TXT \"v=spf1 ip4:203.0.113.0/25 -all\"
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/reports/cli")
+        .join("testdata/reports-cli")
         .join(name)
 }
 

@@ -880,3 +880,125 @@ fn reports_html_safe_policy_step_shows_the_config_change() {
         "<pre id=\"policy-suggestion\"><code>[domains.&quot;example.com&quot;.dmarc]\npolicy = &quot;reject&quot;</code></pre>"
     ));
 }
+
+/// The "Done when": the page `mailauth reports html` writes for the sample reports
+/// (`testdata/reports/`, ingested through the binary) renders in headless Chromium with its
+/// charts, and every number on it equals `mailauth reports summary --json` for the same
+/// database: headline counts, one pass-rate mark per day, the receivers chart, the TLS sessions.
+#[test]
+fn reports_html_written_by_the_cli_shows_the_numbers_of_summary_json() {
+    let dir = tempfile::tempdir().unwrap();
+    // DNS from a zone file (the domain's SPF for grouping; PTR answered NXDOMAIN): loopback only.
+    std::fs::write(
+        dir.path().join("dns.zone"),
+        "$ORIGIN example.com.\n@ TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        crate::support::cmd::mailauth()
+            .current_dir(dir.path())
+            .args([
+                "--now",
+                "2026-11-29T00:00:00Z",
+                "--zone",
+                "dns.zone",
+                "reports",
+            ])
+            .args(args)
+    };
+    let sample = crate::support::testdata().join("reports");
+    run(&["ingest", "--db", "r.sqlite"])
+        .arg(&sample)
+        .run()
+        .assert_exit(0);
+    let summary = run(&["summary", "--db", "r.sqlite", "--json"])
+        .run()
+        .assert_exit(0)
+        .json();
+    run(&["html", "--db", "r.sqlite", "report.html"])
+        .run()
+        .assert_exit(0);
+    let page = dir.path().join("report.html");
+    let Some(dom) = chromium::dump_dom(&page) else {
+        return;
+    };
+    let tags = tags(&dom);
+    let root = tags.iter().find(|t| t.name == "html").unwrap();
+    assert_eq!(
+        root.attr("data-script"),
+        "ran",
+        "the page's own script did not run"
+    );
+    let n = |value: &serde_json::Value| value.as_u64().expect("a count in summary --json");
+    assert!(
+        n(&summary["messages"]) > 0,
+        "the sample set has messages: {summary}"
+    );
+    assert_eq!(
+        by_id(&tags, "messages").num("data-value"),
+        n(&summary["messages"])
+    );
+    assert_eq!(
+        by_id(&tags, "reports").num("data-value"),
+        n(&summary["reports"])
+    );
+    let sources = summary["sources"].as_array().unwrap();
+    assert_eq!(
+        by_id(&tags, "sources").num("data-value"),
+        sources.len() as u64
+    );
+    let rate = by_id(&tags, "pass-rate");
+    assert_eq!(rate.num("data-pass"), n(&summary["dmarc_pass"]));
+    assert_eq!(rate.num("data-messages"), n(&summary["messages"]));
+    let days: Vec<(String, u64, u64)> = tags
+        .iter()
+        .filter(|t| t.name == "g" && t.has_class("day"))
+        .map(|t| {
+            (
+                t.attr("data-date").to_owned(),
+                t.num("data-messages"),
+                t.num("data-pass"),
+            )
+        })
+        .collect();
+    let expected_days: Vec<(String, u64, u64)> = summary["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let date = d["date"].as_str().unwrap().to_owned();
+            (date, n(&d["messages"]), n(&d["dmarc_pass"]))
+        })
+        .collect();
+    assert!(!expected_days.is_empty());
+    assert_eq!(days, expected_days);
+    let receivers: Vec<(String, u64, Option<u64>)> = summary["receivers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let org = r["org_name"].as_str().unwrap().to_owned();
+            (org, n(&r["messages"]), Some(n(&r["dmarc_pass"])))
+        })
+        .collect();
+    assert_eq!(bars(&dom, "chart-receivers"), receivers);
+    let sessions = &by_id(&tags, "tls-sessions").attrs;
+    assert_eq!(
+        sessions["data-successful"],
+        summary["tls"]["successful_sessions"].to_string()
+    );
+    assert_eq!(
+        sessions["data-failed"],
+        summary["tls"]["failed_sessions"].to_string()
+    );
+    assert_eq!(
+        by_id(&tags, "tls-reports").num("data-value"),
+        n(&summary["tls"]["reports"])
+    );
+    let shot = dir.path().join("report.png");
+    chromium::screenshot(&page, &shot, 2400).expect("chromium ran above");
+    assert!(
+        std::fs::metadata(&shot).unwrap().len() > 40_000,
+        "a drawn page, not a blank one"
+    );
+}

@@ -2,7 +2,7 @@
 //! §4 TLS report JSON, and `read_sources` over every container (plain, gzip, zip, mail with zip or
 //! gzip, mbox, Maildir, directory). Hostile inputs (entity expansion, bombs, truncation, huge or
 //! deep documents, junk) are refused with a reason naming them. Small hand-written fixtures live
-//! in testdata/reports/hostile/; big ones are generated here with flate2 and the zip crate.
+//! in testdata/reports-hostile/; big ones are generated here with flate2 and the zip crate.
 
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
@@ -11,7 +11,7 @@ use base64::Engine;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use mailauth::reports::model::{AggregateFormat, Limits, Report};
-use mailauth::reports::source::{Item, Rejected, SourceError, read_sources};
+use mailauth::reports::source::{Item, Rejected, SourceError, read_sources, read_sources_parallel};
 use mailauth::reports::tlsrpt::parse_tls;
 use mailauth::reports::xml::{ParseError, parse_aggregate};
 use proptest::prelude::*;
@@ -20,7 +20,7 @@ use zip::write::SimpleFileOptions;
 use crate::support::testdata;
 
 fn hostile(name: &str) -> PathBuf {
-    testdata().join("reports/hostile").join(name)
+    testdata().join("reports-hostile").join(name)
 }
 
 /// Every item `read_sources` hands out for `paths`.
@@ -909,7 +909,8 @@ fn rfc9990_3_5_2_and_rfc8460_5_3_mail_with_gzip_attachments() {
     );
 }
 
-/// A Maildir: `cur/` and `new/` read in name order, `tmp/` and dotfiles skipped.
+/// A Maildir: `cur/` and `new/` read in name order; `tmp/`, dotfiles and the mail server's own
+/// files beside them (Dovecot's `dovecot-uidlist`, `maildirfolder`) skipped, not rejected.
 #[test]
 fn maildir_container_reads_cur_and_new_skips_tmp() {
     let dir = tempfile::tempdir().unwrap();
@@ -930,6 +931,8 @@ fn maildir_container_reads_cur_and_new_skips_tmp() {
     .unwrap();
     std::fs::write(md.join("tmp/1700000002.3.host"), b"half-written").unwrap();
     std::fs::write(md.join(".uidvalidity"), b"1").unwrap();
+    std::fs::write(md.join("dovecot-uidlist"), b"3 V1700000000 N3\n").unwrap();
+    std::fs::write(md.join("maildirfolder"), b"").unwrap();
     let items = read(&[&md], &Limits::default());
     let origins: Vec<String> = items.iter().map(|i| i.origin.clone()).collect();
     let m = md.display();
@@ -1197,5 +1200,54 @@ proptest! {
         let mut items = 0;
         read_sources(&[path], &Limits::default(), &mut |_| items += 1).unwrap();
         prop_assert!(items >= 1);
+    }
+}
+
+/// Parallel reading (`reports ingest --jobs N`) gives exactly the items sequential reading gives,
+/// in the same order: every report directory of the repository (reports, mbox, Maildir, zip,
+/// gzip, hostile refusals, CLI fixtures), read with 1, 2 and 5 threads, plus more files than one
+/// parallel round holds.
+#[test]
+fn parallel_reading_gives_the_sequential_items_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..150 {
+        let xml = RFC7489_REPORT.replace("<report_id>", &format!("<report_id>many-{i}-"));
+        std::fs::write(dir.path().join(format!("r{i:03}.xml")), xml).unwrap();
+    }
+    std::fs::write(dir.path().join("r075-broken.xml"), "<feedback>").unwrap();
+    let paths: Vec<PathBuf> = vec![
+        testdata().join("reports"),
+        testdata().join("reports-cli"),
+        testdata().join("reports-hostile"),
+        dir.path().to_path_buf(),
+    ];
+    let describe = |items: Vec<Item>| -> Vec<String> {
+        items
+            .into_iter()
+            .map(|i| match i.outcome {
+                Ok(report) => format!(
+                    "{} ok {} {}",
+                    i.origin,
+                    report.org_name(),
+                    report.report_id()
+                ),
+                Err(why) => format!("{} refused {why}", i.origin),
+            })
+            .collect()
+    };
+    let mut sequential = Vec::new();
+    read_sources(&paths, &Limits::default(), &mut |item| {
+        sequential.push(item)
+    })
+    .unwrap();
+    let sequential = describe(sequential);
+    assert!(sequential.len() > 170, "{sequential:#?}");
+    for threads in [1, 2, 5] {
+        let mut parallel = Vec::new();
+        read_sources_parallel(&paths, &Limits::default(), threads, &mut |item| {
+            parallel.push(item)
+        })
+        .unwrap();
+        assert_eq!(describe(parallel), sequential, "{threads} threads");
     }
 }

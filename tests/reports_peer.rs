@@ -1,6 +1,6 @@
 //! The report differential: parsedmarc (PyPI, pinned in `.ci/install-deps`) and mailauth read the
-//! same sample set, `testdata/reports/` less `hostile/`, `cli/` and the SOURCE note (reports from
-//! an independent producer and hand-written receiver shapes; see SOURCE), and must agree per
+//! same sample set, `testdata/reports/` (reports from an independent producer and hand-written
+//! receiver shapes; see `testdata/reports.SOURCE`), and must agree per
 //! report on the record and message counts
 //! and the DMARC, aligned-SPF and aligned-DKIM pass totals (RFC 9990 §3.1.1.9 "policy_evaluated"),
 //! and for TLS reports on the policies and session counts (RFC 8460 §4.4).
@@ -11,8 +11,8 @@
 //! `reports summary --json` for the totals: the issue's "Done when").
 //!
 //! A difference the two may legitimately have is listed in [`EXPECTED_DIFFERENCES`] (on the
-//! sample set) or [`WHOLE_DIRECTORY_DIFFERENCES`] (on all of `testdata/reports/`, hostile inputs
-//! included) with its reason, and the tests check that the differences found are exactly those
+//! sample set) or [`WHOLE_DIRECTORY_DIFFERENCES`] (on every report directory of the repository,
+//! hostile inputs included) with its reason, and the tests check that the differences found are exactly those
 //! listed; every other difference fails.
 
 use std::collections::BTreeMap;
@@ -49,15 +49,15 @@ struct ExpectedDifference {
 const EXPECTED_DIFFERENCES: &[ExpectedDifference] = &[];
 
 /// Why parsedmarc has no reading of the two good messages of the parser's
-/// `hostile/three-messages-one-broken.mbox`.
-const NO_EMAIL: &str = "hostile/three-messages-one-broken.mbox: the report has no \
+/// `reports-hostile/three-messages-one-broken.mbox`.
+const NO_EMAIL: &str = "reports-hostile/three-messages-one-broken.mbox: the report has no \
     report_metadata/email and no auth_results, both required by the RFC 7489 Appendix C and RFC \
     9990 schemas; parsedmarc refuses such a report (InvalidAggregateReport: missing 'email') and \
     its mbox reader drops the message, mailauth reads it (its model keeps email optional and \
     auth_results may be empty), so the report is stored by mailauth only";
 
-/// On all of `testdata/reports/` (`hostile/` and `cli/` included; every other input there both
-/// refuse, or read alike): reports mailauth reads and parsedmarc does not.
+/// On every report directory (`reports-hostile/` and `reports-cli/` included; every other input
+/// there both refuse, or read alike): reports mailauth reads and parsedmarc does not.
 const WHOLE_DIRECTORY_DIFFERENCES: &[ExpectedDifference] = &[
     ExpectedDifference {
         org_name: "first.example",
@@ -102,32 +102,25 @@ fn reports_dir() -> PathBuf {
     testdata().join("reports")
 }
 
-/// Whether an origin is outside the differential's sample set: the parser's hostile inputs
-/// (refused on purpose), the CLI tests' own fixtures under `cli/` (one of them truncated on
-/// purpose) and the SOURCE note.
-fn outside_sample(origin: &str) -> bool {
-    let dir = reports_dir();
-    let relative = Path::new(origin)
-        .strip_prefix(&dir)
-        .unwrap_or(Path::new(origin));
-    relative.starts_with("hostile")
-        || relative.starts_with("cli")
-        || relative == Path::new("SOURCE")
+/// Every directory of report inputs in the repository: the sample set, the CLI tests' own
+/// fixtures (one truncated on purpose) and the parser's hostile inputs (refused on purpose).
+fn all_report_dirs() -> Vec<PathBuf> {
+    vec![
+        reports_dir(),
+        testdata().join("reports-cli"),
+        testdata().join("reports-hostile"),
+    ]
 }
 
-/// The sample set: every entry of `testdata/reports/` but `hostile/`, `cli/`, SOURCE and
-/// dotfiles.
+/// Whether an origin is outside the differential's sample set `testdata/reports/`.
+fn outside_sample(origin: &str) -> bool {
+    !Path::new(origin).starts_with(reports_dir())
+}
+
+/// The sample set: the directory `testdata/reports/` as a user would name it, which holds
+/// reports only (its provenance note is `testdata/reports.SOURCE`).
 fn sample_paths() -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(reports_dir())
-        .expect("testdata/reports")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| {
-            let name = p.file_name().unwrap().to_string_lossy();
-            !name.starts_with('.') && !outside_sample(&p.display().to_string())
-        })
-        .collect();
-    paths.sort();
-    paths
+    vec![reports_dir()]
 }
 
 /// `.venv/bin/python` if it imports `module`; `None` after reporting why (fails in CI).
@@ -409,11 +402,17 @@ fn testdata_pydmarc_reports_are_the_producers_output() {
 /// The fixed "now" of the CLI runs, so two summaries of the same data are equal.
 const NOW: &str = "2026-11-29T00:00:00Z";
 
+/// The DNS `summary` reads: the sample domain's SPF record (for grouping sources); every other
+/// name (PTR lookups included) is answered NXDOMAIN by the zone-file resolver.
+const ZONE: &str = "$ORIGIN example.com.\n@ TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n";
+
 /// Run `mailauth --json --now NOW reports ARGS...` in `dir`.
 fn reports_cli<S: AsRef<std::ffi::OsStr>>(dir: &Path, args: &[S]) -> CmdOutput {
+    // DNS (PTR names, the domain's SPF for grouping) from a zone file: nothing leaves the machine.
+    std::fs::write(dir.join("dns.zone"), ZONE).expect("zone file");
     mailauth()
         .current_dir(dir)
-        .args(["--json", "--now", NOW, "reports"])
+        .args(["--json", "--now", NOW, "--zone", "dns.zone", "reports"])
         .args(args)
         .run()
 }
@@ -488,8 +487,8 @@ fn assert_summary_sums(summary: &Value, reports: &BTreeMap<Key, Totals>) {
     assert_eq!(tls["failed_sessions"], sum("failed_sessions"), "{summary}");
 }
 
-/// The issue's "Done when" on the sample set: `mailauth reports ingest` then `reports summary
-/// --json` gives the totals parsedmarc gives on the same files (messages, DMARC pass, aligned SPF
+/// The issue's "Done when" to the letter: `mailauth reports ingest testdata/reports` exits 0 and
+/// then `reports summary --json` gives the totals parsedmarc gives on the same files (messages, DMARC pass, aligned SPF
 /// and DKIM pass, TLS sessions), and `reports list --json` its totals per report. Ingesting again
 /// stores nothing new (deduplicated by organisation and report id, RFC 9990 §3.5.4 "Handling of
 /// Duplicates") and changes no total.
@@ -528,14 +527,13 @@ fn rfc9990_3_5_4_ingest_then_summary_matches_parsedmarc_totals() {
     assert_eq!(summary_again, summary);
 }
 
-/// The "Done when" to the letter: `mailauth reports ingest testdata/reports` (the hostile inputs
-/// and `cli/`'s truncated file included: each refused with a reason, exit 1) against parsedmarc
-/// on the same directory. Per
-/// report (`reports list --json`) the differences are exactly [`WHOLE_DIRECTORY_DIFFERENCES`],
-/// and `reports summary --json` is the sum of the reports listed.
+/// Every report directory of the repository at once (`reports-hostile/` and `reports-cli/`'s
+/// truncated file included: each refused with a reason, exit 1) against parsedmarc on the same
+/// directories. Per report (`reports list --json`) the differences are exactly
+/// [`WHOLE_DIRECTORY_DIFFERENCES`], and `reports summary --json` is the sum of the reports listed.
 #[test]
-fn rfc9990_3_1_ingest_whole_directory_differs_from_parsedmarc_only_as_listed() {
-    let Some((theirs, refused)) = parsedmarc_totals(&[reports_dir()]) else {
+fn rfc9990_3_1_ingest_every_report_directory_differs_from_parsedmarc_only_as_listed() {
+    let Some((theirs, refused)) = parsedmarc_totals(&all_report_dirs()) else {
         return;
     };
     for origin in &refused {
@@ -545,7 +543,7 @@ fn rfc9990_3_1_ingest_whole_directory_differs_from_parsedmarc_only_as_listed() {
         );
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let json = ingest(dir.path(), &[reports_dir()]);
+    let json = ingest(dir.path(), &all_report_dirs());
     assert_ne!(
         json["rejected"],
         serde_json::json!([]),

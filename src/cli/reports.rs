@@ -14,6 +14,7 @@ use serde_json::json;
 use super::{GlobalArgs, Outcome, print_json};
 use mailauth::config::Config;
 use mailauth::reports::model::{AggregateReport, Limits, Report, TlsReport};
+use mailauth::reports::source::{Item, read_sources_parallel};
 use mailauth::reports::store::{Filter, Inserted, Store};
 use mailauth::reports::summary::{
     DEFAULT_CLEAN_DAYS, KnownDomain, Summary, SummaryContext, summarize,
@@ -23,6 +24,8 @@ use mailauth::reports::summary::{
 const DEFAULT_DB: &str = "mailauth-reports.sqlite";
 /// Reports written per transaction while ingesting.
 const BATCH: usize = 1000;
+/// Parsed reports in flight between the reading thread and the store.
+const CHANNEL: usize = 256;
 
 /// `mailauth reports ...`.
 #[derive(Debug, Subcommand)]
@@ -73,6 +76,10 @@ pub struct IngestArgs {
     /// Files, directories, mbox files or Maildirs.
     #[arg(required = true, value_name = "SOURCE")]
     pub sources: Vec<PathBuf>,
+    /// Threads that read and parse files side by side (default: the number of CPUs); reports
+    /// are stored in input order either way.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
 }
 
 /// The report selection shared by list, summary and html.
@@ -207,33 +214,48 @@ fn ingest(global: &GlobalArgs, args: IngestArgs) -> Result<Outcome> {
     let mut counts = IngestCounts::default();
     let mut batch: Vec<(Report, String)> = Vec::with_capacity(BATCH);
     let mut failure: Option<anyhow::Error> = None;
-    let read =
-        mailauth::reports::source::read_sources(&args.sources, &Limits::default(), &mut |item| {
-            if failure.is_some() {
-                return;
-            }
-            counts.read += 1;
-            match item.outcome {
-                Ok(report) => {
-                    match &report {
-                        Report::Aggregate(_) => counts.aggregate += 1,
-                        Report::Tls(_) => counts.tls += 1,
-                    }
-                    batch.push((report, item.origin));
-                    if batch.len() >= BATCH
-                        && let Err(e) = counts.flush(&mut store, &mut batch)
-                    {
-                        failure = Some(e);
-                    }
+    // Reading, decompressing and parsing run on their own thread while this one stores: the two
+    // halves of an ingest overlap on two cores. The channel is bounded, so memory stays flat
+    // however many reports the sources hold.
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Item>(CHANNEL);
+    let sources = args.sources.clone();
+    let jobs = args.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, usize::from),
+        usize::from,
+    );
+    let reader = std::thread::spawn(move || {
+        let mut receiver_gone = false;
+        read_sources_parallel(&sources, &Limits::default(), jobs, &mut |item| {
+            receiver_gone = receiver_gone || sender.send(item).is_err();
+        })
+    });
+    for item in receiver {
+        counts.read += 1;
+        match item.outcome {
+            Ok(report) => {
+                match &report {
+                    Report::Aggregate(_) => counts.aggregate += 1,
+                    Report::Tls(_) => counts.tls += 1,
                 }
-                Err(rejected) => counts.rejected.push((item.origin, rejected.to_string())),
+                batch.push((report, item.origin));
+                if batch.len() >= BATCH
+                    && let Err(e) = counts.flush(&mut store, &mut batch)
+                {
+                    failure = Some(e);
+                    break;
+                }
             }
-            progress.set_message(format!(
-                "{} reports read, {} rejected",
-                counts.read,
-                counts.rejected.len()
-            ));
-        });
+            Err(rejected) => counts.rejected.push((item.origin, rejected.to_string())),
+        }
+        progress.set_message(format!(
+            "{} reports read, {} rejected",
+            counts.read,
+            counts.rejected.len()
+        ));
+    }
+    let read = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the report reader thread panicked"))?;
     if let Some(e) = failure {
         return Err(e);
     }

@@ -7,7 +7,7 @@
 
 use std::net::IpAddr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One parsed report of either kind.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -131,7 +131,7 @@ impl Record {
 }
 
 /// `policy_evaluated/reason`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reason {
     /// `local_policy`, `mailing_list`, `other`, `policy_test_mode`, `trusted_forwarder`
     /// (RFC 7489 also `forwarded`, `sampled_out`).
@@ -140,7 +140,7 @@ pub struct Reason {
 }
 
 /// `auth_results/dkim`: one signature's raw (unaligned) result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DkimResult {
     /// `d=`, lower case.
     pub domain: String,
@@ -151,7 +151,7 @@ pub struct DkimResult {
 }
 
 /// `auth_results/spf`: the raw (unaligned) SPF result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpfResult {
     /// The domain checked, lower case.
     pub domain: String,

@@ -144,20 +144,128 @@ pub fn read_sources(
             source,
         })?;
     }
-    let mut reader = SourceReader { limits, sink };
+    let mut reader = SourceReader {
+        limits,
+        sink,
+        deferred: None,
+    };
     for path in paths {
         reader.path(path);
     }
     Ok(())
 }
 
+/// Files parsed side by side in one round of [`read_sources_parallel`].
+const ROUND: usize = 64;
+
+/// As [`read_sources`], with up to `threads` threads reading and parsing files side by side.
+/// Items reach `sink` in exactly the order [`read_sources`] gives them. An mbox is still
+/// streamed one message at a time on the calling thread, and at most [`ROUND`] files are in
+/// flight, so memory stays bounded as it does there.
+pub fn read_sources_parallel(
+    paths: &[PathBuf],
+    limits: &Limits,
+    threads: usize,
+    sink: &mut dyn FnMut(Item),
+) -> Result<(), SourceError> {
+    if threads <= 1 {
+        return read_sources(paths, limits, sink);
+    }
+    for path in paths {
+        std::fs::metadata(path).map_err(|source| SourceError::Missing {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    let mut reader = SourceReader {
+        limits,
+        sink,
+        deferred: Some(Deferred {
+            threads,
+            files: Vec::with_capacity(ROUND),
+        }),
+    };
+    for path in paths {
+        reader.path(path);
+    }
+    reader.flush();
+    Ok(())
+}
+
+/// Whether the file starts as an mbox does (`From `): such a file is streamed, never collected.
+/// Unreadable files say no here and are refused when read.
+fn is_mbox(path: &Path) -> bool {
+    let mut head = [0u8; 5];
+    File::open(path)
+        .and_then(|mut file| file.read_exact(&mut head))
+        .is_ok_and(|()| &head == b"From ")
+}
+
+/// Regular files waiting to be read in parallel: (path, size, origin), in order.
+struct Deferred {
+    threads: usize,
+    files: Vec<(PathBuf, u64, String)>,
+}
+
 struct SourceReader<'a> {
     limits: &'a Limits,
     sink: &'a mut dyn FnMut(Item),
+    /// `Some` when files are collected and read in parallel rounds.
+    deferred: Option<Deferred>,
 }
 
 impl SourceReader<'_> {
+    /// Read the files collected so far, side by side, and hand their items to the sink in order.
+    fn flush(&mut self) {
+        let Some(deferred) = self.deferred.as_mut() else {
+            return;
+        };
+        if deferred.files.is_empty() {
+            return;
+        }
+        let files = std::mem::take(&mut deferred.files);
+        let per_thread = files.len().div_ceil(deferred.threads);
+        let limits = self.limits;
+        let mut results: Vec<Vec<Item>> = files.iter().map(|_| Vec::new()).collect();
+        std::thread::scope(|scope| {
+            for (tasks, outs) in files.chunks(per_thread).zip(results.chunks_mut(per_thread)) {
+                scope.spawn(move || {
+                    for ((path, size, origin), out) in tasks.iter().zip(outs) {
+                        let mut collect = |item: Item| out.push(item);
+                        let mut reader = SourceReader {
+                            limits,
+                            sink: &mut collect,
+                            deferred: None,
+                        };
+                        reader.file(path, *size, origin.clone());
+                    }
+                });
+            }
+        });
+        for item in results.into_iter().flatten() {
+            (self.sink)(item);
+        }
+    }
+
+    /// A regular file: read now (sequential mode, or an mbox, which is streamed), or collected
+    /// for the next parallel round.
+    fn regular(&mut self, path: &Path, size: u64, origin: String) {
+        let Some(deferred) = self.deferred.as_mut() else {
+            return self.file(path, size, origin);
+        };
+        if is_mbox(path) {
+            self.flush();
+            return self.file(path, size, origin);
+        }
+        deferred.files.push((path.to_owned(), size, origin));
+        if deferred.files.len() >= ROUND {
+            self.flush();
+        }
+    }
+
     fn reject(&mut self, origin: String, why: Rejected) {
+        // Files collected before this refusal come first, as in sequential reading.
+        self.flush();
         (self.sink)(Item {
             origin,
             outcome: Err(why),
@@ -168,7 +276,7 @@ impl SourceReader<'_> {
         let origin = path.display().to_string();
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => self.directory(path),
-            Ok(meta) if meta.is_file() => self.file(path, meta.len(), origin),
+            Ok(meta) if meta.is_file() => self.regular(path, meta.len(), origin),
             Ok(_) => self.reject(
                 origin,
                 Rejected::NotAFile {
@@ -179,8 +287,10 @@ impl SourceReader<'_> {
         }
     }
 
-    /// Entries sorted by name; dotfiles and a Maildir's `tmp/` (messages still being written) are
-    /// skipped; a symbolic link to a directory is listed as not followed.
+    /// Entries sorted by name; dotfiles are skipped; of a Maildir (a directory with `cur/` or
+    /// `new/`) only `cur/` and `new/` are read: not `tmp/` (messages still being written) nor the
+    /// mail server's own files beside them (`dovecot-uidlist`, `maildirfolder`, indexes); a
+    /// symbolic link to a directory is listed as not followed.
     fn directory(&mut self, dir: &Path) {
         let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
@@ -192,7 +302,7 @@ impl SourceReader<'_> {
         for entry in entries {
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with('.') || (maildir && name == "tmp") {
+            if name.starts_with('.') || (maildir && name != "cur" && name != "new") {
                 continue;
             }
             let path = entry.path();

@@ -2,9 +2,10 @@
 //! deduplicated by (organisation, report id), and the queries `reports list`, `summary` and
 //! `html` read from it.
 //!
-//! A report is stored whole or not at all: each one is written inside its own savepoint, so a
-//! failure rolls back that report only, and a batch is one transaction (ingesting thousands of
-//! reports costs one fsync per batch, not one per report). The schema carries SQLite's
+//! A report is stored whole or not at all: a batch is one transaction (ingesting thousands of
+//! reports costs one fsync per batch, not one per report), and when one report of a batch fails
+//! the batch is written again with a savepoint per report, so the failure rolls back that report
+//! only. A record's reasons and DKIM and SPF results are JSON arrays in the record's row. The schema carries SQLite's
 //! `application_id` and a `user_version` migration number, so a file that is not a mailauth
 //! report database, or one written by a newer mailauth, is refused by name before anything is
 //! written to it. This module reads no clock and no DNS; it knows nothing of summaries.
@@ -15,8 +16,8 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::model::{
-    AggregateFormat, AggregateReport, DkimResult, PolicyPublished, Reason, Record, Report,
-    SpfResult, TlsFailure, TlsPolicy, TlsReport,
+    AggregateFormat, AggregateReport, PolicyPublished, Record, Report, TlsFailure, TlsPolicy,
+    TlsReport,
 };
 
 /// `PRAGMA application_id` of a mailauth report database: "MAR1" in ASCII.
@@ -157,30 +158,12 @@ CREATE TABLE record (
     spf_aligned TEXT NOT NULL,
     header_from TEXT NOT NULL,
     envelope_from TEXT,
-    envelope_to TEXT
+    envelope_to TEXT,
+    reasons TEXT NOT NULL DEFAULT '[]',
+    dkim TEXT NOT NULL DEFAULT '[]',
+    spf TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX record_report ON record (report);
-CREATE TABLE record_reason (
-    record INTEGER NOT NULL REFERENCES record (id),
-    kind TEXT NOT NULL,
-    comment TEXT
-);
-CREATE INDEX record_reason_record ON record_reason (record);
-CREATE TABLE record_dkim (
-    record INTEGER NOT NULL REFERENCES record (id),
-    domain TEXT NOT NULL,
-    selector TEXT,
-    result TEXT NOT NULL,
-    human_result TEXT
-);
-CREATE INDEX record_dkim_record ON record_dkim (record);
-CREATE TABLE record_spf (
-    record INTEGER NOT NULL REFERENCES record (id),
-    domain TEXT NOT NULL,
-    scope TEXT,
-    result TEXT NOT NULL
-);
-CREATE INDEX record_spf_record ON record_spf (record);
 CREATE TABLE tls_policy (
     id INTEGER PRIMARY KEY,
     report INTEGER NOT NULL REFERENCES report (id),
@@ -263,8 +246,11 @@ impl Store {
                 .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
                 .map_err(|e| sqlite(&self.path, e))?;
         }
+        // temp_store in memory: the per-report savepoints' statement journals never touch disk.
         self.conn
-            .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            .execute_batch(
+                "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;",
+            )
             .map_err(|e| sqlite(&self.path, e))?;
         if version == 0 {
             let tx = self.conn.transaction().map_err(|e| sqlite(&path, e))?;
@@ -287,16 +273,45 @@ impl Store {
         Ok(inserted)
     }
 
-    /// Store many reports in one transaction, each inside its own savepoint: the result per
-    /// report, in order. A report that fails is rolled back alone; the others are kept.
+    /// Store many reports in one transaction: the result per report, in order. A report that
+    /// fails is rolled back alone; the others are kept. The batch is first written straight
+    /// through; only when a report fails is it rolled back and written again with a savepoint
+    /// per report, so the common case pays no savepoint.
     pub fn insert_batch<'r>(
         &mut self,
         reports: impl IntoIterator<Item = (&'r Report, &'r str)>,
     ) -> Result<Vec<Result<Inserted, StoreError>>, StoreError> {
+        let reports: Vec<(&Report, &str)> = reports.into_iter().collect();
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(|e| sqlite(&path, e))?;
+        let mut results = Vec::with_capacity(reports.len());
+        let mut failed = false;
+        for &(report, origin) in &reports {
+            match insert_report(&tx, report, origin) {
+                Ok(inserted) => results.push(Ok(inserted)),
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        if !failed {
+            tx.commit().map_err(|e| sqlite(&path, e))?;
+            return Ok(results);
+        }
+        drop(tx);
+        self.insert_batch_isolated(&reports)
+    }
+
+    /// [`Store::insert_batch`] with each report inside its own savepoint.
+    fn insert_batch_isolated(
+        &mut self,
+        reports: &[(&Report, &str)],
+    ) -> Result<Vec<Result<Inserted, StoreError>>, StoreError> {
         let path = self.path.clone();
         let mut tx = self.conn.transaction().map_err(|e| sqlite(&path, e))?;
-        let mut results = Vec::new();
-        for (report, origin) in reports {
+        let mut results = Vec::with_capacity(reports.len());
+        for &(report, origin) in reports {
             let mut sp = tx.savepoint().map_err(|e| sqlite(&path, e))?;
             match insert_report(&sp, report, origin) {
                 Ok(inserted) => {
@@ -397,7 +412,7 @@ impl Store {
     fn read_records(&self, report: i64) -> Result<Vec<Record>, ReadError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, source_ip, count, disposition, dkim_aligned, spf_aligned, header_from,
-                    envelope_from, envelope_to
+                    envelope_from, envelope_to, reasons, dkim, spf
              FROM record WHERE report = ?1 ORDER BY id",
         )?;
         let mut rows = stmt.query(params![report])?;
@@ -406,6 +421,7 @@ impl Store {
             let id: i64 = row.get(0)?;
             let ip: String = row.get(1)?;
             let count: i64 = row.get(2)?;
+            let json = |column: usize| -> Result<String, ReadError> { Ok(row.get(column)?) };
             records.push(Record {
                 source_ip: ip
                     .parse::<IpAddr>()
@@ -415,58 +431,15 @@ impl Store {
                 disposition: row.get(3)?,
                 dkim_aligned: row.get(4)?,
                 spf_aligned: row.get(5)?,
-                reasons: self.read_reasons(id)?,
+                reasons: from_json(&json(9)?, id, "reasons")?,
                 header_from: row.get(6)?,
                 envelope_from: row.get(7)?,
                 envelope_to: row.get(8)?,
-                dkim: self.read_dkim(id)?,
-                spf: self.read_spf(id)?,
+                dkim: from_json(&json(10)?, id, "dkim")?,
+                spf: from_json(&json(11)?, id, "spf")?,
             });
         }
         Ok(records)
-    }
-
-    fn read_reasons(&self, record: i64) -> Result<Vec<Reason>, ReadError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT kind, comment FROM record_reason WHERE record = ?1 ORDER BY rowid",
-        )?;
-        let rows = stmt.query_map(params![record], |r| {
-            Ok(Reason {
-                kind: r.get(0)?,
-                comment: r.get(1)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn read_dkim(&self, record: i64) -> Result<Vec<DkimResult>, ReadError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT domain, selector, result, human_result FROM record_dkim
-             WHERE record = ?1 ORDER BY rowid",
-        )?;
-        let rows = stmt.query_map(params![record], |r| {
-            Ok(DkimResult {
-                domain: r.get(0)?,
-                selector: r.get(1)?,
-                result: r.get(2)?,
-                human_result: r.get(3)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn read_spf(&self, record: i64) -> Result<Vec<SpfResult>, ReadError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT domain, scope, result FROM record_spf WHERE record = ?1 ORDER BY rowid",
-        )?;
-        let rows = stmt.query_map(params![record], |r| {
-            Ok(SpfResult {
-                domain: r.get(0)?,
-                scope: r.get(1)?,
-                result: r.get(2)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn read_tls(&self, filter: &Filter) -> Result<Vec<StoredTls>, ReadError> {
@@ -648,17 +621,8 @@ fn insert_aggregate(
     let report = tx.last_insert_rowid();
     let mut insert_record = tx.prepare_cached(
         "INSERT INTO record (report, source_ip, count, disposition, dkim_aligned, spf_aligned,
-             header_from, envelope_from, envelope_to)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?;
-    let mut insert_reason =
-        tx.prepare_cached("INSERT INTO record_reason (record, kind, comment) VALUES (?1, ?2, ?3)")?;
-    let mut insert_dkim = tx.prepare_cached(
-        "INSERT INTO record_dkim (record, domain, selector, result, human_result)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    let mut insert_spf = tx.prepare_cached(
-        "INSERT INTO record_spf (record, domain, scope, result) VALUES (?1, ?2, ?3, ?4)",
+             header_from, envelope_from, envelope_to, reasons, dkim, spf)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?;
     for rec in &r.records {
         insert_record.execute(params![
@@ -671,19 +635,26 @@ fn insert_aggregate(
             rec.header_from,
             rec.envelope_from,
             rec.envelope_to,
+            to_json(&rec.reasons)?,
+            to_json(&rec.dkim)?,
+            to_json(&rec.spf)?,
         ])?;
-        let id = tx.last_insert_rowid();
-        for reason in &rec.reasons {
-            insert_reason.execute(params![id, reason.kind, reason.comment])?;
-        }
-        for d in &rec.dkim {
-            insert_dkim.execute(params![id, d.domain, d.selector, d.result, d.human_result])?;
-        }
-        for s in &rec.spf {
-            insert_spf.execute(params![id, s.domain, s.scope, s.result])?;
-        }
     }
     Ok(())
+}
+
+/// A record's lists (reasons, DKIM and SPF results) are kept as JSON arrays in the record's own
+/// row: one statement per record instead of one per list entry, and one read per record.
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, rusqlite::Error> {
+    serde_json::to_string(value).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(
+    text: &str,
+    record: i64,
+    what: &str,
+) -> Result<T, ReadError> {
+    serde_json::from_str(text).map_err(|_| ReadError::Corrupt(format!("{what} of record {record}")))
 }
 
 fn insert_tls(tx: &Connection, r: &TlsReport, origin: &str) -> Result<(), rusqlite::Error> {

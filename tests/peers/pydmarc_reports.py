@@ -9,7 +9,7 @@ the testing-mode override), its report classes gather the messages into records,
 bundled XML schemas (RFC 7489 Appendix C and the RFC 9990 `dmarc-2.0` namespace) serialise the
 report. Nothing here decides a DMARC result: only the message inputs are written by hand.
 
-Run once by hand; the outputs are committed under testdata/reports/pydmarc/ (see SOURCE there).
+Run once by hand; the outputs are committed under testdata/reports/pydmarc/ (see testdata/reports.SOURCE).
 """
 
 import ipaddress
