@@ -249,7 +249,7 @@ impl Store {
         // temp_store in memory: the per-report savepoints' statement journals never touch disk.
         self.conn
             .execute_batch(
-                "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;",
+                "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
             )
             .map_err(|e| sqlite(&self.path, e))?;
         if version == 0 {
