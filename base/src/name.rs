@@ -129,11 +129,18 @@ impl DomainName {
 
     /// `self` is `other` or below it.
     pub fn is_within(&self, other: &DomainName) -> bool {
-        self.0 == other.0
-            || (self.0.len() > other.0.len()
-                && self.0.ends_with(other.0.as_str())
-                && self.0.as_bytes()[self.0.len() - other.0.len() - 1] == b'.')
+        is_within(&self.0, &other.0)
     }
+}
+
+/// `name` is `domain` or below it, compared by whole labels. Both must already be in one form
+/// (lower case, no trailing dot: [`crate::zone::normalize_name`]); for names read from DNS data
+/// or reports that are not [`DomainName`]s.
+pub fn is_within(name: &str, domain: &str) -> bool {
+    name == domain
+        || (name.len() > domain.len()
+            && name.ends_with(domain)
+            && name.as_bytes()[name.len() - domain.len() - 1] == b'.')
 }
 
 fn shown(text: &str) -> String {

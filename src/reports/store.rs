@@ -13,6 +13,7 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use mailauth_base::zone::normalize_name;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::model::{
@@ -96,12 +97,7 @@ impl Filter {
 
 /// `name` equals `domain` or is a subdomain of it (ASCII case-insensitive, no trailing dots).
 pub fn is_under(name: &str, domain: &str) -> bool {
-    let name = name.trim_end_matches('.').to_ascii_lowercase();
-    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
-    name == domain
-        || (name.len() > domain.len()
-            && name.ends_with(&domain)
-            && name.as_bytes()[name.len() - domain.len() - 1] == b'.')
+    mailauth_base::name::is_within(&normalize_name(name), &normalize_name(domain))
 }
 
 /// A stored aggregate report and where it was read from.
