@@ -178,9 +178,9 @@ use std::sync::Arc;
 
 use super::model::{AggregateReport, Record, TlsReport};
 use super::store::Filter;
-use crate::dmarc::orgdomain::organizational_domain;
+use crate::dmarc::orgdomain::{organizational_domain, relaxed_match, strict_match};
 use crate::dns::{CachingResolver, Resolver};
-use crate::spf::eval::{SpfOptions, SpfQuery, check_host};
+use crate::spf::eval::{SpfOptions, SpfOutput, SpfQuery, check_host};
 
 /// Consecutive clean days required before a policy step is advised, unless told otherwise.
 pub const DEFAULT_CLEAN_DAYS: u32 = 14;
@@ -535,13 +535,7 @@ async fn matching_spf_term(
     domain: &str,
     ip: IpAddr,
 ) -> Option<String> {
-    let query = SpfQuery {
-        ip,
-        domain: domain.to_owned(),
-        sender: format!("postmaster@{domain}"),
-        helo: domain.to_owned(),
-    };
-    let output = check_host(resolver, &query, &SpfOptions::new(now.max(0) as u64)).await;
+    let output = spf_of(resolver, now, domain, ip).await;
     if output.result != crate::spf::SpfResult::Pass {
         return None;
     }
@@ -575,12 +569,21 @@ fn main_fix(failing: &[FailingShape], fixes: &[Fix]) -> Option<Fix> {
     best.map(|(fix, _)| fix.clone())
 }
 
+/// Identifier alignment (RFC 9989 §4.4) by `dmarc::orgdomain`'s matches; `mode` is the report's
+/// `adkim`/`aspf` word. An empty name never aligns relaxed.
 fn aligned(a: &str, b: &str, mode: Option<&str>) -> bool {
     if mode == Some("s") {
-        a.eq_ignore_ascii_case(b)
+        strict_match(a, b)
     } else {
-        !a.is_empty() && !b.is_empty() && organizational_domain(a) == organizational_domain(b)
+        !a.is_empty() && !b.is_empty() && relaxed_match(a, b)
     }
+}
+
+/// check_host for `ip` against `domain`'s own SPF record (RFC 7208 §4), the domain as both the
+/// sender's and the HELO name.
+async fn spf_of(resolver: &dyn Resolver, now: i64, domain: &str, ip: IpAddr) -> SpfOutput {
+    let query = SpfQuery::for_helo(ip, domain);
+    check_host(resolver, &query, &SpfOptions::new(now.max(0) as u64)).await
 }
 
 /// The rule for one failing record (RFC 9989 §5.1.6: remediate unaligned or unauthenticated
@@ -743,13 +746,7 @@ async fn covering_include(
 ) -> Option<String> {
     let known = ctx.known.as_ref()?;
     for include in &known.spf_includes {
-        let query = SpfQuery {
-            ip,
-            domain: include.clone(),
-            sender: format!("postmaster@{include}"),
-            helo: include.clone(),
-        };
-        let out = check_host(resolver, &query, &SpfOptions::new(ctx.now.max(0) as u64)).await;
+        let out = spf_of(resolver, ctx.now, include, ip).await;
         if out.result == crate::spf::SpfResult::Pass {
             return Some(format!("include:{include}"));
         }
