@@ -138,21 +138,7 @@ pub fn read_sources(
     limits: &Limits,
     sink: &mut dyn FnMut(Item),
 ) -> Result<(), SourceError> {
-    for path in paths {
-        std::fs::metadata(path).map_err(|source| SourceError::Missing {
-            path: path.clone(),
-            source,
-        })?;
-    }
-    let mut reader = SourceReader {
-        limits,
-        sink,
-        deferred: None,
-    };
-    for path in paths {
-        reader.path(path);
-    }
-    Ok(())
+    read_all(paths, limits, None, sink)
 }
 
 /// Files parsed side by side in one round of [`read_sources_parallel`].
@@ -168,9 +154,21 @@ pub fn read_sources_parallel(
     threads: usize,
     sink: &mut dyn FnMut(Item),
 ) -> Result<(), SourceError> {
-    if threads <= 1 {
-        return read_sources(paths, limits, sink);
-    }
+    let deferred = (threads > 1).then(|| Deferred {
+        threads,
+        files: Vec::with_capacity(ROUND),
+    });
+    read_all(paths, limits, deferred, sink)
+}
+
+/// Check that every path exists, then read them all, sequentially or (with `deferred`) in
+/// parallel rounds.
+fn read_all(
+    paths: &[PathBuf],
+    limits: &Limits,
+    deferred: Option<Deferred>,
+    sink: &mut dyn FnMut(Item),
+) -> Result<(), SourceError> {
     for path in paths {
         std::fs::metadata(path).map_err(|source| SourceError::Missing {
             path: path.clone(),
@@ -180,10 +178,7 @@ pub fn read_sources_parallel(
     let mut reader = SourceReader {
         limits,
         sink,
-        deferred: Some(Deferred {
-            threads,
-            files: Vec::with_capacity(ROUND),
-        }),
+        deferred,
     };
     for path in paths {
         reader.path(path);
