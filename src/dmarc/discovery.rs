@@ -5,7 +5,7 @@
 //! (`p`/`sp`/`np`) and alignment are `eval`'s business.
 
 use super::{DmarcRecord, DmarcSyntaxError, parse};
-use crate::dns::Resolver;
+use crate::dns::{DnsError, Resolver};
 
 /// The most queries one walk makes (RFC 9989 §4.10, the guard against names with many labels).
 pub const MAX_QUERIES: usize = 8;
@@ -160,18 +160,27 @@ pub async fn tree_walk(resolver: &dyn Resolver, domain: &str) -> TreeWalk {
     walk
 }
 
-/// The DMARC records at `_dmarc.{domain}`, read as RFC 9989 does.
-pub async fn query(resolver: &dyn Resolver, domain: &str) -> WalkAnswer {
-    let records = match resolver.txt(&format!("_dmarc.{domain}")).await {
-        Ok(records) => records,
-        Err(e) if e.is_temporary() => return WalkAnswer::TempError(e.to_string()),
-        Err(_) => return WalkAnswer::NoRecord,
-    };
-    let dmarc: Vec<Vec<u8>> = records
+/// The `v=DMARC1` TXT values at `_dmarc.{domain}` (other TXT records there are not DMARC's), as
+/// both standards' readers start: RFC 9989 [`query`] and RFC 7489 `eval::lookup`.
+pub(crate) async fn dmarc_txt(
+    resolver: &dyn Resolver,
+    domain: &str,
+) -> Result<Vec<Vec<u8>>, DnsError> {
+    let records = resolver.txt(&format!("_dmarc.{domain}")).await?;
+    Ok(records
         .iter()
         .map(|r| r.joined())
         .filter(|v| parse::is_dmarc_record(v))
-        .collect();
+        .collect())
+}
+
+/// The DMARC records at `_dmarc.{domain}`, read as RFC 9989 does.
+pub async fn query(resolver: &dyn Resolver, domain: &str) -> WalkAnswer {
+    let dmarc = match dmarc_txt(resolver, domain).await {
+        Ok(dmarc) => dmarc,
+        Err(e) if e.is_temporary() => return WalkAnswer::TempError(e.to_string()),
+        Err(_) => return WalkAnswer::NoRecord,
+    };
     match dmarc.as_slice() {
         [] => WalkAnswer::NoRecord,
         [one] => match parse::record_rfc9989(one) {

@@ -144,16 +144,11 @@ pub async fn discover(resolver: &dyn Resolver, from_domain: &str) -> Discovery {
 /// domain.
 pub async fn lookup(resolver: &dyn Resolver, domain: &str) -> Discovery {
     let name = format!("_dmarc.{domain}");
-    let records = match resolver.txt(&name).await {
-        Ok(records) => records,
+    let dmarc = match discovery::dmarc_txt(resolver, domain).await {
+        Ok(dmarc) => dmarc,
         Err(e) if e.is_temporary() => return Discovery::TempError(e.to_string()),
         Err(e) => return Discovery::None(e.to_string()),
     };
-    let dmarc: Vec<Vec<u8>> = records
-        .iter()
-        .map(|r| r.joined())
-        .filter(|v| parse::is_dmarc_record(v))
-        .collect();
     match dmarc.as_slice() {
         [] => Discovery::None(format!("{name} has no v=DMARC1 record")),
         [one] => match parse::record(one) {
