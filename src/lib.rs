@@ -23,6 +23,7 @@ pub mod rotate;
 pub mod smtp;
 pub mod spf;
 pub mod taglist;
+pub mod transport;
 pub mod verdict;
 
 pub use error::{ErrorClass, classify};

@@ -120,6 +120,9 @@ pub const CODE_TABLES: &[(&str, &[&str])] = &[
     ("audit::exim", crate::audit::exim::CODES),
     ("audit::sendmail", crate::audit::sendmail::CODES),
     ("audit::exchange", crate::audit::exchange::CODES),
+    ("transport::mta_sts", crate::transport::mta_sts::CODES),
+    ("transport::tls_rpt", crate::transport::tls_rpt::CODES),
+    ("transport::dane", crate::transport::dane::CODES),
 ];
 
 /// Every finding code mailauth can report, from [`CODE_TABLES`].
