@@ -110,6 +110,7 @@ pub async fn check(global: &GlobalArgs, args: CheckArgs) -> Result<Outcome> {
         if args.smtp {
             smtp(global, &args, resolver.as_ref(), &mut report).await?;
         }
+        dane(global, &args, resolver.as_ref(), &mut report).await?;
         reports.push(report);
     }
     if global.json {
@@ -163,6 +164,35 @@ async fn smtp(
         report.dns_failed |= probed.temporary_failure;
         report.findings.extend(probed.findings);
     }
+    Ok(())
+}
+
+/// DANE (RFC 7672): the TLSA records at every MX host, and with --smtp each address's
+/// STARTTLS chain matched against them (on --smtp-port).
+async fn dane(
+    global: &GlobalArgs,
+    args: &CheckArgs,
+    resolver: &dyn Resolver,
+    report: &mut Report,
+) -> Result<()> {
+    // No MX is already a finding of the DNS part.
+    let Ok(mx) = resolver.mx(&report.domain).await else {
+        return Ok(());
+    };
+    let hosts: Vec<String> = mx.into_iter().map(|m| m.exchange).collect();
+    let now = i64::try_from(global.now()?).unwrap_or(i64::MAX);
+    let (findings, failed) = mailauth::transport::dane::findings(
+        resolver,
+        &report.domain,
+        &hosts,
+        args.smtp,
+        args.smtp_port,
+        &[],
+        now,
+    )
+    .await;
+    report.findings.extend(findings);
+    report.dns_failed |= failed;
     Ok(())
 }
 
