@@ -395,7 +395,7 @@ fn spki_of_section(kind: SectionKind, der: &[u8], path: &str) -> Result<Vec<u8>,
 /// A DER SubjectPublicKeyInfo parses, with nothing after it.
 fn check_spki(der: &[u8]) -> Result<(), String> {
     match x509_parser::x509::SubjectPublicKeyInfo::from_der(der) {
-        Ok((rest, _)) if rest.is_empty() => Ok(()),
+        Ok(([], _)) => Ok(()),
         Ok(_) => Err("trailing data after the public key".to_owned()),
         Err(e) => Err(format!("not a SubjectPublicKeyInfo ({e})")),
     }
