@@ -288,8 +288,10 @@ proptest! {
     #[test]
     fn rfc8461_4_1_wildcard_one_label_property(h in host(), a in label(), b in label()) {
         let pattern = format!("*.{h}");
-        prop_assert!(mx_matches(&pattern, &format!("{a}.{h}")));
-        prop_assert!(!mx_matches(&pattern, &format!("{a}.{b}.{h}")));
+        let one = format!("{a}.{h}");
+        let two = format!("{a}.{b}.{h}");
+        prop_assert!(mx_matches(&pattern, &one));
+        prop_assert!(!mx_matches(&pattern, &two));
         prop_assert!(!mx_matches(&pattern, &h));
     }
 
