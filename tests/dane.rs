@@ -596,4 +596,27 @@ fn rfc7672_2_2_1_record_findings_through_zone_files() {
     };
     assert_eq!(none(true), ["dane.none"]);
     assert_eq!(none(false), Vec::<&str>::new());
+    // A TLSA lookup failing while the host's own lookups work is this RRset's failure (bogus);
+    // when the host's lookups fail too, the resolver is the problem (temporary, RFC 7672 §2.2).
+    let failing = |extra: &[&str]| {
+        let zone = "$ORIGIN f.test.\n@ IN MX 10 mx\nmx IN A 192.0.2.1\n";
+        let mut resolver = mailauth::dns::zone::ZoneResolver::parse_str(zone, "f", None).unwrap();
+        resolver.set_temporary_failure("_25._tcp.mx.f.test");
+        for name in extra {
+            resolver.set_temporary_failure(name);
+        }
+        let hosts = ["mx.f.test".to_owned()];
+        let (findings, failed) = rt.block_on(dane::findings(
+            &resolver,
+            "f.test",
+            &hosts,
+            false,
+            25,
+            &[],
+            0,
+        ));
+        (findings.iter().map(|f| f.code).collect::<Vec<_>>(), failed)
+    };
+    assert_eq!(failing(&[]), (vec!["dane.bogus"], false));
+    assert_eq!(failing(&["mx.f.test"]), (vec!["dns.temporary"], true));
 }
