@@ -31,4 +31,5 @@ mod smtp_cert;
 mod smtp_servers;
 mod spf;
 mod support;
+mod transport_publish;
 mod verify_from;
