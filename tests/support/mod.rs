@@ -8,6 +8,7 @@ pub mod cmd;
 pub mod dns_server;
 pub mod exim;
 pub mod fake_smtp;
+pub mod https_server;
 pub mod knot;
 pub mod mail_tls;
 pub mod named;
