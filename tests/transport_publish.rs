@@ -706,7 +706,7 @@ fn rfc8461_8_1_publish_refuses_a_new_id_while_the_policy_is_not_served() {
         out.dump()
     );
     assert_eq!(ws.zone(), before, "nothing of example.com was applied");
-    // Changing the policy after the refusal also changes the id the plan wants; still refused.
+    // The plan still wants the new id: the refusal changed nothing.
     let plan = ws.run("2026-11-29T12:00:00Z", &["plan", "--domain", "example.com"]);
     assert!(
         plan.stdout_str()
@@ -736,4 +736,80 @@ fn rfc8461_3_1_plan_refuses_a_policy_changed_since_it_was_written() {
         "{}",
         out.dump()
     );
+}
+
+/// RFC 8461 §8.1 with a real HTTPS server on loopback (a test CA passed as the section's `ca`):
+/// publish refuses while an older policy is served, and changes the id once the new one is.
+#[test]
+fn rfc8461_8_1_publish_changes_the_id_after_the_new_policy_is_served() {
+    use crate::support::https_server::{HttpsServer, Reply, TestCa};
+    use std::collections::HashMap;
+    if tool("openssl").is_none() {
+        return;
+    }
+    let pki = tempfile::tempdir().unwrap();
+    let ca = TestCa::new(pki.path(), "test-ca");
+    let cert = ca.issue("mta-sts", &["mta-sts.example.com"], 30);
+    let serve = |body: &str| {
+        let mut replies = HashMap::new();
+        replies.insert("mta-sts.example.com".to_owned(), Reply::policy(body));
+        HttpsServer::start(&cert, replies)
+    };
+    // An old policy is served first.
+    let old = "version: STSv1\r\nmode: none\r\nmax_age: 86400\r\n";
+    let server = serve(old);
+    let config = format!(
+        "{STS_ONLY}https_port = {}\nca = \"{}\"\n",
+        server.port,
+        ca.cert.display()
+    );
+    let ws = Workspace::new(&config, false);
+    // The test CA's certificates are valid from the moment openssl made them.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    let now = now.as_str();
+    let written = ws.run(now, &["--json", "mta-sts", "policy"]);
+    written.assert_exit(0);
+    let written = written.json();
+    let id = written["id"].as_str().unwrap().to_owned();
+    let policy = written["policy"].as_str().unwrap().to_owned();
+    let out = ws.run(now, &["publish", "--yes"]);
+    out.assert_exit(1);
+    let err = out.stderr_str();
+    assert!(
+        err.contains("serves another policy")
+            && err.contains("line 2: served \"mode: none\", expected \"mode: testing\""),
+        "{}",
+        out.dump()
+    );
+    assert!(!ws.zone().contains("_mta-sts"), "{}", ws.zone());
+    drop(server);
+
+    // The new policy is served (with LF line ends: the same policy, RFC 8461 §3.2): published.
+    let server = serve(&policy.replace("\r\n", "\n"));
+    let config = format!(
+        "{STS_ONLY}https_port = {}\nca = \"{}\"\n",
+        server.port,
+        ca.cert.display()
+    );
+    std::fs::write(ws.path("mailauth.toml"), config).unwrap();
+    let out = ws.run(now, &["publish", "--yes"]);
+    out.assert_exit(0);
+    let resolver =
+        mailauth::dns::zone::ZoneResolver::from_files(&[ws.path("example.com.zone")]).unwrap();
+    let txt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(mailauth::dns::Resolver::txt(
+            &resolver,
+            "_mta-sts.example.com",
+        ))
+        .unwrap();
+    assert_eq!(txt[0].joined(), format!("v=STSv1; id={id}").as_bytes());
+    // Nothing changes the id now: a second publish has nothing to do and fetches nothing.
+    drop(server);
+    ws.run(now, &["publish", "--yes"]).assert_exit(0);
 }
