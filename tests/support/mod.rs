@@ -6,6 +6,7 @@ pub mod chromium;
 pub mod cloudflare_fake;
 pub mod cmd;
 pub mod dns_server;
+pub mod dnssec;
 pub mod exim;
 pub mod fake_smtp;
 pub mod https_server;
