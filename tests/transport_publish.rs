@@ -813,3 +813,40 @@ fn rfc8461_8_1_publish_changes_the_id_after_the_new_policy_is_served() {
     drop(server);
     ws.run(now, &["publish", "--yes"]).assert_exit(0);
 }
+
+/// `keys` in the dane section give `3 1 1` records from the key's SubjectPublicKeyInfo (RFC 7672
+/// §3.1.1 with RFC 6698 §2.1.2 selector 1): the same digest openssl computes from the
+/// certificate made with that key, so the next key's record can be published before its
+/// certificate exists.
+#[test]
+fn rfc7672_3_1_1_dane_keys_give_the_certificates_spki_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((cert, key)) = openssl_cert(dir.path(), "mx1.example.com", "cert") else {
+        return;
+    };
+    let text = TLS_RPT_AND_DANE.replace(
+        "certs = [\"cert.pem\", \"next.pem\"]",
+        &format!(
+            "keys = [\"{}\"]\nhosts = [\"mx1.example.com\"]",
+            key.file_name().unwrap().to_str().unwrap()
+        ),
+    );
+    let config = Config::parse(&text, "m.toml").unwrap();
+    let domain = config.domains.keys().next().unwrap();
+    let store = mailauth::keys::KeyStore::new(dir.path().join("keys"));
+    let inputs = TransportInputs {
+        config_dir: dir.path().to_owned(),
+        mx_hosts: None,
+    };
+    let want = desired(domain, &config.domains[domain], &store, &inputs).unwrap();
+    let tlsa: Vec<_> = want
+        .iter()
+        .filter(|d| d.rtype == RecordType::Tlsa)
+        .collect();
+    assert_eq!(tlsa.len(), 1, "{want:?}");
+    assert_eq!(tlsa[0].name, "_25._tcp.mx1.example.com");
+    assert_eq!(
+        tlsa[0].value.as_deref(),
+        Some(format!("3 1 1 {}", openssl_digest(&cert, 1, "sha256")).as_str())
+    );
+}
