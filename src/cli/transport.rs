@@ -155,7 +155,7 @@ fn print_txt(
 
 /// An MTA-STS policy id: 1 to 32 letters and digits (RFC 8461 §3.1).
 fn check_sts_id(id: &str) -> Result<()> {
-    if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    if !mta_sts::valid_id(id) {
         bail!("--id {id:?}: an MTA-STS id is 1 to 32 letters and digits (RFC 8461 §3.1)");
     }
     Ok(())
