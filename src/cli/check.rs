@@ -18,8 +18,12 @@ use mailauth_base::DomainName;
 /// Arguments of `mailauth check`.
 #[derive(Debug, Args)]
 #[command(after_help = "\
-Reads the domain's MX, SPF, DMARC and DKIM records and reports every problem with a stable \
-code, its severity, the record, the RFC clause and a fix. DKIM selectors come from --selector \
+Reads the domain's MX, SPF, DMARC, DKIM, MTA-STS and TLS-RPT records and reports every problem \
+with a stable code, its severity, the record, the RFC clause and a fix. Where an _mta-sts record \
+is published, the policy is fetched from https://mta-sts.DOMAIN/.well-known/mta-sts.txt (through \
+the same resolver, WebPKI certificate check plus any --ca roots, no redirects, at most 64 KiB) \
+and every MX must match one of its mx patterns; with --smtp each MX the policy covers must also \
+offer STARTTLS with a certificate valid for its name. DKIM selectors come from --selector \
 and from the key store (KEY_DIR/DOMAIN/*.pem), whose keys are also compared with what DNS \
 publishes (by public key and by signing a probe and verifying it through DNS). With --smtp \
 each MX host is also probed over SMTP (see `mailauth probe --help`); the relay battery runs \
@@ -39,7 +43,8 @@ Examples:
   mailauth check example.com
   mailauth check example.com --selector 20261125-rsa --json
   mailauth check --domains-file customers.txt --json --concurrency 128 > report.jsonl
-  mailauth check example.com --smtp --relay --source-ip 192.0.2.99")]
+  mailauth check example.com --smtp --relay --source-ip 192.0.2.99
+  mailauth check example.test --zone example.test.zone --ca test-ca.pem --https-port 8443")]
 pub struct CheckArgs {
     /// Domains to check.
     pub domains: Vec<DomainName>,

@@ -162,6 +162,7 @@ pub fn dig(server: SocketAddr, name: &str, rtype: &str, extra: &[&str]) -> Optio
         .map(|answer| {
             answer
                 .lines()
+                .skip(1)
                 .take_while(|l| !l.trim().is_empty())
                 .filter_map(|l| {
                     let words: Vec<&str> = l.split_whitespace().collect();
@@ -480,8 +481,10 @@ pub fn independent_dane_verify(
     super::tool("ldns-dane")?;
     let owner = format!("_25._tcp.{host}");
     let Some(answer) = dig(resolver, &owner, "TLSA", &[]) else {
+        eprintln!("independent_dane_verify: no answer from dig @{resolver}");
         return Some(false);
     };
+    eprintln!("independent_dane_verify: dig @{resolver} {owner} TLSA: {answer:?}");
     if answer.status != "NOERROR" || !answer.flags.iter().any(|f| f == "ad") {
         return Some(false);
     }
