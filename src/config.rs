@@ -419,7 +419,7 @@ fn mx_patterns<'de, D: serde::Deserializer<'de>>(
 
 /// An MTA-STS `mx` pattern (RFC 8461 §3.2): a host name, optionally starting with `*.`;
 /// returned lower case without a trailing dot.
-pub fn mx_pattern(text: &str) -> Result<String, String> {
+fn mx_pattern(text: &str) -> Result<String, String> {
     let (wildcard, host) = match text.strip_prefix("*.") {
         Some(rest) => ("*.", rest),
         None => ("", text),
@@ -450,39 +450,28 @@ fn tls_rpt_rua<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<
             "rua = []: give at least one mailto: or https: URI (RFC 8460 §3)",
         ));
     }
-    for text in &texts {
-        tls_rpt_uri(text).map_err(serde::de::Error::custom)?;
+    if let Some(problem) = texts.iter().find_map(|text| tls_rpt_uri_problem(text)) {
+        return Err(serde::de::Error::custom(problem));
     }
     Ok(texts)
 }
 
-/// Check one TLS-RPT `rua` URI (RFC 8460 §3): `mailto:` with an address, or `https://` with a
-/// host; no blanks, commas or semicolons, which would split the record.
-pub fn tls_rpt_uri(text: &str) -> Result<(), String> {
-    let bad = |why: &str| Err(format!("rua {text:?}: {why} (RFC 8460 §3)"));
-    if text.is_empty()
-        || text
-            .bytes()
-            .any(|b| b.is_ascii_whitespace() || b == b',' || b == b';')
-    {
-        return bad("a URI with no blanks, commas or semicolons is needed");
+/// Why one TLS-RPT `rua` URI is refused (RFC 8460 §3), or `None` when it is usable. The
+/// verdict is `transport::tls_rpt::valid_uri`'s (the one `check` and `record tls-rpt` use); this
+/// only words it for the configuration's error message.
+fn tls_rpt_uri_problem(text: &str) -> Option<String> {
+    if crate::transport::tls_rpt::valid_uri(text) {
+        return None;
     }
     let lower = text.to_ascii_lowercase();
-    if let Some(address) = lower.strip_prefix("mailto:") {
-        return match address.split_once('@') {
-            Some((local, domain)) if !local.is_empty() && !domain.is_empty() => Ok(()),
-            _ => bad("mailto: needs an address, e.g. mailto:tlsrpt@example.com"),
-        };
-    }
-    if let Some(rest) = lower.strip_prefix("https://") {
-        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-        return if host.is_empty() {
-            bad("https: needs a host, e.g. https://reports.example.com/tlsrpt")
-        } else {
-            Ok(())
-        };
-    }
-    bad("only mailto: and https: report URIs are allowed")
+    let why = if lower.starts_with("mailto:") {
+        "mailto: needs one address, e.g. mailto:tlsrpt@example.com, with no blanks, commas, semicolons or '!'"
+    } else if lower.starts_with("https://") {
+        "https: needs a host, e.g. https://reports.example.com/tlsrpt, with no blanks, commas, semicolons or '!'"
+    } else {
+        "only mailto: and https: report URIs are allowed"
+    };
+    Some(format!("rua {text:?}: {why} (RFC 8460 §3)"))
 }
 
 /// `[domains."D".dane]`: TLSA records (RFC 6698) at `_PORT._tcp.HOST` for the domain's MX hosts,

@@ -114,7 +114,7 @@ fn config_transport_values_are_refused_at_their_line() {
             "\"mailto:tlsrpt@example.com\"",
             "\"mailto:\"",
             "m.toml:15:",
-            "mailto: needs an address",
+            "mailto: needs one address",
         ),
         (
             "\"mailto:tlsrpt@example.com\"",
