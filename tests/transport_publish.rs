@@ -303,7 +303,7 @@ fn rfc8460_3_record_tls_rpt_prints_the_txt_record_and_refuses_other_schemes() {
         .run();
     out.assert_exit(2);
     assert!(
-        out.stderr_str().contains("only mailto: and https:"),
+        out.stderr_str().contains("is not a mailto: address or an https: URL"),
         "{}",
         out.dump()
     );
