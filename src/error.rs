@@ -53,8 +53,12 @@ pub fn classify(error: &(dyn std::error::Error + 'static)) -> Option<ErrorClass>
             rotate::executor::RotateError::Servers(inner) => {
                 classify(inner.as_ref()).unwrap_or(ErrorClass::BadInput)
             }
+            rotate::executor::RotateError::Tlsa(t) => t.class(),
             _ => ErrorClass::BadInput,
         });
+    }
+    if let Some(e) = error.downcast_ref::<rotate::dane::TlsaRotateError>() {
+        return Some(e.class());
     }
     let input = error.is::<config::ConfigError>()
         || error.is::<keys::KeyError>()

@@ -9,6 +9,7 @@ mod audit_postfix;
 mod check;
 mod clean_core;
 mod cli;
+mod dane_rollover;
 mod deps;
 mod dkim;
 mod dmarc;
