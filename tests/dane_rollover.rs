@@ -128,6 +128,8 @@ impl World {
             .lines()
             .filter(|l| l.split_whitespace().next() == Some(owner.as_str()))
             .filter_map(|l| {
+                // The provider marks its records with a `;mailauth` comment.
+                let l = l.split(';').next().unwrap_or_default();
                 let words: Vec<&str> = l.split_whitespace().collect();
                 let at = words.iter().position(|w| *w == "TLSA")?;
                 Some(format!(
