@@ -24,6 +24,8 @@ pub struct CheckOptions {
     /// How the DMARC policy record is discovered: RFC 9989's tree walk (the default) or RFC
     /// 7489's Public Suffix List.
     pub dmarc_standard: crate::dmarc::Standard,
+    /// Extra roots, HTTPS port and timeout for the MTA-STS policy fetch.
+    pub transport: crate::transport::TransportOptions,
 }
 
 /// Check `domain` (parsed and normalised once, by whoever read it).
@@ -65,7 +67,39 @@ pub async fn check_domain(
         report.findings.extend(dkim);
         report.dns_failed |= failed;
     }
+    let (sts, failed) = mta_sts_tls_rpt_findings(resolver, domain, options).await;
+    report.findings.extend(sts);
+    report.dns_failed |= failed;
     report
+}
+
+/// MTA-STS (RFC 8461) and TLS-RPT (RFC 8460). A missing TLS-RPT record is reported only where
+/// MTA-STS is published: without it, nobody learns that senders fail the policy.
+async fn mta_sts_tls_rpt_findings(
+    resolver: &dyn Resolver,
+    domain: &str,
+    options: &CheckOptions,
+) -> (Vec<Finding>, bool) {
+    let now = i64::try_from(options.now).unwrap_or(i64::MAX);
+    let fetch = options.transport.fetch_options();
+    let (mut out, sts_failed) =
+        crate::transport::mta_sts::findings(resolver, domain, &fetch, now).await;
+    let sts_published = publishes(resolver, &format!("_mta-sts.{domain}"), "v=STSv1").await;
+    let (rpt, rpt_failed) = crate::transport::tls_rpt::findings(resolver, domain).await;
+    out.extend(
+        rpt.into_iter()
+            .filter(|f| f.code != "tls_rpt.none" || sts_published),
+    );
+    (out, sts_failed || rpt_failed)
+}
+
+/// Whether some TXT record at `name` starts with `prefix`.
+async fn publishes(resolver: &dyn Resolver, name: &str, prefix: &str) -> bool {
+    resolver.txt(name).await.is_ok_and(|records| {
+        records
+            .iter()
+            .any(|r| r.joined().starts_with(prefix.as_bytes()))
+    })
 }
 
 async fn mx_findings(resolver: &dyn Resolver, domain: &str) -> (Vec<Finding>, bool) {

@@ -134,14 +134,16 @@ pub fn all_codes() -> Vec<&'static str> {
         .collect()
 }
 
-/// The codes `mailauth check` can report about a domain's DNS records (MX, SPF, DMARC, DKIM),
-/// as opposed to the SMTP probe's and the MTA audits'.
+/// The codes `mailauth check` can report about a domain's DNS records (MX, SPF, DMARC, DKIM,
+/// MTA-STS and TLS-RPT, whose checks also fetch the policy over HTTPS), as opposed to the SMTP probe's and the MTA audits'.
 pub fn dns_codes() -> Vec<&'static str> {
     [
         crate::check::CODES,
         crate::spf::lint::CODES,
         crate::dmarc::lint::CODES,
         crate::dkim::lint::CODES,
+        crate::transport::mta_sts::CODES,
+        crate::transport::tls_rpt::CODES,
     ]
     .concat()
 }

@@ -274,6 +274,57 @@ fn cases() -> Vec<Case> {
         ),
         // Published: the test RSA key; in the key store: another key.
         case("dkim-mismatch", String::new(), &[], &["dkim.key_mismatch"]),
+        // MTA-STS and TLS-RPT records (RFC 8461 §3.1, RFC 8460 §3). The policy faults need the
+        // HTTPS server: tests/mta_sts.rs.
+        case(
+            "sts-record-syntax",
+            txt("_mta-sts", "v=STSv1; id=not-alnum!")
+                + &txt("_smtp._tls", "v=TLSRPTv1; rua=mailto:tls@example.test"),
+            &[],
+            &["mta_sts.record_syntax"],
+        ),
+        case(
+            "sts-multiple",
+            txt("_mta-sts", "v=STSv1; id=1")
+                + &txt("_mta-sts", "v=STSv1; id=2")
+                + &txt("_smtp._tls", "v=TLSRPTv1; rua=mailto:tls@example.test"),
+            &[],
+            &["mta_sts.multiple_records"],
+        ),
+        // The record points to a policy host that does not exist (RFC 8461 §3.3).
+        case(
+            "sts-no-policy",
+            txt("_mta-sts", "v=STSv1; id=20261129")
+                + &txt("_smtp._tls", "v=TLSRPTv1; rua=mailto:tls@example.test"),
+            &[],
+            &["mta_sts.record_without_policy"],
+        ),
+        // MTA-STS without TLS-RPT: nobody hears of failures.
+        case(
+            "tls-rpt-none",
+            txt("_mta-sts", "v=STSv1; id=20261129"),
+            &[],
+            &["mta_sts.record_without_policy", "tls_rpt.none"],
+        ),
+        case(
+            "tls-rpt-syntax",
+            txt("_smtp._tls", "v=TLSRPTv1; ruf=mailto:tls@example.test"),
+            &[],
+            &["tls_rpt.syntax"],
+        ),
+        case(
+            "tls-rpt-multiple",
+            txt("_smtp._tls", "v=TLSRPTv1; rua=mailto:a@example.test")
+                + &txt("_smtp._tls", "v=TLSRPTv1; rua=mailto:b@example.test"),
+            &[],
+            &["tls_rpt.multiple"],
+        ),
+        case(
+            "tls-rpt-bad-uri",
+            txt("_smtp._tls", "v=TLSRPTv1; rua=http://example.test/reports"),
+            &[],
+            &["tls_rpt.bad_uri"],
+        ),
     ]
 }
 
@@ -587,12 +638,35 @@ fn architecture_codes_table_matches_code() {
     }
 }
 
+/// Why the MTA-STS policy codes have no case here: they need the policy served over HTTPS;
+/// tests/mta_sts.rs runs each through `mailauth check` against its in-process HTTPS server.
+const SERVED: &str = "needs the policy served over HTTPS: rfc8461_3_3_each_policy_fault_gives_its_code_through_check in tests/mta_sts.rs";
+
+/// Why the `--smtp` MTA-STS codes have no case here: they need a live STARTTLS server.
+const SMTP: &str = "needs check --smtp against a live server: tests/mta_sts.rs";
+
 /// Codes `check` can report that no case above produces, each with the reason.
-const CODES_WITHOUT_A_CASE: &[(&str, &str)] = &[(
-    "dns.temporary",
-    "a temporary DNS failure, not a record: check_command_text_json_and_exit_codes gets it \
+const CODES_WITHOUT_A_CASE: &[(&str, &str)] = &[
+    ("mta_sts.policy_redirect", SERVED),
+    ("mta_sts.policy_status", SERVED),
+    ("mta_sts.policy_content_type", SERVED),
+    ("mta_sts.policy_too_large", SERVED),
+    ("mta_sts.policy_cert", SERVED),
+    ("mta_sts.policy_syntax", SERVED),
+    ("mta_sts.max_age_range", SERVED),
+    ("mta_sts.mx_not_covered", SERVED),
+    ("mta_sts.testing", SERVED),
+    ("mta_sts.none_mode", SERVED),
+    ("mta_sts.short_max_age", SERVED),
+    ("mta_sts.policy_without_record", SERVED),
+    ("mta_sts.mx_cert", SMTP),
+    ("mta_sts.mx_no_starttls", SMTP),
+    (
+        "dns.temporary",
+        "a temporary DNS failure, not a record: check_command_text_json_and_exit_codes gets it \
          from a refusing server (exit 3)",
-)];
+    ),
+];
 
 /// Every code `check` can report about DNS records has a case here that produces it (so the
 /// finding is shown to fire, through zone files, hickory-server and BIND).

@@ -18,8 +18,12 @@ use mailauth_base::DomainName;
 /// Arguments of `mailauth check`.
 #[derive(Debug, Args)]
 #[command(after_help = "\
-Reads the domain's MX, SPF, DMARC and DKIM records and reports every problem with a stable \
-code, its severity, the record, the RFC clause and a fix. DKIM selectors come from --selector \
+Reads the domain's MX, SPF, DMARC, DKIM, MTA-STS and TLS-RPT records and reports every problem \
+with a stable code, its severity, the record, the RFC clause and a fix. Where an _mta-sts record \
+is published, the policy is fetched from https://mta-sts.DOMAIN/.well-known/mta-sts.txt (through \
+the same resolver, WebPKI certificate check plus any --ca roots, no redirects, at most 64 KiB) \
+and every MX must match one of its mx patterns; with --smtp each MX the policy covers must also \
+offer STARTTLS with a certificate valid for its name. DKIM selectors come from --selector \
 and from the key store (KEY_DIR/DOMAIN/*.pem), whose keys are also compared with what DNS \
 publishes (by public key and by signing a probe and verifying it through DNS). With --smtp \
 each MX host is also probed over SMTP (see `mailauth probe --help`); the relay battery runs \
@@ -39,7 +43,8 @@ Examples:
   mailauth check example.com
   mailauth check example.com --selector 20261125-rsa --json
   mailauth check --domains-file customers.txt --json --concurrency 128 > report.jsonl
-  mailauth check example.com --smtp --relay --source-ip 192.0.2.99")]
+  mailauth check example.com --smtp --relay --source-ip 192.0.2.99
+  mailauth check example.test --zone example.test.zone --ca test-ca.pem --https-port 8443")]
 pub struct CheckArgs {
     /// Domains to check.
     pub domains: Vec<DomainName>,
@@ -77,6 +82,15 @@ pub struct CheckArgs {
     /// With --smtp: the port to probe on each MX host.
     #[arg(long, value_name = "N", default_value_t = 25)]
     pub smtp_port: u16,
+    /// Also trust the CA certificates in this PEM file (repeatable), for the MTA-STS policy
+    /// fetch and, with --smtp, the STARTTLS certificates. Adds trust; never replaces the WebPKI
+    /// roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Vec<PathBuf>,
+    /// The HTTPS port of mta-sts.DOMAIN for the MTA-STS policy fetch. Senders always use 443;
+    /// another port is for private deployments and tests.
+    #[arg(long, value_name = "N", default_value_t = 443)]
+    pub https_port: u16,
 }
 
 pub async fn check(global: &GlobalArgs, args: CheckArgs) -> Result<Outcome> {
@@ -89,6 +103,11 @@ pub async fn check(global: &GlobalArgs, args: CheckArgs) -> Result<Outcome> {
         key_store: Some(KeyStore::new(&args.key_dir)),
         now: global.now()?,
         dmarc_standard: args.dmarc_standard,
+        transport: mailauth::transport::TransportOptions {
+            extra_roots: super::probe::extra_roots(&args.ca)?,
+            https_port: args.https_port,
+            timeout: Duration::from_secs(10),
+        },
     });
     let timeout = Duration::from_secs(args.timeout);
     if let Some(file) = &args.domains_file {
@@ -108,8 +127,9 @@ pub async fn check(global: &GlobalArgs, args: CheckArgs) -> Result<Outcome> {
         let mut report =
             check_one(resolver.clone(), domain.clone(), options.clone(), timeout).await;
         if args.smtp {
-            smtp(global, &args, resolver.as_ref(), &mut report).await?;
+            smtp(global, &args, &options, resolver.as_ref(), &mut report).await?;
         }
+        dane(global, &args, &options, resolver.as_ref(), &mut report).await?;
         reports.push(report);
     }
     if global.json {
@@ -136,6 +156,7 @@ pub async fn check(global: &GlobalArgs, args: CheckArgs) -> Result<Outcome> {
 async fn smtp(
     global: &GlobalArgs,
     args: &CheckArgs,
+    check: &CheckOptions,
     resolver: &dyn Resolver,
     report: &mut Report,
 ) -> Result<()> {
@@ -154,15 +175,98 @@ async fn smtp(
         relay: args.relay,
         credentials: None,
         data_to: None,
-        extra_roots: Vec::new(),
+        extra_roots: check.transport.extra_roots.clone(),
         now: i64::try_from(global.now()?).unwrap_or(i64::MAX),
         max_connections: 8,
     };
+    let policy = mta_sts_policy(resolver, &report.domain, check).await;
     for target in targets {
         let probed = mailauth::smtp::probe::probe(resolver, &target, &options).await;
         report.dns_failed |= probed.temporary_failure;
-        report.findings.extend(probed.findings);
+        report.findings.extend(probed.findings.iter().cloned());
+        if let Some(policy) = &policy
+            && !probed.temporary_failure
+        {
+            report
+                .findings
+                .extend(mta_sts_mx_findings(policy, &probed, options.now));
+        }
     }
+    Ok(())
+}
+
+/// The domain's MTA-STS policy, when its record and policy are valid (otherwise the DNS part
+/// has already said why and there is no policy to hold the MX hosts to).
+async fn mta_sts_policy(
+    resolver: &dyn Resolver,
+    domain: &str,
+    check: &CheckOptions,
+) -> Option<mailauth::transport::mta_sts::Policy> {
+    use mailauth::transport::mta_sts;
+    let records = resolver.txt(&format!("_mta-sts.{domain}")).await.ok()?;
+    let sts: Vec<String> = records
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.joined()).into_owned())
+        .filter(|t| t.starts_with("v=STSv1"))
+        .collect();
+    let [one] = sts.as_slice() else { return None };
+    mta_sts::parse_record(one).ok()?;
+    let now = i64::try_from(check.now).unwrap_or(i64::MAX);
+    let fetched = mta_sts::fetch_policy(domain, resolver, &check.transport.fetch_options(), now)
+        .await
+        .ok()?;
+    fetched.policy.ok()
+}
+
+/// RFC 8461 §4.2 for one probed MX address: STARTTLS offered, certificate valid for the MX name.
+fn mta_sts_mx_findings(
+    policy: &mailauth::transport::mta_sts::Policy,
+    probed: &mailauth::smtp::probe::TargetReport,
+    now: i64,
+) -> Vec<mailauth::report::Finding> {
+    let offered = probed.tls.is_some()
+        || probed
+            .ehlo
+            .iter()
+            .any(|e| e.eq_ignore_ascii_case("STARTTLS"));
+    let certificate = probed.tls.as_ref().and_then(|t| t.certificate.as_ref());
+    mailauth::transport::mta_sts::mx_tls_findings(
+        policy,
+        &probed.host,
+        &probed.target,
+        offered,
+        certificate,
+        now,
+    )
+}
+
+/// DANE (RFC 7672): the TLSA records at every MX host, and with --smtp each address's
+/// STARTTLS chain matched against them (on --smtp-port).
+async fn dane(
+    global: &GlobalArgs,
+    args: &CheckArgs,
+    check: &CheckOptions,
+    resolver: &dyn Resolver,
+    report: &mut Report,
+) -> Result<()> {
+    // No MX is already a finding of the DNS part.
+    let Ok(mx) = resolver.mx(&report.domain).await else {
+        return Ok(());
+    };
+    let hosts: Vec<String> = mx.into_iter().map(|m| m.exchange).collect();
+    let now = i64::try_from(global.now()?).unwrap_or(i64::MAX);
+    let (findings, failed) = mailauth::transport::dane::findings(
+        resolver,
+        &report.domain,
+        &hosts,
+        args.smtp,
+        args.smtp_port,
+        &check.transport.extra_roots,
+        now,
+    )
+    .await;
+    report.findings.extend(findings);
+    report.dns_failed |= failed;
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use super::{GlobalArgs, Outcome, print_json};
 use mailauth::config::Config;
 use mailauth::keys::KeyStore;
 use mailauth::rotate::RotationState;
-use mailauth::rotate::dane::{Observer, TlsaRollover, judge, spki_digest, tlsa_owner};
+use mailauth::rotate::dane::{Observer, TlsaRollover, judge, spki_digest};
 use mailauth_base::DomainName;
 
 /// `mailauth dane ...`.
@@ -101,7 +101,7 @@ async fn next(global: &GlobalArgs, args: NextArgs) -> Result<Outcome> {
     let store = KeyStore::new(config.key_dir(&dir));
     let _lock = mailauth::rotate::executor::lock_state(&store, &domain)?;
     let mut state = RotationState::load(&store, &domain)?.unwrap_or_default();
-    let name = tlsa_owner(&args.host, args.port);
+    let name = mailauth::transport::dane::tlsa_name(&args.host, args.port);
     let index = match state.tlsa.iter().position(|r| r.name == name) {
         Some(index) => index,
         None => {
@@ -141,14 +141,6 @@ async fn next(global: &GlobalArgs, args: NextArgs) -> Result<Outcome> {
 
 /// The `3 1 1` digest of the key file's public key.
 fn key_digest(path: &Path) -> Result<String> {
-    // PROVISIONAL until dane's `transport::dane::spki_of_key_file` is merged.
-    let out = std::process::Command::new("openssl")
-        .args(["pkey", "-pubout", "-outform", "DER", "-in"])
-        .arg(path)
-        .output()
-        .with_context(|| format!("reading the key {}", path.display()))?;
-    if !out.status.success() {
-        bail!("{} is not a key file", path.display());
-    }
-    Ok(spki_digest(&out.stdout))
+    let spki = mailauth::transport::dane::spki_of_key_file(path)?;
+    Ok(spki_digest(&spki))
 }

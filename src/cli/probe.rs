@@ -194,7 +194,7 @@ fn credentials(args: &ProbeArgs) -> Result<Option<Credentials>> {
     Ok(Some(Credentials::new(user.clone(), password)))
 }
 
-fn extra_roots(files: &[PathBuf]) -> Result<Vec<CertificateDer<'static>>> {
+pub(super) fn extra_roots(files: &[PathBuf]) -> Result<Vec<CertificateDer<'static>>> {
     let mut roots = Vec::new();
     for file in files {
         let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(file)

@@ -2,6 +2,11 @@
 //! servers given with `--resolver IP[:PORT]`. Queries go over UDP with TCP after truncation.
 //! Names are always queried fully qualified (no search list). Each query is bounded by
 //! [`QUERY_TIMEOUT`] per attempt and [`ATTEMPTS`] attempts.
+//!
+//! TLSA lookups are the exception: DANE needs the AD bit of the resolver's answer (RFC 7672
+//! §2.2), which hickory-resolver does not expose unless it validates by itself. They are sent
+//! with hickory-proto messages straight to the same servers ([`tlsa_exchange`]): RD and AD set
+//! in the query (RFC 6840 §5.7) and EDNS DO, UDP with TCP after truncation.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
@@ -13,10 +18,12 @@ use hickory_resolver::config::{
 };
 use hickory_resolver::net::NetError;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
-use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::op::{Edns, Message, MessageType, Query, ResponseCode};
 use hickory_resolver::proto::rr::{Name, RData, RecordType};
 
-use super::{DnsError, MxRecord, Resolver, TxtRecord, normalize_name};
+use mailauth_providers::Tlsa;
+
+use super::{DnsError, MxRecord, Resolver, TlsaAnswer, TxtRecord, normalize_name};
 
 /// How long one attempt waits for an answer.
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(3);
@@ -36,6 +43,8 @@ pub enum Transport {
 pub struct HickoryResolver {
     inner: TokioResolver,
     description: String,
+    /// The servers, for the queries sent without hickory-resolver (TLSA).
+    servers: Vec<SocketAddr>,
 }
 
 impl std::fmt::Debug for HickoryResolver {
@@ -95,7 +104,15 @@ impl HickoryResolver {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        Self::build(config, description)
+        let servers = config
+            .name_servers
+            .iter()
+            .map(|ns| {
+                let port = ns.connections.first().map_or(53, |c| c.port);
+                SocketAddr::new(ns.ip, port)
+            })
+            .collect();
+        Self::build(config, description, servers)
     }
 
     /// Query exactly these servers (UDP, falling back to TCP on truncation).
@@ -141,10 +158,14 @@ impl HickoryResolver {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        Self::build(config, description)
+        Self::build(config, description, addrs.to_vec())
     }
 
-    fn build(config: ResolverConfig, description: String) -> Result<Self, DnsError> {
+    fn build(
+        config: ResolverConfig,
+        description: String,
+        servers: Vec<SocketAddr>,
+    ) -> Result<Self, DnsError> {
         let mut builder =
             TokioResolver::builder_with_config(config, TokioRuntimeProvider::default());
         *builder.options_mut() = options();
@@ -152,7 +173,11 @@ impl HickoryResolver {
             source_name: description.clone(),
             reason: e.to_string(),
         })?;
-        Ok(HickoryResolver { inner, description })
+        Ok(HickoryResolver {
+            inner,
+            description,
+            servers,
+        })
     }
 
     /// The answers of `rtype` at `name` that `extract` takes.
@@ -210,6 +235,7 @@ fn rtype_str(rtype: RecordType) -> &'static str {
         RecordType::NS => "NS",
         RecordType::PTR => "PTR",
         RecordType::Unknown(99) => "SPF",
+        RecordType::TLSA => "TLSA",
         _ => "other",
     }
 }
@@ -241,6 +267,155 @@ fn map_error(err: NetError, name: String, rtype: &'static str) -> DnsError {
             reason: err.to_string(),
         },
     }
+}
+
+/// Largest DNS message read over UDP or TCP.
+const MAX_MESSAGE_BYTES: usize = 65_535;
+/// The EDNS UDP payload size offered (the DNS flag day 2020 value).
+const EDNS_PAYLOAD: u16 = 1232;
+
+/// Why one exchange with one server failed (the caller tries the next attempt or server).
+fn exchange_error(what: &str, e: impl std::fmt::Display) -> String {
+    format!("{what}: {e}")
+}
+
+/// One TLSA query to `server`: RD, AD (RFC 6840 §5.7) and EDNS DO set; over UDP, again over
+/// TCP when the answer is truncated. The whole exchange is bounded by [`QUERY_TIMEOUT`] per
+/// transport. Returns the response, whose id and question match the query.
+pub async fn tlsa_exchange(server: SocketAddr, name: &Name) -> Result<Message, String> {
+    let mut query = Message::query();
+    query.add_query(Query::query(name.clone(), RecordType::TLSA));
+    query.metadata.recursion_desired = true;
+    query.metadata.authentic_data = true;
+    let mut edns = Edns::new();
+    edns.set_max_payload(EDNS_PAYLOAD);
+    edns.set_dnssec_ok(true);
+    query.set_edns(edns);
+    let bytes = query.to_vec().map_err(|e| exchange_error("encode", e))?;
+    let id = query.metadata.id;
+    let response = tokio::time::timeout(QUERY_TIMEOUT, udp_exchange(server, &bytes, id))
+        .await
+        .map_err(|_| "timed out over UDP".to_owned())??;
+    let response = if response.metadata.truncation {
+        tokio::time::timeout(QUERY_TIMEOUT, tcp_exchange(server, &bytes))
+            .await
+            .map_err(|_| "timed out over TCP".to_owned())??
+    } else {
+        response
+    };
+    let question_matches = response
+        .queries
+        .first()
+        .is_some_and(|q| q.query_type() == RecordType::TLSA && q.name() == name);
+    if response.metadata.id != id || !question_matches {
+        return Err("the response does not answer the query".to_owned());
+    }
+    Ok(response)
+}
+
+async fn udp_exchange(server: SocketAddr, query: &[u8], id: u16) -> Result<Message, String> {
+    let local: SocketAddr = if server.is_ipv4() {
+        (Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let socket = tokio::net::UdpSocket::bind(local)
+        .await
+        .map_err(|e| exchange_error("UDP socket", e))?;
+    socket
+        .connect(server)
+        .await
+        .map_err(|e| exchange_error("UDP connect", e))?;
+    socket
+        .send(query)
+        .await
+        .map_err(|e| exchange_error("UDP send", e))?;
+    let mut buf = vec![0u8; MAX_MESSAGE_BYTES];
+    // Datagrams that are not the answer (late answers to earlier queries) are skipped; the
+    // caller's timeout bounds the loop.
+    loop {
+        let len = socket
+            .recv(&mut buf)
+            .await
+            .map_err(|e| exchange_error("UDP receive", e))?;
+        if let Ok(message) = Message::from_vec(&buf[..len])
+            && message.metadata.id == id
+            && message.metadata.message_type == MessageType::Response
+        {
+            return Ok(message);
+        }
+    }
+}
+
+async fn tcp_exchange(server: SocketAddr, query: &[u8]) -> Result<Message, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(server)
+        .await
+        .map_err(|e| exchange_error("TCP connect", e))?;
+    let len = u16::try_from(query.len()).map_err(|e| exchange_error("query length", e))?;
+    let mut framed = len.to_be_bytes().to_vec();
+    framed.extend_from_slice(query);
+    stream
+        .write_all(&framed)
+        .await
+        .map_err(|e| exchange_error("TCP send", e))?;
+    let mut len = [0u8; 2];
+    stream
+        .read_exact(&mut len)
+        .await
+        .map_err(|e| exchange_error("TCP receive", e))?;
+    let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
+    stream
+        .read_exact(&mut buf)
+        .await
+        .map_err(|e| exchange_error("TCP receive", e))?;
+    Message::from_vec(&buf).map_err(|e| exchange_error("bad response", e))
+}
+
+/// A TLSA response as a [`TlsaAnswer`] or the lookup error its RCODE means. SERVFAIL from a
+/// validating resolver is how RFC 4035 §5.5 reports bogus data.
+fn tlsa_answer(response: &Message, name: String) -> Result<TlsaAnswer, DnsError> {
+    match response.metadata.response_code {
+        ResponseCode::NoError => {}
+        ResponseCode::NXDomain => return Err(DnsError::NxDomain { name }),
+        ResponseCode::ServFail => {
+            return Err(DnsError::Temporary {
+                name,
+                reason: "server answered SERVFAIL (a validating resolver answers so when DNSSEC \
+                         validation fails: the data may be bogus)"
+                    .to_owned(),
+            });
+        }
+        code => {
+            return Err(DnsError::Temporary {
+                name,
+                reason: format!("server answered {code}"),
+            });
+        }
+    }
+    let records: Vec<Tlsa> = response
+        .answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::TLSA(t) => Some(Tlsa {
+                usage: u8::from(t.cert_usage),
+                selector: u8::from(t.selector),
+                matching: u8::from(t.matching),
+                data: t.cert_data.clone(),
+            }),
+            _ => None,
+        })
+        .collect();
+    if records.is_empty() {
+        return Err(DnsError::NoData {
+            name,
+            rtype: "TLSA",
+        });
+    }
+    Ok(TlsaAnswer {
+        records,
+        authenticated: response.metadata.authentic_data,
+    })
 }
 
 /// Split RDATA into <character-string>s (length byte, then that many bytes).
@@ -316,6 +491,31 @@ impl Resolver for HickoryResolver {
             _ => None,
         })
         .await
+    }
+    async fn tlsa(&self, name: &str) -> Result<TlsaAnswer, DnsError> {
+        let display = normalize_name(name);
+        let mut fqdn = Name::from_ascii(&display).map_err(|e| DnsError::Invalid {
+            name: display.clone(),
+            reason: e.to_string(),
+        })?;
+        fqdn.set_fqdn(true);
+        let mut failures = Vec::new();
+        for server in &self.servers {
+            for _ in 0..ATTEMPTS {
+                match tlsa_exchange(*server, &fqdn).await {
+                    Ok(response) => return tlsa_answer(&response, display),
+                    Err(why) => failures.push(format!("{server}: {why}")),
+                }
+            }
+        }
+        Err(DnsError::Temporary {
+            name: display,
+            reason: if failures.is_empty() {
+                "no name server configured".to_owned()
+            } else {
+                failures.join("; ")
+            },
+        })
     }
 }
 

@@ -123,6 +123,26 @@ pub trait Resolver: Send + Sync + std::fmt::Debug {
             rtype: "SPF",
         })
     }
+    /// TLSA records at `name` (e.g. `_25._tcp.mx.example.com`) with whether the answer was
+    /// DNSSEC-validated (RFC 7672 §2.2). A validating resolver answers SERVFAIL for bogus data,
+    /// which is [`DnsError::Temporary`]. Implementations that cannot look TLSA up say NODATA.
+    async fn tlsa(&self, name: &str) -> Result<TlsaAnswer, DnsError> {
+        Err(DnsError::NoData {
+            name: normalize_name(name),
+            rtype: "TLSA",
+        })
+    }
+}
+
+/// The TLSA records at a name and their DNSSEC status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsaAnswer {
+    /// The records, in answer order.
+    pub records: Vec<mailauth_providers::Tlsa>,
+    /// True when the resolver set the AD bit (RFC 4035 §3.2.3, RFC 6840 §5.7): it validated the
+    /// answer with DNSSEC. Only meaningful when the path to the resolver is trusted (loopback).
+    /// Zone files never say true.
+    pub authenticated: bool,
 }
 
 /// A resolver that remembers answers (not temporary failures) of another, for runs that ask many
@@ -142,6 +162,7 @@ enum Cached {
     Aaaa(Result<Vec<Ipv6Addr>, DnsError>),
     Mx(Result<Vec<MxRecord>, DnsError>),
     Names(Result<Vec<String>, DnsError>),
+    Tlsa(Result<TlsaAnswer, DnsError>),
 }
 
 impl CachingResolver {
@@ -206,6 +227,9 @@ impl Resolver for CachingResolver {
     }
     async fn spf_type(&self, name: &str) -> Result<Vec<TxtRecord>, DnsError> {
         cached_lookup!(self, "SPF", name, Txt, self.inner.spf_type(name).await)
+    }
+    async fn tlsa(&self, name: &str) -> Result<TlsaAnswer, DnsError> {
+        cached_lookup!(self, "TLSA", name, Tlsa, self.inner.tlsa(name).await)
     }
 }
 

@@ -45,6 +45,8 @@ pub enum ZoneData {
     Ptr(String),
     /// A type-99 SPF record (obsolete since RFC 7208 §3.1).
     Spf(TxtRecord),
+    /// A TLSA record (RFC 6698 §2.2).
+    Tlsa(mailauth_providers::Tlsa),
     /// A record of a type mailauth does not query; it makes its name exist.
     Other,
 }
@@ -60,6 +62,7 @@ impl ZoneData {
             ZoneData::Ns(_) => "NS",
             ZoneData::Ptr(_) => "PTR",
             ZoneData::Spf(_) => "SPF",
+            ZoneData::Tlsa(_) => "TLSA",
             ZoneData::Other => "other",
         }
     }
@@ -382,6 +385,7 @@ fn parse_record(entry: &Entry, state: &mut NameContext) -> Result<(String, ZoneD
         "CNAME" => ZoneData::Cname(state.name(one("target name")?)?),
         "NS" => ZoneData::Ns(state.name(one("server name")?)?),
         "PTR" => ZoneData::Ptr(state.name(one("target name")?)?),
+        "TLSA" => ZoneData::Tlsa(tlsa_rdata(&rdata)?),
         other => {
             if !other.bytes().all(|b| b.is_ascii_alphanumeric()) {
                 return Err(format!("unknown record type {other:?}"));
@@ -390,6 +394,21 @@ fn parse_record(entry: &Entry, state: &mut NameContext) -> Result<(String, ZoneD
         }
     };
     Ok((owner, data))
+}
+
+/// RFC 6698 §2.2: `USAGE SELECTOR MATCHING HEX`, the hex possibly split by blanks (or over
+/// lines inside parentheses).
+fn tlsa_rdata(rdata: &[&Token]) -> Result<mailauth_providers::Tlsa, String> {
+    let words = rdata
+        .iter()
+        .map(|t| t.as_str())
+        .collect::<Result<Vec<_>, _>>()?;
+    let text = words.join(" ");
+    mailauth_providers::Tlsa::parse(&text).ok_or_else(|| {
+        format!(
+            "bad TLSA data {text:?}: expected usage, selector, matching type (numbers 0-255) and hex data"
+        )
+    })
 }
 
 fn reverse_name(ip: IpAddr) -> String {
@@ -468,6 +487,17 @@ impl Resolver for ZoneResolver {
         self.answers(name, "SPF", |d| match d {
             ZoneData::Spf(t) => Some(t.clone()),
             _ => None,
+        })
+    }
+    async fn tlsa(&self, name: &str) -> Result<super::TlsaAnswer, DnsError> {
+        let records = self.answers(name, "TLSA", |d| match d {
+            ZoneData::Tlsa(t) => Some(t.clone()),
+            _ => None,
+        })?;
+        // A zone file carries no DNSSEC validation.
+        Ok(super::TlsaAnswer {
+            records,
+            authenticated: false,
         })
     }
 }
@@ -617,6 +647,22 @@ a.b.c.deep A 192.0.2.9
             .unwrap_err()
             .to_string();
         assert!(err.contains("limit is 255"), "{err}");
+    }
+
+    #[test]
+    fn rfc6698_2_2_tlsa_rdata_with_split_hex_is_not_authenticated() {
+        let text = "$ORIGIN example.com.\n_25._tcp.mx IN TLSA 3 1 1 ( 0a0B\n 0c0d )\n\
+                    _25._tcp.mx IN TLSA 2 0 1 ff\n";
+        let z = ZoneResolver::parse_str(text, "z", None).unwrap();
+        let answer = block(z.tlsa("_25._TCP.mx.example.com.")).unwrap();
+        assert!(!answer.authenticated, "zone files carry no DNSSEC status");
+        let shown: Vec<String> = answer.records.iter().map(|t| t.to_string()).collect();
+        assert_eq!(shown, ["3 1 1 0a0b0c0d", "2 0 1 ff"]);
+        assert!(block(z.tlsa("_25._tcp.example.com")).unwrap_err().is_void());
+        let err = ZoneResolver::parse_str("$ORIGIN x.\nt TLSA 3 1 1 abc\n", "z", None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bad TLSA data"), "{err}");
     }
 
     #[test]

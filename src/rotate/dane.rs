@@ -115,14 +115,6 @@ pub struct TlsaRollover {
     pub visible_at: Option<u64>,
 }
 
-/// The TLSA owner name of `host`'s SMTP service on `port` (RFC 7672 §2.2.3).
-pub fn tlsa_owner(host: &str, port: u16) -> String {
-    format!(
-        "_{port}._tcp.{}",
-        host.trim_end_matches('.').to_ascii_lowercase()
-    )
-}
-
 /// `value` in canonical TLSA form (`"3 1 1 hex"`), if it is a TLSA value at all.
 pub fn canonical_digest(value: &str) -> Option<String> {
     Tlsa::parse(value).map(|t| t.to_string())
@@ -132,7 +124,7 @@ impl TlsaRollover {
     /// A rollover with no digest yet.
     pub fn new(host: &str, port: u16) -> TlsaRollover {
         TlsaRollover {
-            name: tlsa_owner(host, port),
+            name: crate::transport::dane::tlsa_name(host, port),
             host: host.trim_end_matches('.').to_ascii_lowercase(),
             port,
             entries: Vec::new(),
@@ -534,21 +526,14 @@ impl TlsaRotateError {
 /// The `3 1 1` digest of a DER certificate's SubjectPublicKeyInfo (RFC 6698 §2.1: selector 1,
 /// matching type 1).
 pub fn leaf_digest(cert_der: &[u8]) -> Option<String> {
-    use x509_parser::prelude::FromDer;
-    let (_, cert) = x509_parser::certificate::X509Certificate::from_der(cert_der).ok()?;
-    Some(spki_digest(cert.tbs_certificate.subject_pki.raw))
+    crate::transport::dane::tlsa_for_cert(cert_der, 3, 1, 1)
+        .ok()
+        .map(|t| t.to_string())
 }
 
 /// The `3 1 1` digest of a SubjectPublicKeyInfo DER.
 pub fn spki_digest(spki_der: &[u8]) -> String {
-    let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, spki_der);
-    Tlsa {
-        usage: 3,
-        selector: 1,
-        matching: 1,
-        data: hash.as_ref().to_vec(),
-    }
-    .to_string()
+    crate::transport::dane::tlsa_for_spki(spki_der, 1).to_string()
 }
 
 /// How to observe servers: the resolver for the host's addresses and the timeout per step.
@@ -819,16 +804,20 @@ impl TlsaRotation<'_> {
 
     /// Whether every server serves exactly `set` at `name`.
     async fn served(&self, name: &str, set: &[String]) -> Result<bool, RotateError> {
-        // PROVISIONAL until `Resolver::tlsa` lands (dane's branch): the provider's own view.
-        let mut values: Vec<String> = self
-            .provider
-            .records(&self.domain, name, RecordType::Tlsa)?
-            .into_iter()
-            .map(|r| r.value)
-            .collect();
-        values.sort();
-        values.dedup();
-        Ok(values == set)
+        let servers = (self.servers)().map_err(RotateError::Servers)?;
+        for (_, server) in &servers {
+            // A failed lookup counts as not served yet: the check is repeated on the next run.
+            let Ok(answer) = server.tlsa(name).await else {
+                return Ok(false);
+            };
+            let mut values: Vec<String> = answer.records.iter().map(|t| t.to_string()).collect();
+            values.sort();
+            values.dedup();
+            if values != set {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 }
 
