@@ -27,7 +27,9 @@ signer (write exports, run on_switch), keep the old key published for the overla
 (empty p=), then delete it. Run it from cron or a systemd timer (see contrib/); runs are \
 idempotent, locked per domain, and resume after a crash.
 
-Exit status: 0 done or waiting, 2 bad configuration, 3 provider or DNS unreachable.")]
+TLSA rollover (after `mailauth dane next --key FILE --host MX`): publish the current and next digests (3 1 1), wait until every authoritative server serves them, watch the server switch to the next key over STARTTLS (the switch is observed, never assumed), then remove the old digest two TTLs after the switch. A server presenting a key that is neither current nor next stops the rollover (dane.live_key_unknown, exit 1) and nothing is changed.
+
+Exit status: 0 done or waiting, 1 the server presents an unknown key, 2 bad configuration, 3 provider, DNS or mail server unreachable.")]
 pub struct RotateArgs {
     /// The configuration file.
     #[arg(long, default_value = "mailauth.toml")]
