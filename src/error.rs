@@ -60,6 +60,14 @@ pub fn classify(error: &(dyn std::error::Error + 'static)) -> Option<ErrorClass>
     if let Some(e) = error.downcast_ref::<rotate::dane::TlsaRotateError>() {
         return Some(e.class());
     }
+    if let Some(e) = error.downcast_ref::<crate::transport::dane::DaneError>() {
+        // A certificate or key file the user gave (BadInput), or a server out of reach.
+        return Some(if e.is_temporary() {
+            ErrorClass::Temporary
+        } else {
+            ErrorClass::BadInput
+        });
+    }
     let input = error.is::<config::ConfigError>()
         || error.is::<keys::KeyError>()
         || error.is::<message::MessageError>()

@@ -277,12 +277,12 @@ fn rfc7672_3_1_chain_matching_by_usage() {
     };
     let ee = record(3, 1, 1, leaf);
     assert_eq!(
-        check(&[ee.clone()], host, now),
+        check(std::slice::from_ref(&ee), host, now),
         dane::Match::Matched(ee.clone())
     );
     // §3.1.1: names and expiry are ignored for DANE-EE.
     assert!(matches!(
-        check(&[ee.clone()], "other.example", far_future),
+        check(std::slice::from_ref(&ee), "other.example", far_future),
         dane::Match::Matched(_)
     ));
     let ee_full = record(3, 0, 2, leaf);
@@ -298,14 +298,17 @@ fn rfc7672_3_1_chain_matching_by_usage() {
     // §3.1.2: DANE-TA of the CA, by certificate and by key.
     for ta in [record(2, 0, 1, ca), record(2, 1, 1, ca)] {
         assert_eq!(
-            check(&[ta.clone()], host, now),
+            check(std::slice::from_ref(&ta), host, now),
             dane::Match::Matched(ta.clone())
         );
         assert_eq!(
-            check(&[ta.clone()], "other.example", now),
+            check(std::slice::from_ref(&ta), "other.example", now),
             dane::Match::NoMatch
         );
-        assert_eq!(check(&[ta.clone()], host, far_future), dane::Match::NoMatch);
+        assert_eq!(
+            check(std::slice::from_ref(&ta), host, far_future),
+            dane::Match::NoMatch
+        );
     }
     // A DANE-TA record of the leaf itself is not an issuer.
     assert_eq!(
@@ -511,6 +514,32 @@ fn rfc7672_check_through_signed_zone_validating_resolver_and_postfix() {
         ["dane.single_record", "dane.usage_ignored"]
     );
     assert!(bed.independent());
+
+    // RFC 7671 §8.1: the next key published beside the current one, then Postfix switched to
+    // it (the harness helper the rollover tests use): still clean, before and after.
+    let dir = tempfile::tempdir().unwrap();
+    let key = genpkey(
+        dir.path(),
+        "next.pem",
+        "-algorithm EC -pkeyopt ec_paramgen_curve:P-256",
+    );
+    let cert = self_signed(dir.path(), &key, "next-cert.pem");
+    let next = dane::tlsa_for_spki(&dane::spki_of_key_file(&key).unwrap(), 1).to_string();
+    bed.publish(&[bed.current.clone(), next.clone()], Signing::Valid);
+    assert_eq!(bed.dane_codes(resolver), Vec::<String>::new());
+    support::dnssec::swap_postfix_cert(
+        bed.postfix.conf_dir(),
+        bed.postfix.addr(support::postfix::Listener::Hardened),
+        &cert,
+        &key,
+    );
+    assert_eq!(bed.dane_codes(resolver), Vec::<String>::new());
+    assert!(
+        bed.independent(),
+        "ldns-dane should verify the next key after the switch"
+    );
+    bed.publish(&[bed.current.clone(), NEXT.into()], Signing::Valid);
+    assert_eq!(bed.dane_codes(resolver), ["dane.no_match"]);
 }
 
 /// RFC 7672 §2.2.1: TLSA at one MX and not at the other is `dane.partial`; bad parameters are
@@ -567,4 +596,27 @@ fn rfc7672_2_2_1_record_findings_through_zone_files() {
     };
     assert_eq!(none(true), ["dane.none"]);
     assert_eq!(none(false), Vec::<&str>::new());
+    // A TLSA lookup failing while the host's own lookups work is this RRset's failure (bogus);
+    // when the host's lookups fail too, the resolver is the problem (temporary, RFC 7672 §2.2).
+    let failing = |extra: &[&str]| {
+        let zone = "$ORIGIN f.test.\n@ IN MX 10 mx\nmx IN A 192.0.2.1\n";
+        let mut resolver = mailauth::dns::zone::ZoneResolver::parse_str(zone, "f", None).unwrap();
+        resolver.set_temporary_failure("_25._tcp.mx.f.test");
+        for name in extra {
+            resolver.set_temporary_failure(name);
+        }
+        let hosts = ["mx.f.test".to_owned()];
+        let (findings, failed) = rt.block_on(dane::findings(
+            &resolver,
+            "f.test",
+            &hosts,
+            false,
+            25,
+            &[],
+            0,
+        ));
+        (findings.iter().map(|f| f.code).collect::<Vec<_>>(), failed)
+    };
+    assert_eq!(failing(&[]), (vec!["dane.bogus"], false));
+    assert_eq!(failing(&["mx.f.test"]), (vec!["dns.temporary"], true));
 }

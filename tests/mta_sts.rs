@@ -55,10 +55,13 @@ fn rfc8461_3_1_record_parses_id_and_extensions() {
     assert_eq!(r.extensions, vec![("ext-1".into(), "value.x".into())]);
 }
 
+/// A fault case: the input and the error it must give.
+type Case<I, E> = (I, fn(&E) -> bool);
+
 /// RFC 8461 §3.1 failures: version not first or wrong case, id missing, too long, with symbols.
 #[test]
 fn rfc8461_3_1_record_faults_are_rejected() {
-    let cases: &[(&str, fn(&StsError) -> bool)] = &[
+    let cases: &[Case<&str, StsError>] = &[
         ("id=abc; v=STSv1", |e| matches!(e, StsError::Version(_))),
         ("v=stsv1; id=abc", |e| matches!(e, StsError::Version(_))),
         ("V=STSv1; id=abc", |e| matches!(e, StsError::Version(_))),
@@ -114,7 +117,7 @@ fn rfc8461_3_2_policy_parses_with_crlf_or_lf() {
 #[test]
 fn rfc8461_3_2_policy_faults_are_rejected_with_their_line() {
     let with = |body: &str| format!("version: STSv1\nmode: enforce\nmax_age: 86400\n{body}");
-    let cases: Vec<(String, fn(&PolicyError) -> bool)> = vec![
+    let cases: Vec<Case<String, PolicyError>> = vec![
         ("<html>garbage</html>".into(), |e| {
             matches!(e, PolicyError::NotKeyValue { line: 1, .. })
         }),

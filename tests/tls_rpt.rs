@@ -21,10 +21,13 @@ fn rfc8460_3_record_with_mailto_and_https() {
     );
 }
 
+/// Whether an error is the expected one.
+type ErrorTest = fn(&TlsRptError) -> bool;
+
 /// RFC 8460 §3 faults: version, missing rua, other URI schemes, malformed addresses.
 #[test]
 fn rfc8460_3_record_faults_are_rejected() {
-    let cases: &[(&str, fn(&TlsRptError) -> bool)] = &[
+    let cases: &[(&str, ErrorTest)] = &[
         ("v=TLSRPTv2; rua=mailto:a@example.com", |e| {
             matches!(e, TlsRptError::Version(_))
         }),

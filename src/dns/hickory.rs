@@ -523,6 +523,47 @@ impl Resolver for HickoryResolver {
 mod tests {
     use super::*;
 
+    fn tlsa_response(code: ResponseCode, ad: bool, with_record: bool) -> Message {
+        use hickory_resolver::proto::rr::Record;
+        use hickory_resolver::proto::rr::rdata::tlsa::{CertUsage, Matching, Selector, TLSA};
+        let name = Name::from_ascii("_25._tcp.mx.example.test.").unwrap();
+        let mut m = Message::response(7, hickory_resolver::proto::op::OpCode::Query);
+        m.add_query(Query::query(name.clone(), RecordType::TLSA));
+        m.metadata.response_code = code;
+        m.metadata.authentic_data = ad;
+        if with_record {
+            let rdata = TLSA::new(
+                CertUsage::DaneEe,
+                Selector::Spki,
+                Matching::Sha256,
+                vec![0xab; 32],
+            );
+            m.add_answer(Record::from_rdata(name, 300, RData::TLSA(rdata)));
+        }
+        m
+    }
+
+    /// RFC 4035 §3.2.3 / RFC 6840 §5.7: the AD bit of the answer is the authenticated flag;
+    /// RFC 4035 §5.5: SERVFAIL (bogus at a validating resolver) is a temporary failure.
+    #[test]
+    fn rfc6840_5_7_tlsa_answer_reads_the_ad_bit_and_rcode() {
+        let n = || "_25._tcp.mx.example.test".to_owned();
+        let ok = tlsa_answer(&tlsa_response(ResponseCode::NoError, true, true), n()).unwrap();
+        assert!(ok.authenticated);
+        assert_eq!(
+            ok.records[0].to_string(),
+            format!("3 1 1 {}", "ab".repeat(32))
+        );
+        let plain = tlsa_answer(&tlsa_response(ResponseCode::NoError, false, true), n()).unwrap();
+        assert!(!plain.authenticated);
+        let bogus = tlsa_answer(&tlsa_response(ResponseCode::ServFail, false, false), n());
+        assert!(bogus.unwrap_err().is_temporary());
+        let none = tlsa_answer(&tlsa_response(ResponseCode::NoError, true, false), n());
+        assert!(matches!(none, Err(DnsError::NoData { .. })));
+        let nx = tlsa_answer(&tlsa_response(ResponseCode::NXDomain, true, false), n());
+        assert!(matches!(nx, Err(DnsError::NxDomain { .. })));
+    }
+
     #[test]
     fn server_addresses() {
         assert_eq!(

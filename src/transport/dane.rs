@@ -395,7 +395,7 @@ fn spki_of_section(kind: SectionKind, der: &[u8], path: &str) -> Result<Vec<u8>,
 /// A DER SubjectPublicKeyInfo parses, with nothing after it.
 fn check_spki(der: &[u8]) -> Result<(), String> {
     match x509_parser::x509::SubjectPublicKeyInfo::from_der(der) {
-        Ok((rest, _)) if rest.is_empty() => Ok(()),
+        Ok(([], _)) => Ok(()),
         Ok(_) => Err("trailing data after the public key".to_owned()),
         Err(e) => Err(format!("not a SubjectPublicKeyInfo ({e})")),
     }
@@ -629,7 +629,16 @@ pub async fn findings(
                 }
             }
             Err(e) if e.is_void() => {}
-            Err(e) => out.push(bogus_finding(host, e)),
+            Err(e) if resolver_answers_for(resolver, &host.host).await => {
+                out.push(bogus_finding(host, e));
+            }
+            Err(e) => {
+                out.push(crate::spf::lint::dns_finding(
+                    &record_label(host),
+                    &e.to_string(),
+                ));
+                failed = true;
+            }
         }
     }
     out.extend(coverage_findings(domain, &hosts, live));
@@ -640,9 +649,17 @@ fn record_label(host: &HostTlsa) -> String {
     format!("{} TLSA", host.name)
 }
 
-/// A TLSA lookup that failed temporarily after the domain's MX lookup succeeded: the resolver
-/// answers, so the failure is this RRset's, which is how a validating resolver reports bogus
-/// data (SERVFAIL, RFC 4035 §5.5).
+/// Whether the resolver still answers for the host itself (its A lookup does not fail
+/// temporarily): then a TLSA lookup that fails temporarily is this RRset's failure, not the
+/// resolver's.
+async fn resolver_answers_for(resolver: &dyn Resolver, host: &str) -> bool {
+    !matches!(resolver.a(host).await, Err(e) if e.is_temporary())
+}
+
+/// A TLSA lookup that failed temporarily while the resolver answers for the host itself: the
+/// failure is this RRset's, which is how a validating resolver reports bogus data (SERVFAIL,
+/// RFC 4035 §5.5). When the resolver fails for the host too, the check reports a temporary DNS
+/// failure instead (`dns.temporary`, exit 3).
 fn bogus_finding(host: &HostTlsa, error: &DnsError) -> Finding {
     Finding::new(
         "dane.bogus",
