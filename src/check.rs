@@ -40,7 +40,7 @@ pub async fn check_domain(
         findings: Vec::new(),
         dns_failed: false,
     };
-    let (mx, failed) = mx_findings(resolver, domain).await;
+    let (mx, failed, mx_hosts) = mx_findings(resolver, domain).await;
     report.findings.extend(mx);
     report.dns_failed |= failed;
     let (spf, failed) = crate::spf::lint::findings(resolver, domain).await;
@@ -67,30 +67,62 @@ pub async fn check_domain(
         report.findings.extend(dkim);
         report.dns_failed |= failed;
     }
-    let (sts, failed) = mta_sts_tls_rpt_findings(resolver, domain, options).await;
+    let now = i64::try_from(options.now).unwrap_or(i64::MAX);
+    let (dane, failed) = crate::transport::dane::findings(
+        resolver,
+        domain,
+        &mx_hosts,
+        options.transport.smtp_port,
+        now,
+    )
+    .await;
+    report.findings.extend(dane);
+    report.dns_failed |= failed;
+    let (sts, failed) = mta_sts_tls_rpt_findings(resolver, domain, &mx_hosts, options).await;
     report.findings.extend(sts);
     report.dns_failed |= failed;
     report
 }
 
 /// MTA-STS (RFC 8461) and TLS-RPT (RFC 8460). A missing TLS-RPT record is reported only where
-/// MTA-STS is published: without it, nobody learns that senders fail the policy.
+/// MTA-STS or DANE is published: without it, nobody learns that senders fail the policy.
 async fn mta_sts_tls_rpt_findings(
     resolver: &dyn Resolver,
     domain: &str,
+    mx_hosts: &[String],
     options: &CheckOptions,
 ) -> (Vec<Finding>, bool) {
     let now = i64::try_from(options.now).unwrap_or(i64::MAX);
     let fetch = options.transport.fetch_options();
     let (mut out, sts_failed) =
         crate::transport::mta_sts::findings(resolver, domain, &fetch, now).await;
-    let sts_published = publishes(resolver, &format!("_mta-sts.{domain}"), "v=STSv1").await;
     let (rpt, rpt_failed) = crate::transport::tls_rpt::findings(resolver, domain).await;
+    let transport_published = if rpt.iter().any(|f| f.code == "tls_rpt.none") {
+        publishes(resolver, &format!("_mta-sts.{domain}"), "v=STSv1").await
+            || tlsa_published(resolver, mx_hosts).await
+    } else {
+        false
+    };
     out.extend(
         rpt.into_iter()
-            .filter(|f| f.code != "tls_rpt.none" || sts_published),
+            .filter(|f| f.code != "tls_rpt.none" || transport_published),
     );
     (out, sts_failed || rpt_failed)
+}
+
+/// Whether any MX host has TLSA records at port 25 (DANE, RFC 7672 §2.2).
+async fn tlsa_published(resolver: &dyn Resolver, mx_hosts: &[String]) -> bool {
+    for host in mx_hosts.iter().filter(|h| !h.is_empty()) {
+        let name = crate::transport::dane::tlsa_name(host, 25);
+        if resolver
+            .tlsa(&name)
+            .await
+            .is_ok_and(|a| !a.records.is_empty())
+        {
+            return true;
+        }
+    }
+    false
 }
 
 /// Whether some TXT record at `name` starts with `prefix`.
@@ -102,7 +134,9 @@ async fn publishes(resolver: &dyn Resolver, name: &str, prefix: &str) -> bool {
     })
 }
 
-async fn mx_findings(resolver: &dyn Resolver, domain: &str) -> (Vec<Finding>, bool) {
+/// The MX findings, whether the lookup failed temporarily, and the MX host names (empty for a
+/// null MX or none).
+async fn mx_findings(resolver: &dyn Resolver, domain: &str) -> (Vec<Finding>, bool, Vec<String>) {
     let name = format!("{domain} MX");
     match resolver.mx(domain).await {
         Ok(hosts) if is_null_mx(&hosts) => (
@@ -114,9 +148,18 @@ async fn mx_findings(resolver: &dyn Resolver, domain: &str) -> (Vec<Finding>, bo
                 "RFC 7505 §3",
             )],
             false,
+            Vec::new(),
         ),
-        Ok(_) => (Vec::new(), false),
-        Err(e) if e.is_temporary() => (vec![dns_finding(&name, &e.to_string())], true),
+        Ok(hosts) => (
+            Vec::new(),
+            false,
+            hosts.into_iter().map(|m| m.exchange).collect(),
+        ),
+        Err(e) if e.is_temporary() => (
+            vec![dns_finding(&name, &e.to_string())],
+            true,
+            Vec::new(),
+        ),
         Err(_) => (
             vec![
                 Finding::new(
@@ -129,6 +172,7 @@ async fn mx_findings(resolver: &dyn Resolver, domain: &str) -> (Vec<Finding>, bo
                 .fix(format!("publish {domain}. IN MX 10 mail.{domain}. (or a null MX \"0 .\" if it receives no mail)")),
             ],
             false,
+            Vec::new(),
         ),
     }
 }

@@ -65,6 +65,15 @@ pub struct DomainConfig {
     /// Scheduled DKIM key rotation (`mailauth rotate`).
     #[serde(default)]
     pub rotation: Option<RotationConfig>,
+    /// MTA-STS (RFC 8461): the policy file and the `_mta-sts` TXT record.
+    #[serde(default)]
+    pub mta_sts: Option<MtaStsConfig>,
+    /// SMTP TLS Reporting (RFC 8460): the `_smtp._tls` TXT record.
+    #[serde(default)]
+    pub tls_rpt: Option<TlsRptConfig>,
+    /// DANE for SMTP (RFC 7672): TLSA records at `_PORT._tcp.MX`.
+    #[serde(default)]
+    pub dane: Option<DaneConfig>,
 }
 
 /// The rotation policy of a domain. Durations are seconds or BIND units ("90d", "12h").
@@ -309,6 +318,289 @@ fn selector<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String,
                 "selector {text:?} is not a DNS name: letters, digits, '-' and '_' in labels of 1 to 63 octets"
             ))
         })
+}
+
+/// The MTA-STS policy mode of `[domains."D".mta_sts]` (RFC 8461 §5): `enforce`, `testing` or
+/// `none`. The default is `testing`: senders report failures (with TLS-RPT) but still deliver,
+/// the safe first step before `enforce`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StsMode {
+    /// Senders refuse to deliver when TLS to a listed MX cannot be verified.
+    Enforce,
+    /// Senders deliver anyway and report the failure (the default).
+    #[default]
+    Testing,
+    /// The domain withdraws its policy.
+    None,
+}
+
+impl StsMode {
+    /// The word in the policy file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StsMode::Enforce => "enforce",
+            StsMode::Testing => "testing",
+            StsMode::None => "none",
+        }
+    }
+}
+
+/// The largest `max_age` RFC 8461 §3.2 allows: 31557600 seconds (about a year).
+pub const MTA_STS_MAX_AGE_LIMIT: u64 = 31_557_600;
+
+/// `[domains."D".mta_sts]`: the policy `mailauth mta-sts policy` writes and the `_mta-sts` TXT
+/// record `plan`/`publish` keep in step with it.
+///
+/// The policy's `id` is kept in `mailauth-mta-sts.D.json` beside the configuration file (not in
+/// the web root, where it would be served); `publish` reads it for the TXT record.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MtaStsConfig {
+    /// enforce, testing (default) or none.
+    #[serde(default)]
+    pub mode: StsMode,
+    /// How long senders may cache the policy (default 1 week; at most 31557600 s, RFC 8461 §3.2).
+    #[serde(default = "default_sts_max_age", deserialize_with = "sts_max_age")]
+    pub max_age: Seconds,
+    /// MX patterns the policy lists (`mail.example.com`, `*.example.net`: a `*.` matches one
+    /// label, RFC 8461 §4.1). Default: the domain's MX hosts, read through DNS when the policy
+    /// is built.
+    #[serde(default, deserialize_with = "mx_patterns")]
+    pub mx: Option<Vec<String>>,
+    /// The web root of `https://mta-sts.D/`: the policy is written to
+    /// `POLICY_DIR/.well-known/mta-sts.txt` (relative to the configuration file).
+    #[serde(default)]
+    pub policy_dir: Option<PathBuf>,
+    /// The HTTPS port `publish` fetches the served policy from (default 443; another port only
+    /// for private deployments and tests).
+    #[serde(default = "default_https_port")]
+    pub https_port: u16,
+    /// A PEM file of extra trusted roots for that fetch (private deployments and tests; the
+    /// system's WebPKI roots stay trusted). Relative to the configuration file.
+    #[serde(default)]
+    pub ca: Option<PathBuf>,
+}
+
+fn default_sts_max_age() -> Seconds {
+    Seconds(7 * 86_400)
+}
+
+fn default_https_port() -> u16 {
+    443
+}
+
+fn sts_max_age<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Seconds, D::Error> {
+    let age = Seconds::deserialize(deserializer)?;
+    if age.get() > MTA_STS_MAX_AGE_LIMIT {
+        return Err(serde::de::Error::custom(format!(
+            "max_age = {}: at most {MTA_STS_MAX_AGE_LIMIT} seconds (RFC 8461 §3.2)",
+            age.get()
+        )));
+    }
+    Ok(age)
+}
+
+fn mx_patterns<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    let texts = Vec::<String>::deserialize(deserializer)?;
+    if texts.is_empty() {
+        return Err(serde::de::Error::custom(
+            "mx = []: list at least one MX host or pattern, or leave mx out to use the domain's MX hosts",
+        ));
+    }
+    texts
+        .iter()
+        .map(|text| mx_pattern(text).map_err(serde::de::Error::custom))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+/// An MTA-STS `mx` pattern (RFC 8461 §3.2): a host name, optionally starting with `*.`;
+/// returned lower case without a trailing dot.
+pub fn mx_pattern(text: &str) -> Result<String, String> {
+    let (wildcard, host) = match text.strip_prefix("*.") {
+        Some(rest) => ("*.", rest),
+        None => ("", text),
+    };
+    match DomainName::parse(host) {
+        Ok(name) if !host.contains('*') && name.label_count() >= 2 => {
+            Ok(format!("{wildcard}{name}"))
+        }
+        _ => Err(format!(
+            "mx pattern {text:?} is not a host name (a leading \"*.\" may stand for exactly one label, RFC 8461 §4.1)"
+        )),
+    }
+}
+
+/// `[domains."D".tls_rpt]`: where sending servers send their TLS reports (RFC 8460 §3).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsRptConfig {
+    /// Report URIs, `mailto:ADDRESS` or `https://...` (RFC 8460 §3: no other schemes).
+    #[serde(deserialize_with = "tls_rpt_rua")]
+    pub rua: Vec<String>,
+}
+
+fn tls_rpt_rua<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    let texts = Vec::<String>::deserialize(deserializer)?;
+    if texts.is_empty() {
+        return Err(serde::de::Error::custom(
+            "rua = []: give at least one mailto: or https: URI (RFC 8460 §3)",
+        ));
+    }
+    for text in &texts {
+        tls_rpt_uri(text).map_err(serde::de::Error::custom)?;
+    }
+    Ok(texts)
+}
+
+/// Check one TLS-RPT `rua` URI (RFC 8460 §3): `mailto:` with an address, or `https://` with a
+/// host; no blanks, commas or semicolons, which would split the record.
+pub fn tls_rpt_uri(text: &str) -> Result<(), String> {
+    let bad = |why: &str| Err(format!("rua {text:?}: {why} (RFC 8460 §3)"));
+    if text.is_empty()
+        || text
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b == b',' || b == b';')
+    {
+        return bad("a URI with no blanks, commas or semicolons is needed");
+    }
+    let lower = text.to_ascii_lowercase();
+    if let Some(address) = lower.strip_prefix("mailto:") {
+        return match address.split_once('@') {
+            Some((local, domain)) if !local.is_empty() && !domain.is_empty() => Ok(()),
+            _ => bad("mailto: needs an address, e.g. mailto:tlsrpt@example.com"),
+        };
+    }
+    if let Some(rest) = lower.strip_prefix("https://") {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        return if host.is_empty() {
+            bad("https: needs a host, e.g. https://reports.example.com/tlsrpt")
+        } else {
+            Ok(())
+        };
+    }
+    bad("only mailto: and https: report URIs are allowed")
+}
+
+/// `[domains."D".dane]`: TLSA records (RFC 6698) at `_PORT._tcp.HOST` for the domain's MX hosts,
+/// from certificate files or key files (one per current and next key, for a rollover).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "DaneFields")]
+pub struct DaneConfig {
+    /// The MX hosts (default: the domain's MX hosts, read through DNS at plan time). TLSA names
+    /// must lie in the domain's own zone.
+    pub hosts: Option<Vec<DomainName>>,
+    /// The SMTP port (default 25).
+    pub port: u16,
+    /// Certificate usage: 3 DANE-EE (default) or 2 DANE-TA (RFC 7672 §3.1; 0 and 1 are not
+    /// used for SMTP, §3.1.3).
+    pub usage: u8,
+    /// Selector: 1 SubjectPublicKeyInfo (default) or 0 the whole certificate.
+    pub selector: u8,
+    /// Matching type: 1 SHA-256 (default), 2 SHA-512 or 0 the full data.
+    pub matching: u8,
+    /// Certificate files (PEM chain or DER), relative to the configuration file. Usage 3 takes
+    /// each file's first (end-entity) certificate, usage 2 its last (the trust anchor).
+    pub certs: Vec<PathBuf>,
+    /// Key files (PEM, private or public): their SubjectPublicKeyInfo (usage 3, selector 1).
+    pub keys: Vec<PathBuf>,
+    /// TTL of the TLSA records (default: the domain's `ttl`).
+    pub ttl: Option<u32>,
+}
+
+/// The fields of `[domains."D".dane]` as written, before the rules across them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DaneFields {
+    #[serde(default)]
+    hosts: Option<Vec<DomainName>>,
+    #[serde(default = "default_smtp_port")]
+    port: u16,
+    #[serde(default = "default_usage")]
+    usage: u8,
+    #[serde(default = "default_selector")]
+    selector: u8,
+    #[serde(default = "default_matching")]
+    matching: u8,
+    #[serde(default)]
+    certs: Vec<PathBuf>,
+    #[serde(default)]
+    keys: Vec<PathBuf>,
+    #[serde(default)]
+    ttl: Option<u32>,
+}
+
+fn default_smtp_port() -> u16 {
+    25
+}
+
+fn default_usage() -> u8 {
+    3
+}
+
+fn default_selector() -> u8 {
+    1
+}
+
+fn default_matching() -> u8 {
+    1
+}
+
+impl TryFrom<DaneFields> for DaneConfig {
+    type Error = String;
+
+    fn try_from(f: DaneFields) -> Result<DaneConfig, String> {
+        match f.usage {
+            2 | 3 => {}
+            0 | 1 => {
+                return Err(format!(
+                    "dane: usage = {}: SMTP clients ignore PKIX-TA (0) and PKIX-EE (1) (RFC 7672 §3.1.3); use 3 (DANE-EE) or 2 (DANE-TA)",
+                    f.usage
+                ));
+            }
+            u => return Err(format!("dane: usage = {u}: 3 (DANE-EE) or 2 (DANE-TA)")),
+        }
+        if f.selector > 1 {
+            return Err(format!(
+                "dane: selector = {}: 1 (public key) or 0 (whole certificate) (RFC 6698 §2.1.2)",
+                f.selector
+            ));
+        }
+        if f.matching > 2 {
+            return Err(format!(
+                "dane: matching = {}: 1 (SHA-256), 2 (SHA-512) or 0 (full) (RFC 6698 §2.1.3)",
+                f.matching
+            ));
+        }
+        if f.certs.is_empty() && f.keys.is_empty() {
+            return Err(
+                "dane: give certs = [\"cert.pem\", ...] or keys = [\"key.pem\", ...] (the current key, and the next one for a rollover)"
+                    .to_owned(),
+            );
+        }
+        if !f.keys.is_empty() && (f.usage, f.selector) != (3, 1) {
+            return Err(format!(
+                "dane: keys give a public key, which makes usage 3 selector 1 records; usage = {}, selector = {} need certs",
+                f.usage, f.selector
+            ));
+        }
+        if f.port == 0 {
+            return Err("dane: port = 0 is not a port".to_owned());
+        }
+        Ok(DaneConfig {
+            hosts: f.hosts,
+            port: f.port,
+            usage: f.usage,
+            selector: f.selector,
+            matching: f.matching,
+            certs: f.certs,
+            keys: f.keys,
+            ttl: f.ttl,
+        })
+    }
 }
 
 impl Config {

@@ -562,9 +562,7 @@ fn rfc7672_2_2_1_record_findings_through_zone_files() {
         &resolver,
         "example.test",
         &hosts,
-        true,
-        25,
-        &[],
+        Some(25),
         0,
     ));
     assert!(!failed);
@@ -587,9 +585,7 @@ fn rfc7672_2_2_1_record_findings_through_zone_files() {
             &resolver,
             "none.test",
             &hosts,
-            live,
-            25,
-            &[],
+            live.then_some(25),
             0,
         ));
         findings.iter().map(|f| f.code).collect::<Vec<_>>()
@@ -606,15 +602,7 @@ fn rfc7672_2_2_1_record_findings_through_zone_files() {
             resolver.set_temporary_failure(name);
         }
         let hosts = ["mx.f.test".to_owned()];
-        let (findings, failed) = rt.block_on(dane::findings(
-            &resolver,
-            "f.test",
-            &hosts,
-            false,
-            25,
-            &[],
-            0,
-        ));
+        let (findings, failed) = rt.block_on(dane::findings(&resolver, "f.test", &hosts, None, 0));
         (findings.iter().map(|f| f.code).collect::<Vec<_>>(), failed)
     };
     assert_eq!(failing(&[]), (vec!["dane.bogus"], false));

@@ -35,4 +35,5 @@ mod smtp_servers;
 mod spf;
 mod support;
 mod tls_rpt;
+mod transport_publish;
 mod verify_from;

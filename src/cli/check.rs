@@ -107,6 +107,7 @@ pub async fn check(global: &GlobalArgs, args: CheckArgs) -> Result<Outcome> {
             extra_roots: super::probe::extra_roots(&args.ca)?,
             https_port: args.https_port,
             timeout: Duration::from_secs(10),
+            smtp_port: args.smtp.then_some(args.smtp_port),
         },
     });
     let timeout = Duration::from_secs(args.timeout);
@@ -129,7 +130,6 @@ pub async fn check(global: &GlobalArgs, args: CheckArgs) -> Result<Outcome> {
         if args.smtp {
             smtp(global, &args, &options, resolver.as_ref(), &mut report).await?;
         }
-        dane(global, &args, &options, resolver.as_ref(), &mut report).await?;
         reports.push(report);
     }
     if global.json {
@@ -238,36 +238,6 @@ fn mta_sts_mx_findings(
         certificate,
         now,
     )
-}
-
-/// DANE (RFC 7672): the TLSA records at every MX host, and with --smtp each address's
-/// STARTTLS chain matched against them (on --smtp-port).
-async fn dane(
-    global: &GlobalArgs,
-    args: &CheckArgs,
-    check: &CheckOptions,
-    resolver: &dyn Resolver,
-    report: &mut Report,
-) -> Result<()> {
-    // No MX is already a finding of the DNS part.
-    let Ok(mx) = resolver.mx(&report.domain).await else {
-        return Ok(());
-    };
-    let hosts: Vec<String> = mx.into_iter().map(|m| m.exchange).collect();
-    let now = i64::try_from(global.now()?).unwrap_or(i64::MAX);
-    let (findings, failed) = mailauth::transport::dane::findings(
-        resolver,
-        &report.domain,
-        &hosts,
-        args.smtp,
-        args.smtp_port,
-        &check.transport.extra_roots,
-        now,
-    )
-    .await;
-    report.findings.extend(findings);
-    report.dns_failed |= failed;
-    Ok(())
 }
 
 async fn check_one(

@@ -14,6 +14,7 @@ mod publish;
 mod reports;
 mod rotate;
 mod spf;
+mod transport;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -96,6 +97,9 @@ pub enum Command {
     /// Build a DNS record to publish.
     #[command(subcommand)]
     Record(RecordCommand),
+    /// MTA-STS (RFC 8461): write the policy file for the web root and keep its id.
+    #[command(subcommand)]
+    MtaSts(transport::MtaStsCommand),
     /// Probe mail servers from outside: open relay, AUTH before TLS, legacy TLS, certificates.
     Probe(probe::ProbeArgs),
     /// Audit a mail server's configuration: Postfix, Exim, Sendmail or Exchange.
@@ -120,6 +124,12 @@ pub enum RecordCommand {
     Spf(spf::RecordSpfArgs),
     /// Build a DMARC policy record (RFC 7489).
     Dmarc(dmarc::RecordDmarcArgs),
+    /// Build the _mta-sts TXT record for a policy id (RFC 8461 §3.1).
+    MtaSts(transport::RecordMtaStsArgs),
+    /// Build the _smtp._tls TXT record for TLS reports (RFC 8460 §3).
+    TlsRpt(transport::RecordTlsRptArgs),
+    /// Build the TLSA record for a mail server's certificate (RFC 6698, RFC 7672).
+    Tlsa(transport::RecordTlsaArgs),
 }
 
 /// What a command ended with, mapped to the documented exit codes.
@@ -180,13 +190,21 @@ async fn run(cli: Cli) -> Result<Outcome> {
         Command::Spf(args) => spf::spf(&cli.global, args).await,
         Command::Check(args) => check::check(&cli.global, args).await,
         Command::Init(args) => publish::init(&cli.global, args),
-        Command::Plan(args) => publish::plan_command(&cli.global, args),
+        Command::Plan(args) => publish::plan_command(&cli.global, args).await,
         Command::Publish(args) => publish::publish(&cli.global, args).await,
         Command::Rotate(args) => rotate::rotate(&cli.global, args).await,
         Command::Status(args) => rotate::status(&cli.global, args),
         Command::Export(args) => rotate::export(&cli.global, args),
         Command::Record(RecordCommand::Spf(args)) => spf::record_spf(&cli.global, args).await,
         Command::Record(RecordCommand::Dmarc(args)) => dmarc::record_dmarc(&cli.global, args),
+        Command::Record(RecordCommand::MtaSts(args)) => {
+            transport::record_mta_sts(&cli.global, args)
+        }
+        Command::Record(RecordCommand::TlsRpt(args)) => {
+            transport::record_tls_rpt(&cli.global, args)
+        }
+        Command::Record(RecordCommand::Tlsa(args)) => transport::record_tlsa(&cli.global, args),
+        Command::MtaSts(command) => transport::mta_sts(&cli.global, command).await,
         Command::Probe(args) => probe::probe(&cli.global, args).await,
         Command::Audit(command) => audit::audit(&cli.global, command),
         Command::Reports(command) => reports::reports(&cli.global, command).await,

@@ -5,8 +5,14 @@
 //! per domain what was applied and what was confirmed (text on stderr; with `--json` one
 //! document `{"plans": [...], "domains": [{domain, provider, status, applied, confirmed,
 //! servers, error}]}`). Exit: 0 all confirmed or nothing to do; 1 the provider refused or a
-//! conflict with a change made since the plan; 2 bad input or credentials; 3 the provider was
-//! unreachable, or a change was applied but could not be confirmed yet.
+//! conflict with a change made since the plan, or a new MTA-STS policy is not served yet; 2 bad
+//! input or credentials; 3 the provider was unreachable, or a change was applied but could not be
+//! confirmed yet.
+//!
+//! MTA-STS order (RFC 8461 §8.1): a plan that creates or changes `_mta-sts.DOMAIN` (a new policy
+//! id) is applied only after the policy file `mailauth mta-sts policy` wrote is served at
+//! `https://mta-sts.DOMAIN/.well-known/mta-sts.txt`, fetched and compared (CRLF and LF alike);
+//! otherwise that domain is refused, and the other domains carry on.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -150,6 +156,21 @@ struct DomainPlan {
     desired: Vec<mailauth_providers::Desired>,
     plan: Plan,
     zone_file: Option<PathBuf>,
+    /// Set when the plan changes the `_mta-sts` id: the policy that must be served first.
+    sts_served: Option<StsServedCheck>,
+}
+
+/// The policy file that must be served before a domain's `_mta-sts` id changes.
+#[derive(Debug, Clone)]
+struct StsServedCheck {
+    /// The id the plan publishes.
+    id: String,
+    /// The policy text `mailauth mta-sts policy` wrote with that id.
+    policy: String,
+    /// The HTTPS port to fetch from (the section's `https_port`).
+    port: u16,
+    /// Extra trusted roots (the section's `ca`, relative paths resolved).
+    ca: Option<PathBuf>,
 }
 
 /// The backend `name` of `config` (through the provider registry), and its zone file when it
@@ -167,14 +188,9 @@ pub(super) fn build_provider(
     Ok((opened.provider, opened.zone_file))
 }
 
-fn make_plans(args: &PlanArgs) -> Result<Vec<DomainPlan>> {
+async fn make_plans(global: &GlobalArgs, args: &PlanArgs) -> Result<Vec<DomainPlan>> {
     let config = Config::load(&args.config)?;
-    let dir = args
-        .config
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
+    let dir = super::transport::config_dir(&args.config);
     let store = KeyStore::new(config.key_dir(&dir));
     for wanted in &args.domains {
         if !config.domains.contains_key(wanted) {
@@ -193,11 +209,16 @@ fn make_plans(args: &PlanArgs) -> Result<Vec<DomainPlan>> {
         {
             continue;
         }
+        let transport = mailauth::records::TransportInputs {
+            config_dir: dir.clone(),
+            mx_hosts: super::transport::mx_hosts_if_needed(global, domain, domain_config).await?,
+        };
         // The typed error is kept as the source, so its class decides the exit.
-        let desired = mailauth::records::desired(domain, domain_config, &store)?;
+        let desired = mailauth::records::desired(domain, domain_config, &store, &transport)?;
         let (provider, zone_file) =
             build_provider(domain_config.provider.get_ref(), &config, &dir)?;
         let plan = plan(provider.as_ref(), domain, &desired, args.force)?;
+        let sts_served = sts_served_check(domain, domain_config, &dir, &plan)?;
         plans.push(DomainPlan {
             domain: domain.to_string(),
             provider_name: domain_config.provider.get_ref().clone(),
@@ -205,9 +226,118 @@ fn make_plans(args: &PlanArgs) -> Result<Vec<DomainPlan>> {
             desired,
             plan,
             zone_file,
+            sts_served,
         });
     }
     Ok(plans)
+}
+
+/// When `plan` creates or changes `_mta-sts.DOMAIN`, the policy that must be served first.
+fn sts_served_check(
+    domain: &DomainName,
+    config: &mailauth::config::DomainConfig,
+    dir: &Path,
+    plan: &Plan,
+) -> Result<Option<StsServedCheck>> {
+    let Some(sts) = &config.mta_sts else {
+        return Ok(None);
+    };
+    let name = format!("_mta-sts.{domain}");
+    let changes_id = plan.changes.iter().any(|c| {
+        c.name() == name
+            && c.rtype() == RecordType::Txt
+            && matches!(c, Change::Create(_) | Change::Update { .. })
+    });
+    if !changes_id {
+        return Ok(None);
+    }
+    let state_path = mailauth::records::sts_state_path(dir, domain);
+    let state = mailauth::records::StsPolicyState::load(&state_path)?
+        .with_context(|| format!("{} disappeared while planning", state_path.display()))?;
+    Ok(Some(StsServedCheck {
+        id: state.id,
+        policy: state.policy,
+        port: sts.https_port,
+        ca: sts.ca.as_ref().map(|ca| dir.join(ca)),
+    }))
+}
+
+/// Fetch `https://mta-sts.DOMAIN/.well-known/mta-sts.txt` (through the global resolver) and
+/// compare it with the policy written for the new id, line endings aside. `Err` says what is
+/// served instead and what to do.
+async fn policy_served(
+    global: &GlobalArgs,
+    domain: &str,
+    check: &StsServedCheck,
+) -> std::result::Result<(), String> {
+    let port = if check.port == 443 {
+        String::new()
+    } else {
+        format!(":{}", check.port)
+    };
+    let url = format!("https://mta-sts.{domain}{port}/.well-known/mta-sts.txt");
+    let todo = format!(
+        "serve the policy file `mailauth mta-sts policy` wrote (id {}) at {url} first, then publish again (RFC 8461 §8.1: the policy before its id)",
+        check.id
+    );
+    let fetched = async {
+        let resolver = global.resolver()?;
+        let extra_roots = match &check.ca {
+            Some(ca) => super::probe::extra_roots(std::slice::from_ref(ca))?,
+            None => Vec::new(),
+        };
+        let options = mailauth::transport::mta_sts::FetchOptions {
+            extra_roots,
+            port: check.port,
+            timeout: std::time::Duration::from_secs(30),
+        };
+        let now = i64::try_from(global.now()?).unwrap_or(i64::MAX);
+        let fetched =
+            mailauth::transport::mta_sts::fetch_policy(domain, resolver.as_ref(), &options, now)
+                .await?;
+        anyhow::Ok(fetched.text)
+    }
+    .await;
+    let served = match fetched {
+        Ok(text) => text,
+        Err(e) => {
+            return Err(format!(
+                "the _mta-sts id was not changed: fetching {url} failed: {e:#}; {todo}"
+            ));
+        }
+    };
+    match first_difference(&served, &check.policy) {
+        None => Ok(()),
+        Some(difference) => Err(format!(
+            "the _mta-sts id was not changed: {url} serves another policy ({difference}); {todo}"
+        )),
+    }
+}
+
+/// Where two policy texts differ, line endings aside (RFC 8461 §3.2 allows CRLF or LF): `None`
+/// when they do not.
+fn first_difference(served: &str, wanted: &str) -> Option<String> {
+    let served: Vec<&str> = served.lines().collect();
+    let wanted: Vec<&str> = wanted.lines().collect();
+    if served == wanted {
+        return None;
+    }
+    let at = served
+        .iter()
+        .zip(&wanted)
+        .position(|(a, b)| a != b)
+        .unwrap_or(served.len().min(wanted.len()));
+    let line = |lines: &[&str]| {
+        lines
+            .get(at)
+            .map_or("end of file".to_owned(), |l| format!("{l:?}"))
+    };
+    Some(format!(
+        "line {}: served {}, expected {}",
+        at + 1,
+        line(&served),
+        line(&wanted)
+    ))
 }
 
 fn plans_json(plans: &[DomainPlan]) -> serde_json::Value {
@@ -259,8 +389,8 @@ fn change_json(change: &Change) -> serde_json::Value {
     }
 }
 
-pub fn plan_command(global: &GlobalArgs, args: PlanArgs) -> Result<Outcome> {
-    let plans = make_plans(&args)?;
+pub async fn plan_command(global: &GlobalArgs, args: PlanArgs) -> Result<Outcome> {
+    let plans = make_plans(global, &args).await?;
     if global.json {
         print_json(&plans_json(&plans))?;
     } else {
@@ -280,6 +410,8 @@ enum Status {
     Unconfirmed,
     /// The provider did not apply it.
     NotApplied,
+    /// Not applied: the plan changes the `_mta-sts` id and the new policy is not served.
+    PolicyNotServed,
     /// Not tried: an earlier domain failed.
     Skipped,
 }
@@ -291,6 +423,7 @@ impl Status {
             Status::Confirmed => "confirmed",
             Status::Unconfirmed => "applied_unconfirmed",
             Status::NotApplied => "not_applied",
+            Status::PolicyNotServed => "policy_not_served",
             Status::Skipped => "skipped",
         }
     }
@@ -352,6 +485,7 @@ impl<'a> DomainOutcome<'a> {
                 "{domain}: applied at {provider}, not yet confirmed: {error} (run `mailauth plan` later to check)"
             ),
             Status::NotApplied => format!("{domain}: not applied at {provider}: {error}"),
+            Status::PolicyNotServed => format!("{domain}: not applied: {error}"),
             Status::Skipped => {
                 format!("{domain}: not applied (stopped after an earlier failure)")
             }
@@ -371,7 +505,7 @@ fn ask(total: usize) -> Result<bool> {
 }
 
 pub async fn publish(global: &GlobalArgs, args: PlanArgs) -> Result<Outcome> {
-    let plans = make_plans(&args)?;
+    let plans = make_plans(global, &args).await?;
     if !global.json {
         print_plans(&plans);
     }
@@ -389,6 +523,12 @@ pub async fn publish(global: &GlobalArgs, args: PlanArgs) -> Result<Outcome> {
             DomainOutcome::new(p, Status::Skipped)
         } else if p.plan.is_empty() {
             DomainOutcome::new(p, Status::Unchanged)
+        } else if let Some(check) = &p.sts_served
+            && let Err(reason) = policy_served(global, &p.domain, check).await
+        {
+            let mut outcome = DomainOutcome::new(p, Status::PolicyNotServed);
+            outcome.error = Some(reason);
+            outcome
         } else {
             match apply_plan(p.provider.as_ref(), &p.domain, &p.plan) {
                 Ok(()) => confirm(global, &args, p).await,
@@ -427,6 +567,9 @@ fn exit_outcome(failure: Option<ProviderError>, outcomes: &[DomainOutcome<'_>]) 
             return Ok(Outcome::Failed);
         }
         return Err(anyhow::Error::new(e).context("publishing stopped"));
+    }
+    if outcomes.iter().any(|o| o.status == Status::PolicyNotServed) {
+        return Ok(Outcome::Failed);
     }
     if outcomes.iter().any(|o| o.status == Status::Unconfirmed) {
         return Ok(Outcome::TempFail);

@@ -590,19 +590,17 @@ struct HostTlsa {
 
 /// DANE findings for `domain` whose MX hosts are `mx_hosts` (RFC 7672): TLSA records at
 /// `_25._tcp.MX` for each, whether the resolver validated them (AD bit), their parameters, and
-/// with `live` the chain every address of every MX presents after STARTTLS on `port` matched
-/// against them. The bool is true when the check could not be completed (a server out of reach).
+/// with `live: Some(port)` the chain every address of every MX presents after STARTTLS on
+/// `port` matched against them. The bool is true when the check could not be completed (a server out of reach).
 ///
 /// `dane.none` is reported only with `live`: without the live check most domains have no TLSA
-/// and saying so on every plain DNS check would be noise. `extra_roots` is not consulted: DANE
+/// and saying so on every plain DNS check would be noise. No root store is consulted: DANE
 /// trust comes from the TLSA records alone (PKIX usages are not used for SMTP, RFC 7672 §3.1.3).
 pub async fn findings(
     resolver: &dyn Resolver,
     domain: &str,
     mx_hosts: &[String],
-    live: bool,
-    port: u16,
-    _extra_roots: &[CertificateDer<'static>],
+    live: Option<u16>,
     now: i64,
 ) -> (Vec<Finding>, bool) {
     let mut hosts = Vec::new();
@@ -621,7 +619,9 @@ pub async fn findings(
         match &host.answer {
             Ok(answer) => {
                 out.extend(record_findings(host, answer));
-                if live && answer.authenticated {
+                if let Some(port) = live
+                    && answer.authenticated
+                {
                     let (live_findings, live_failed) =
                         live_findings(resolver, host, &answer.records, port, now).await;
                     out.extend(live_findings);
@@ -641,7 +641,7 @@ pub async fn findings(
             }
         }
     }
-    out.extend(coverage_findings(domain, &hosts, live));
+    out.extend(coverage_findings(domain, &hosts, live.is_some()));
     (out, failed)
 }
 

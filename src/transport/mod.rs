@@ -29,6 +29,9 @@ pub struct TransportOptions {
     pub https_port: u16,
     /// Limit for one policy fetch.
     pub timeout: Duration,
+    /// With `check --smtp`: the port on which each MX address's STARTTLS chain is matched
+    /// against its TLSA records (DANE, RFC 7672 §3). `None`: the DNS part only.
+    pub smtp_port: Option<u16>,
 }
 
 impl Default for TransportOptions {
@@ -37,6 +40,7 @@ impl Default for TransportOptions {
             extra_roots: Vec::new(),
             https_port: 443,
             timeout: Duration::from_secs(10),
+            smtp_port: None,
         }
     }
 }
