@@ -53,8 +53,12 @@ pub fn classify(error: &(dyn std::error::Error + 'static)) -> Option<ErrorClass>
             rotate::executor::RotateError::Servers(inner) => {
                 classify(inner.as_ref()).unwrap_or(ErrorClass::BadInput)
             }
+            rotate::executor::RotateError::Tlsa(t) => t.class(),
             _ => ErrorClass::BadInput,
         });
+    }
+    if let Some(e) = error.downcast_ref::<rotate::dane::TlsaRotateError>() {
+        return Some(e.class());
     }
     if let Some(e) = error.downcast_ref::<crate::transport::dane::DaneError>() {
         // A certificate or key file the user gave (BadInput), or a server out of reach.

@@ -123,6 +123,7 @@ pub const CODE_TABLES: &[(&str, &[&str])] = &[
     ("transport::mta_sts", crate::transport::mta_sts::CODES),
     ("transport::tls_rpt", crate::transport::tls_rpt::CODES),
     ("transport::dane", crate::transport::dane::CODES),
+    ("rotate::dane", crate::rotate::dane::CODES),
 ];
 
 /// Every finding code mailauth can report, from [`CODE_TABLES`].

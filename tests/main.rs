@@ -10,6 +10,7 @@ mod check;
 mod clean_core;
 mod cli;
 mod dane;
+mod dane_rollover;
 mod deps;
 mod dkim;
 mod dmarc;

@@ -4,6 +4,7 @@
 
 mod audit;
 mod check;
+mod dane;
 mod dkim;
 mod dmarc;
 mod keygen;
@@ -107,6 +108,9 @@ pub enum Command {
     /// DMARC aggregate and SMTP TLS reports: ingest, list, summarise with fixes, HTML.
     #[command(subcommand)]
     Reports(reports::ReportsCommand),
+    /// DANE: record the next key of a mail server for the TLSA rollover `rotate` drives.
+    #[command(subcommand)]
+    Dane(dane::DaneCommand),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
     Completions(meta::CompletionsArgs),
     /// Print the manual page (roff) on stdout: `mailauth man | man -l -`.
@@ -204,6 +208,7 @@ async fn run(cli: Cli) -> Result<Outcome> {
         Command::Probe(args) => probe::probe(&cli.global, args).await,
         Command::Audit(command) => audit::audit(&cli.global, command),
         Command::Reports(command) => reports::reports(&cli.global, command).await,
+        Command::Dane(command) => dane::dane(&cli.global, command).await,
         Command::Completions(args) => meta::completions(args),
         Command::Man(args) => meta::man(args),
     }

@@ -10,9 +10,12 @@ use super::{GlobalArgs, Outcome, print_json};
 use mailauth::config::{Config, DomainConfig};
 use mailauth::export::{ExportKey, ExportKind};
 use mailauth::keys::{KeySpec, KeyStore};
+use mailauth::rotate::dane::{
+    Observer, TlsaAction, TlsaRollover, TlsaRotation, TlsaTiming, next_action as dane_step,
+};
 use mailauth::rotate::executor::Rotation;
 use mailauth::rotate::step::upcoming;
-use mailauth::rotate::{KeyState, Policy, RotationState};
+use mailauth::rotate::{KeyState, Moment, Policy, RotationState};
 use mailauth_base::DomainName;
 
 /// Arguments of `mailauth rotate` and `mailauth status`.
@@ -24,7 +27,9 @@ signer (write exports, run on_switch), keep the old key published for the overla
 (empty p=), then delete it. Run it from cron or a systemd timer (see contrib/); runs are \
 idempotent, locked per domain, and resume after a crash.
 
-Exit status: 0 done or waiting, 2 bad configuration, 3 provider or DNS unreachable.")]
+TLSA rollover (after `mailauth dane next --key FILE --host MX`): publish the current and next digests (3 1 1), wait until every authoritative server serves them, watch the server switch to the next key over STARTTLS (the switch is observed, never assumed), then remove the old digest two TTLs after the switch. A server presenting a key that is neither current nor next stops the rollover (dane.live_key_unknown, exit 1) and nothing is changed.
+
+Exit status: 0 done or waiting, 1 the server presents an unknown key, 2 bad configuration, 3 provider, DNS or mail server unreachable.")]
 pub struct RotateArgs {
     /// The configuration file.
     #[arg(long, default_value = "mailauth.toml")]
@@ -74,21 +79,27 @@ fn policy(domain: &DomainConfig) -> Option<Policy> {
     })
 }
 
-/// The domains with a rotation section, or those `wanted` names (normalised, as `plan --domain`
-/// does); a wanted domain without one is an error rather than silently nothing.
+/// The domains with a rotation section or a TLSA rollover in their state, or those `wanted`
+/// names (normalised, as `plan --domain` does); a wanted domain with neither is an error rather
+/// than silently nothing.
 fn selected<'c>(
     config: &'c Config,
     file: &Path,
     wanted: &[DomainName],
 ) -> Result<Vec<(&'c DomainName, &'c DomainConfig)>> {
+    let store = KeyStore::new(config.key_dir(&config_dir(file)));
+    let has_tlsa = |name: &DomainName| {
+        RotationState::load(&store, name)
+            .ok()
+            .flatten()
+            .is_some_and(|s| !s.tlsa.is_empty())
+    };
+    let rotated =
+        |name: &DomainName, domain: &DomainConfig| domain.rotation.is_some() || has_tlsa(name);
     for name in wanted {
-        if config
-            .domains
-            .get(name)
-            .is_none_or(|d| d.rotation.is_none())
-        {
+        if config.domains.get(name).is_none_or(|d| !rotated(name, d)) {
             bail!(
-                "{name} has no [domains.\"{name}\".rotation] section in {}",
+                "{name} has no [domains.\"{name}\".rotation] section in {} and no TLSA rollover (mailauth dane next)",
                 file.display()
             );
         }
@@ -97,9 +108,22 @@ fn selected<'c>(
         .domains
         .iter()
         .filter(|(name, domain)| {
-            domain.rotation.is_some() && (wanted.is_empty() || wanted.contains(name))
+            rotated(name, domain) && (wanted.is_empty() || wanted.contains(name))
         })
         .collect())
+}
+
+/// The TLSA rollover's timing: the domain's TTL, and the rotation's propagation wait when it
+/// has one (never shorter than the TTL).
+fn tlsa_timing(domain: &DomainConfig) -> TlsaTiming {
+    let ttl = u64::from(domain.ttl);
+    let propagation = domain
+        .rotation
+        .as_ref()
+        .and_then(|r| r.propagation)
+        .map_or(ttl, |p| p.get())
+        .max(ttl);
+    TlsaTiming { ttl, propagation }
 }
 
 fn rotation<'a>(
@@ -140,24 +164,60 @@ pub async fn rotate(global: &GlobalArgs, args: RotateArgs) -> Result<Outcome> {
         let (provider, zone_file) =
             super::publish::build_provider(domain.provider.get_ref(), &config, &dir)?;
         let answerers = Answerers::find(global, zone_file.as_deref(), name).await?;
-        let Some(rotation) = rotation(&config, &dir, name, domain, provider.as_ref(), answerers)?
-        else {
-            continue;
+        let mut json = serde_json::json!({"domain": name});
+        if let Some(rotation) = rotation(
+            &config,
+            &dir,
+            name,
+            domain,
+            provider.as_ref(),
+            answerers.clone(),
+        )? {
+            let report = rotation
+                .run(now, args.dry_run)
+                .await
+                .with_context(|| format!("rotating {name}"))?;
+            if !global.json {
+                for action in &report.done {
+                    println!("{name}: {}", action.done());
+                }
+                println!("{name}: {}; next: {}", report.stopped, report.next);
+            }
+            json = serde_json::to_value(&report)?;
+        }
+        let tlsa = TlsaRotation {
+            domain: name.clone(),
+            store: KeyStore::new(config.key_dir(&dir)),
+            provider: provider.as_ref(),
+            timing: tlsa_timing(domain),
+            servers: Box::new(move || answerers.open().map_err(Into::into)),
+            observer: Observer {
+                resolver: global.resolver()?,
+                timeout: std::time::Duration::from_secs(10),
+            },
         };
-        let report = rotation
+        let tlsa_reports = tlsa
             .run(now, args.dry_run)
             .await
-            .with_context(|| format!("rotating {name}"))?;
+            .with_context(|| format!("rolling over the TLSA records of {name}"))?;
         if !global.json {
-            for action in &report.done {
-                println!("{name}: {}", action.done());
+            for report in &tlsa_reports {
+                for action in &report.done {
+                    println!("{name}: done: {action}");
+                }
+                println!(
+                    "{name}: {}: {}; next: {}",
+                    report.name, report.stopped, report.next
+                );
             }
-            println!("{name}: {}; next: {}", report.stopped, report.next);
         }
-        reports.push(report);
+        if !tlsa_reports.is_empty() {
+            json["tlsa"] = serde_json::to_value(&tlsa_reports)?;
+        }
+        reports.push(json);
     }
     if global.json {
-        print_json(&serde_json::to_value(&reports)?)?;
+        print_json(&serde_json::Value::Array(reports))?;
     }
     Ok(Outcome::Success)
 }
@@ -169,30 +229,96 @@ pub fn status(global: &GlobalArgs, args: RotateArgs) -> Result<Outcome> {
     let store = KeyStore::new(config.key_dir(&dir));
     let mut all = Vec::new();
     for (name, domain) in selected(&config, &args.config, &args.domains)? {
-        let Some(policy) = policy(domain) else {
-            continue;
-        };
         let state = RotationState::load(&store, name)?.unwrap_or_default();
-        let next = upcoming(&state, &policy, now);
+        let timing = tlsa_timing(domain);
         if global.json {
-            all.push(serde_json::json!({"domain": name, "keys": state.keys, "next": next}));
+            let mut json = serde_json::json!({"domain": name});
+            if let Some(policy) = policy(domain) {
+                json["keys"] = serde_json::to_value(&state.keys)?;
+                json["next"] = serde_json::to_value(upcoming(&state, &policy, now))?;
+            }
+            if !state.tlsa.is_empty() {
+                json["tlsa"] = tlsa_status_json(&state, timing, now)?;
+            }
+            all.push(json);
             continue;
         }
-        println!("{name}: next: {next}");
-        for key in state.keys.iter().filter(|k| k.state != KeyState::Deleted) {
-            println!(
-                "  {:<24} {:<8} {:<9} for {} days",
-                key.selector,
-                key.algorithm.as_str(),
-                key.state,
-                now.saturating_sub(key.since) / 86_400
-            );
+        if let Some(policy) = policy(domain) {
+            println!("{name}: next: {}", upcoming(&state, &policy, now));
+            for key in state.keys.iter().filter(|k| k.state != KeyState::Deleted) {
+                println!(
+                    "  {:<24} {:<8} {:<9} for {} days",
+                    key.selector,
+                    key.algorithm.as_str(),
+                    key.state,
+                    now.saturating_sub(key.since) / 86_400
+                );
+            }
+        }
+        for r in &state.tlsa {
+            print_tlsa_status(name, r, timing, now);
         }
     }
     if global.json {
         print_json(&serde_json::Value::Array(all))?;
     }
     Ok(Outcome::Success)
+}
+
+/// One TLSA rollover in `status`: the next step, then each published digest with its role.
+fn print_tlsa_status(domain: &DomainName, r: &TlsaRollover, timing: TlsaTiming, now: u64) {
+    println!(
+        "{domain}: TLSA {}: next: {}",
+        r.name,
+        tlsa_next(r, timing, now)
+    );
+    if let Some(at) = r.switch_safe_after(timing.ttl) {
+        println!("  the server may switch to the next key from {at}");
+    }
+    for e in r.entries.iter().filter(|e| e.role.published()) {
+        let mut line = format!("  {:<8} {}", e.role, e.digest);
+        if let Some(at) = e.seen_live_at {
+            line.push_str(&format!("  live since {}", Moment(at)));
+        }
+        if let Some(at) = e.retire_after {
+            line.push_str(&format!("  removed after {}", Moment(at)));
+        }
+        println!("{line}");
+    }
+}
+
+/// The next TLSA step, looking through a wait to the step it waits for.
+fn tlsa_next(r: &TlsaRollover, timing: TlsaTiming, now: u64) -> String {
+    match dane_step(r, timing, now) {
+        TlsaAction::Wait { until, .. } => match dane_step(r, timing, until.unix()) {
+            TlsaAction::Wait { .. } | TlsaAction::Idle { .. } => format!("wait until {until}"),
+            then => format!("{then} at {until}"),
+        },
+        action => action.to_string(),
+    }
+}
+
+fn tlsa_status_json(
+    state: &RotationState,
+    timing: TlsaTiming,
+    now: u64,
+) -> Result<serde_json::Value> {
+    let rows = state
+        .tlsa
+        .iter()
+        .map(|r| {
+            Ok(serde_json::json!({
+                "name": r.name,
+                "host": r.host,
+                "port": r.port,
+                "entries": serde_json::to_value(&r.entries)?,
+                "applied": r.applied,
+                "visible_at": r.visible_at.map(Moment),
+                "next": serde_json::to_value(dane_step(r, timing, now))?,
+            }))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(serde_json::Value::Array(rows))
 }
 
 pub fn export(_global: &GlobalArgs, args: ExportArgs) -> Result<Outcome> {

@@ -75,6 +75,9 @@ pub enum RotateError {
     /// The servers that must serve a record could not be set up.
     #[error("cannot ask the authoritative servers")]
     Servers(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A TLSA rollover stopped: an unknown or retiring live key, or a server not reachable.
+    #[error(transparent)]
+    Tlsa(#[from] super::dane::TlsaRotateError),
 }
 
 /// Named servers that answer for a zone.
@@ -237,24 +240,7 @@ impl Rotation<'_> {
 
     /// Take the per-domain lock, held until the returned file is dropped.
     fn lock(&self) -> Result<std::fs::File, RotateError> {
-        let path = self.state_path()?.with_file_name("rotation.lock");
-        let create = |path: &Path| {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            std::fs::File::create(path)
-        };
-        let lock = match create(&path) {
-            Ok(lock) => lock,
-            Err(source) => return Err(RotateError::Lock { path, source }),
-        };
-        if lock.try_lock().is_err() {
-            return Err(RotateError::Locked {
-                domain: self.domain.clone(),
-                lock: path,
-            });
-        }
-        Ok(lock)
+        lock_state(&self.store, &self.domain)
     }
 
     fn key_error(selector: &str) -> impl FnOnce(KeyError) -> RotateError + '_ {
@@ -500,6 +486,29 @@ impl Rotation<'_> {
         state.transition(selector, KeyState::Deleted, now);
         self.save(state)
     }
+}
+
+/// Take `domain`'s rotation lock (`DOMAIN/rotation.lock` beside the state), held until the
+/// returned file is dropped; DKIM and TLSA runs share it.
+pub fn lock_state(store: &KeyStore, domain: &DomainName) -> Result<std::fs::File, RotateError> {
+    let path = RotationState::path(store, domain)?.with_file_name("rotation.lock");
+    let create = |path: &Path| {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::File::create(path)
+    };
+    let lock = match create(&path) {
+        Ok(lock) => lock,
+        Err(source) => return Err(RotateError::Lock { path, source }),
+    };
+    if lock.try_lock().is_err() {
+        return Err(RotateError::Locked {
+            domain: domain.clone(),
+            lock: path,
+        });
+    }
+    Ok(lock)
 }
 
 /// Run the hook through `sh -c`, killing it after [`HOOK_LIMIT`].

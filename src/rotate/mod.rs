@@ -12,6 +12,7 @@
 //! --json`) is built from typed values with `Display` and serde, with times in RFC 3339
 //! ([`Moment`]).
 
+pub mod dane;
 pub mod executor;
 pub mod step;
 
@@ -191,6 +192,10 @@ pub struct RotationState {
     pub keys: Vec<KeyEntry>,
     /// Every transition, in order.
     pub journal: Vec<Transition>,
+    /// TLSA rollovers, one per `_PORT._tcp.HOST` name ([`dane`]). Absent from files written
+    /// before they existed, and left out when empty, so those files load and round-trip.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tlsa: Vec<dane::TlsaRollover>,
 }
 
 impl RotationState {

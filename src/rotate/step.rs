@@ -393,6 +393,7 @@ mod tests {
         RotationState {
             keys,
             journal: vec![],
+            tlsa: vec![],
         }
     }
 

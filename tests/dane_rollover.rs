@@ -1,0 +1,443 @@
+//! TLSA rollover through the rotation engine (issue 16 item 4; RFC 7671 §8.1, RFC 7672 §3.1.1)
+//! against a real Postfix whose certificate and key are swapped mid-way, publishing through the
+//! zone-file provider. After every `mailauth rotate` run the published TLSA set must hold the
+//! digest of the key the server presents, as computed independently by Postfix's own
+//! `posttls-finger` (its `pkey_fingerprint` is the SHA-256 of the SubjectPublicKeyInfo, i.e. the
+//! `3 1 1` data); the switch is recorded only after the swap, the old digest leaves only two
+//! TTLs after the observed switch, every run is repeated at the same `--now` (a crash between
+//! steps then a rerun must converge), and a key the rollover does not know stops everything.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use mailauth::rotate::RotationState;
+use mailauth::rotate::dane::{TlsaRole, TlsaRollover};
+
+use crate::support::cmd::{CmdOutput, mailauth};
+use crate::support::postfix::{Listener, Postfix};
+
+const TTL: u64 = 300;
+const START: u64 = 1_795_600_000;
+
+/// The rollover's world: Postfix, a config dir with a zone-file provider, and key files.
+struct World {
+    postfix: Postfix,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl World {
+    fn start() -> Option<World> {
+        for tool in ["openssl", "posttls-finger"] {
+            crate::support::tool(tool)?;
+        }
+        let postfix = Postfix::start()?;
+        let port = postfix.addr(Listener::Hardened).port();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(postfix.zone_file(), dir.path().join("example.test.zone")).unwrap();
+        std::fs::write(
+            dir.path().join("mailauth.toml"),
+            format!(
+                "[providers.p]\nkind = \"zonefile\"\npath = \"example.test.zone\"\n\n[domains.\"example.test\"]\nprovider = \"p\"\nttl = {TTL}\n"
+            ),
+        )
+        .unwrap();
+        Some(World { postfix, dir, port })
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn tlsa_name(&self) -> String {
+        format!("_{}._tcp.mx.example.test", self.port)
+    }
+
+    /// `mailauth --now NOW --zone ZONE ARGS` in the config dir (the zone gives mx.example.test's
+    /// address, 127.0.0.1).
+    fn run(&self, now: u64, args: &[&str]) -> CmdOutput {
+        mailauth()
+            .current_dir(self.dir.path())
+            .arg("--now")
+            .arg(now.to_string())
+            .arg("--zone")
+            .arg(self.path("example.test.zone"))
+            .args(args)
+            .env_remove("MAILAUTH_FAULT_AT")
+            .run()
+    }
+
+    fn dane_next(&self, now: u64, key: &Path) -> CmdOutput {
+        let port = self.port.to_string();
+        let key = key.to_str().unwrap();
+        self.run(
+            now,
+            &[
+                "dane",
+                "next",
+                "--key",
+                key,
+                "--host",
+                "mx.example.test",
+                "--port",
+                &port,
+            ],
+        )
+    }
+
+    /// `rotate` twice at the same `now` (the second run stands for the rerun after a crash
+    /// between steps: it must succeed and change nothing more), checking after each that the
+    /// published set holds the live key. Returns the first run's output.
+    fn rotate(&self, now: u64, step: &str) -> CmdOutput {
+        let first = self.run(now, &["rotate"]);
+        first.assert_exit(0);
+        let state = self.state();
+        self.published_set_matches_live(&format!("{step}, first run"));
+        let second = self.run(now, &["rotate"]);
+        second.assert_exit(0);
+        assert_eq!(
+            self.state(),
+            state,
+            "{step}: a rerun at the same time changed the state:\n{}",
+            second.dump()
+        );
+        self.published_set_matches_live(&format!("{step}, rerun"));
+        first
+    }
+
+    fn state(&self) -> RotationState {
+        let path = self.path("keys/example.test/rotation.json");
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    fn rollover(&self) -> TlsaRollover {
+        let name = self.tlsa_name();
+        self.state()
+            .tlsa
+            .into_iter()
+            .find(|r| r.name == name)
+            .expect("a rollover for the TLSA name")
+    }
+
+    /// The TLSA values at the rollover's name, read from the zone file's text.
+    fn published(&self) -> Vec<String> {
+        let zone = std::fs::read_to_string(self.path("example.test.zone")).unwrap();
+        let owner = format!("{}.", self.tlsa_name());
+        let mut set: Vec<String> = zone
+            .lines()
+            .filter(|l| l.split_whitespace().next() == Some(owner.as_str()))
+            .filter_map(|l| {
+                // The provider marks its records with a `;mailauth` comment.
+                let l = l.split(';').next().unwrap_or_default();
+                let words: Vec<&str> = l.split_whitespace().collect();
+                let at = words.iter().position(|w| *w == "TLSA")?;
+                Some(format!(
+                    "{} {} {} {}",
+                    words[at + 1],
+                    words[at + 2],
+                    words[at + 3],
+                    words[at + 4..].concat().to_ascii_lowercase()
+                ))
+            })
+            .collect();
+        set.sort();
+        set
+    }
+
+    /// The `3 1 1` data of the key Postfix presents, from posttls-finger (the oracle).
+    fn live(&self) -> String {
+        posttls_finger_digest(self.postfix.conf_dir(), self.port)
+    }
+
+    fn published_set_matches_live(&self, step: &str) {
+        let live = self.live();
+        let published = self.published();
+        assert!(
+            published.contains(&live),
+            "{step}: RFC 7672 §3.1.1: the published TLSA set {published:?} has no record for the live key {live}"
+        );
+    }
+
+    /// Install `key`/`cert` as Postfix's chain and reload, waiting until posttls-finger sees it.
+    fn swap(&self, pair: &KeyPair) {
+        let conf = self.postfix.conf_dir();
+        std::fs::copy(&pair.key, conf.join("key.pem")).unwrap();
+        std::fs::copy(&pair.cert, conf.join("cert.pem")).unwrap();
+        let out = Command::new("postfix")
+            .arg("-c")
+            .arg(conf)
+            .arg("reload")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "postfix reload: {out:?}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.live() != pair.digest {
+            assert!(
+                Instant::now() < deadline,
+                "Postfix still presents {} after the swap to {}",
+                self.live(),
+                pair.digest
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    fn role(&self, digest: &str) -> Option<TlsaRole> {
+        self.rollover().role_of(digest)
+    }
+}
+
+/// A key and its self-signed certificate for mx.example.test, made by openssl, with the digest
+/// openssl itself computes (`openssl pkey -pubout -outform DER | sha256`).
+struct KeyPair {
+    key: PathBuf,
+    cert: PathBuf,
+    digest: String,
+}
+
+fn key_pair(dir: &Path, name: &str) -> KeyPair {
+    let key = dir.join(format!("{name}.key"));
+    let cert = dir.join(format!("{name}.pem"));
+    let ok = |c: &mut Command| assert!(c.status().unwrap().success(), "{c:?}");
+    ok(Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+        ])
+        .arg(&key));
+    ok(Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-new",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=mx.example.test",
+            "-key",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert));
+    let der = Command::new("openssl")
+        .args(["pkey", "-pubout", "-outform", "DER", "-in"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(der.status.success());
+    let sha = Command::new("openssl")
+        .args(["dgst", "-sha256", "-r"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(&der.stdout)?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let hex = String::from_utf8(sha.stdout).unwrap();
+    let hex = hex.split_whitespace().next().unwrap().to_owned();
+    KeyPair {
+        key,
+        cert,
+        digest: format!("3 1 1 {hex}"),
+    }
+}
+
+/// `posttls-finger -c -l may -d sha256 "[127.0.0.1]:PORT"`'s `pkey_fingerprint`, as `3 1 1 hex`.
+fn posttls_finger_digest(conf: &Path, port: u16) -> String {
+    let out = Command::new("posttls-finger")
+        .env("MAIL_CONFIG", conf)
+        .args(["-c", "-l", "may", "-d", "sha256"])
+        .arg(format!("[127.0.0.1]:{port}"))
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fingerprint = text
+        .split("pkey_fingerprint=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no pkey_fingerprint in posttls-finger's output:\n{text}"));
+    format!(
+        "3 1 1 {}",
+        fingerprint.replace(':', "").to_ascii_lowercase()
+    )
+}
+
+#[test]
+fn rfc7671_8_1_tlsa_rollover_follows_the_observed_key_switch_through_postfix() {
+    let Some(w) = World::start() else { return };
+    let original = w.live();
+    let next = key_pair(w.dir.path(), "next");
+    assert_ne!(next.digest, original);
+
+    // `dane next` adopts the key Postfix presents as current and records the next one.
+    let out = w.dane_next(START, &next.key);
+    out.assert_exit(0);
+    assert!(out.stdout_str().contains(&next.digest), "{}", out.dump());
+    assert_eq!(w.role(&original), Some(TlsaRole::Current));
+    assert_eq!(w.role(&next.digest), Some(TlsaRole::Next));
+    assert!(
+        w.published().is_empty(),
+        "dane next publishes nothing itself"
+    );
+    let private = std::fs::read_to_string(&next.key).unwrap();
+    let state_text = std::fs::read_to_string(w.path("keys/example.test/rotation.json")).unwrap();
+    assert!(
+        !state_text.contains(private.lines().nth(1).unwrap()),
+        "the private key never enters the state"
+    );
+
+    // The same key again is a no-op.
+    w.dane_next(START, &next.key).assert_exit(0);
+
+    // A dry run says what is next and changes nothing.
+    let before = std::fs::read(w.path("keys/example.test/rotation.json")).unwrap();
+    let out = w.run(START, &["rotate", "--dry-run"]);
+    out.assert_exit(0);
+    assert!(out.stdout_str().contains("publish TLSA"), "{}", out.dump());
+    let out = w.run(START, &["--json", "rotate", "--dry-run"]);
+    out.assert_exit(0);
+    assert_eq!(
+        out.json()[0]["tlsa"][0]["next"]["action"],
+        "publish",
+        "{}",
+        out.dump()
+    );
+    assert_eq!(
+        std::fs::read(w.path("keys/example.test/rotation.json")).unwrap(),
+        before
+    );
+    assert!(w.published().is_empty());
+
+    // t0: current + next published; visibility waits for the propagation time (one TTL).
+    let t = START;
+    w.rotate(t, "publish");
+    let mut both = vec![original.clone(), next.digest.clone()];
+    both.sort();
+    assert_eq!(w.published(), both);
+    assert_eq!(w.rollover().visible_at, None);
+
+    // t0 + TTL: served; the server still presents the old key, so no switch is recorded.
+    let t = START + TTL;
+    let out = w.rotate(t, "before the swap");
+    assert!(
+        out.stdout_str().contains("still presents the current key"),
+        "{}",
+        out.dump()
+    );
+    assert_eq!(w.rollover().visible_at, Some(t));
+    assert_eq!(w.role(&original), Some(TlsaRole::Current));
+    assert!(w.rollover().with_role(TlsaRole::Retiring).is_none());
+
+    // The administrator swaps the key; the next run observes it.
+    w.swap(&next);
+    let switch_at = START + TTL + 100;
+    w.rotate(switch_at, "after the swap");
+    let r = w.rollover();
+    assert_eq!(r.with_role(TlsaRole::Current).unwrap().digest, next.digest);
+    assert_eq!(
+        r.with_role(TlsaRole::Current).unwrap().seen_live_at,
+        Some(switch_at),
+        "the switch is recorded at the run that saw it"
+    );
+    let retiring = r.with_role(TlsaRole::Retiring).unwrap();
+    assert_eq!(retiring.digest, original);
+    assert_eq!(retiring.retire_after, Some(switch_at + 2 * TTL));
+    assert_eq!(w.published(), both, "nothing is removed at the switch");
+
+    // One second before two TTLs have passed the old digest is still there.
+    w.rotate(switch_at + 2 * TTL - 1, "just before retirement");
+    assert_eq!(w.published(), both);
+
+    // Two TTLs after the observed switch it goes.
+    w.rotate(switch_at + 2 * TTL, "retirement");
+    assert_eq!(w.published(), vec![next.digest.clone()]);
+    assert_eq!(w.role(&original), None);
+    w.rotate(switch_at + 3 * TTL, "settled");
+    assert!(w.rollover().visible_at.is_some());
+
+    // Status shows the name, the current key and the next step.
+    let out = w.run(switch_at + 3 * TTL, &["status"]);
+    out.assert_exit(0);
+    let text = out.stdout_str();
+    assert!(text.contains(&w.tlsa_name()), "{text}");
+    assert!(
+        text.contains(&format!("current  {}", next.digest)),
+        "{text}"
+    );
+    assert!(text.contains("nothing to do"), "{text}");
+}
+
+#[test]
+fn a_live_key_the_rollover_does_not_know_stops_rotate_and_dane_next() {
+    let Some(w) = World::start() else { return };
+    let original = w.live();
+    let next = key_pair(w.dir.path(), "next");
+    let stranger = key_pair(w.dir.path(), "stranger");
+    let other = key_pair(w.dir.path(), "other");
+
+    w.dane_next(START, &next.key).assert_exit(0);
+    w.rotate(START, "publish");
+    w.rotate(START + TTL, "visible");
+    assert_eq!(w.role(&original), Some(TlsaRole::Current));
+
+    // The server switches to a key nobody recorded: rotate exits 1, changes nothing.
+    w.swap(&stranger);
+    let before = std::fs::read(w.path("keys/example.test/rotation.json")).unwrap();
+    let zone_before = w.published();
+    let out = w.run(START + TTL + 10, &["rotate"]);
+    out.assert_exit(1);
+    assert!(
+        out.stderr_str().contains("dane.live_key_unknown"),
+        "{}",
+        out.dump()
+    );
+    assert_eq!(
+        std::fs::read(w.path("keys/example.test/rotation.json")).unwrap(),
+        before
+    );
+    assert_eq!(w.published(), zone_before);
+
+    // `dane next` refuses too while the live key is unknown.
+    let out = w.dane_next(START + TTL + 20, &other.key);
+    out.assert_exit(1);
+    assert!(
+        out.stderr_str().contains("dane.live_key_unknown"),
+        "{}",
+        out.dump()
+    );
+    assert_eq!(
+        std::fs::read(w.path("keys/example.test/rotation.json")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn dane_next_refuses_the_current_key_and_a_file_that_is_no_key() {
+    let Some(w) = World::start() else { return };
+    let garbage = w.path("garbage.pem");
+    std::fs::write(&garbage, "not a key\n").unwrap();
+    let out = w.dane_next(START, &garbage);
+    out.assert_exit(2);
+    assert!(!w.path("keys/example.test/rotation.json").exists());
+    // Postfix's own key file: it is the current key, so it cannot be the next.
+    let current_key = w.postfix.conf_dir().join("key.pem");
+    let out = w.dane_next(START, &current_key);
+    out.assert_exit(2);
+    assert!(
+        out.stderr_str().contains("already presents this key"),
+        "{}",
+        out.dump()
+    );
+}
