@@ -147,6 +147,11 @@ pub struct TransportInputs {
     /// The domain's MX hosts (lower case, no trailing dot), looked up by the caller when
     /// [`needs_mx_hosts`] says a section defaults to them; `None` when not looked up.
     pub mx_hosts: Option<Vec<String>>,
+    /// TLSA sets a rollover in progress owns (`mailauth rotate`, RFC 7671 §8.1): owner name →
+    /// canonical values (current, next and retiring digests). At these names they replace what
+    /// the `dane` section gives, so `publish` never removes a next or retiring digest that
+    /// `rotate` published, nor puts back one it retired.
+    pub tlsa_rollovers: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// Does a section of `config` default to the domain's MX hosts (`mta_sts` without `mx`, `dane`
@@ -276,6 +281,21 @@ pub fn transport_desired(
     }
     if let Some(section) = &config.dane {
         out.extend(tlsa_desired(domain, config.ttl, section, inputs)?);
+    }
+    let ttl = config
+        .dane
+        .as_ref()
+        .and_then(|d| d.ttl)
+        .unwrap_or(config.ttl);
+    for (name, values) in inputs.tlsa_rollovers.iter().filter(|(_, v)| !v.is_empty()) {
+        out.retain(|d| !(d.rtype == RecordType::Tlsa && d.name == *name));
+        out.extend(values.iter().map(|value| Desired {
+            name: name.clone(),
+            rtype: RecordType::Tlsa,
+            ttl,
+            value: Some(value.clone()),
+            ownership: Ownership::WholeName,
+        }));
     }
     Ok(out)
 }

@@ -356,6 +356,29 @@ fn rfc7671_8_1_tlsa_rollover_follows_the_observed_key_switch_through_postfix() {
     assert_eq!(retiring.retire_after, Some(switch_at + 2 * TTL));
     assert_eq!(w.published(), both, "nothing is removed at the switch");
 
+    // `publish` from a configuration whose dane section lists only the new key leaves the
+    // rollover's set alone: the retiring digest stays until `rotate` retires it.
+    let base = std::fs::read_to_string(w.path("mailauth.toml")).unwrap();
+    std::fs::write(
+        w.path("publish.toml"),
+        format!(
+            "{base}\n[domains.\"example.test\".dane]\nhosts = [\"mx.example.test\"]\nport = {}\nkeys = [\"next.key\"]\n",
+            w.port
+        ),
+    )
+    .unwrap();
+    let out = w.run(
+        switch_at + 1,
+        &["publish", "--config", "publish.toml", "--yes"],
+    );
+    out.assert_exit(0);
+    assert_eq!(
+        w.published(),
+        both,
+        "publish keeps the rollover's retiring digest\n{}",
+        out.dump()
+    );
+
     // One second before two TTLs have passed the old digest is still there.
     w.rotate(switch_at + 2 * TTL - 1, "just before retirement");
     assert_eq!(w.published(), both);

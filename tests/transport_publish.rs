@@ -303,7 +303,8 @@ fn rfc8460_3_record_tls_rpt_prints_the_txt_record_and_refuses_other_schemes() {
         .run();
     out.assert_exit(2);
     assert!(
-        out.stderr_str().contains("is not a mailto: address or an https: URL"),
+        out.stderr_str()
+            .contains("is not a mailto: address or an https: URL"),
         "{}",
         out.dump()
     );
@@ -634,6 +635,7 @@ fn plan_refuses_tlsa_on_a_txt_only_provider_and_names_it() {
     let inputs = TransportInputs {
         config_dir: dir.path().to_owned(),
         mx_hosts: None,
+        tlsa_rollovers: Default::default(),
     };
     let want = desired(domain, &config.domains[domain], &store, &inputs).unwrap();
     assert!(want.iter().any(|d| d.rtype == RecordType::Tlsa));
@@ -837,6 +839,7 @@ fn rfc7672_3_1_1_dane_keys_give_the_certificates_spki_digest() {
     let inputs = TransportInputs {
         config_dir: dir.path().to_owned(),
         mx_hosts: None,
+        tlsa_rollovers: Default::default(),
     };
     let want = desired(domain, &config.domains[domain], &store, &inputs).unwrap();
     let tlsa: Vec<_> = want

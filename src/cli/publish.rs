@@ -212,6 +212,15 @@ async fn make_plans(global: &GlobalArgs, args: &PlanArgs) -> Result<Vec<DomainPl
         let transport = mailauth::records::TransportInputs {
             config_dir: dir.clone(),
             mx_hosts: super::transport::mx_hosts_if_needed(global, domain, domain_config).await?,
+            tlsa_rollovers: mailauth::rotate::RotationState::load(&store, domain)?
+                .map(|state| {
+                    state
+                        .tlsa
+                        .iter()
+                        .map(|r| (r.name.clone(), r.wanted()))
+                        .collect()
+                })
+                .unwrap_or_default(),
         };
         // The typed error is kept as the source, so its class decides the exit.
         let desired = mailauth::records::desired(domain, domain_config, &store, &transport)?;
