@@ -23,7 +23,7 @@ with a stable code, its severity, the record, the RFC clause and a fix. Where an
 is published, the policy is fetched from https://mta-sts.DOMAIN/.well-known/mta-sts.txt (through \
 the same resolver, WebPKI certificate check plus any --ca roots, no redirects, at most 64 KiB) \
 and every MX must match one of its mx patterns; with --smtp each MX the policy covers must also \
-offer STARTTLS with a certificate valid for its name. DKIM selectors come from --selector \
+offer STARTTLS with a certificate valid for its name. TLSA records at _25._tcp.MX for every MX are read with their DNSSEC status (the AD bit of the resolver: point --resolver at a validating resolver you trust; a validation failure is dane.bogus), and with --smtp the chain every address of every MX presents after STARTTLS (on --smtp-port) must match one of them (RFC 7672). DKIM selectors come from --selector \
 and from the key store (KEY_DIR/DOMAIN/*.pem), whose keys are also compared with what DNS \
 publishes (by public key and by signing a probe and verifying it through DNS). With --smtp \
 each MX host is also probed over SMTP (see `mailauth probe --help`); the relay battery runs \
