@@ -197,12 +197,7 @@ impl HickoryResolver {
 
     /// The answer records' data for `name` and `rtype`, with errors mapped.
     async fn query(&self, name: &str, rtype: RecordType) -> Result<Vec<RData>, DnsError> {
-        let display = normalize_name(name);
-        let mut fqdn = Name::from_ascii(&display).map_err(|e| DnsError::Invalid {
-            name: display.clone(),
-            reason: e.to_string(),
-        })?;
-        fqdn.set_fqdn(true);
+        let (display, fqdn) = fqdn(name)?;
         let rtype_name = rtype_str(rtype);
         match self.inner.lookup(fqdn, rtype).await {
             Ok(lookup) => {
@@ -224,6 +219,17 @@ impl HickoryResolver {
             Err(err) => Err(map_error(err, display, rtype_name)),
         }
     }
+}
+
+/// `name` as mailauth shows it (normalised) and as an absolute hickory `Name`.
+fn fqdn(name: &str) -> Result<(String, Name), DnsError> {
+    let display = normalize_name(name);
+    let mut fqdn = Name::from_ascii(&display).map_err(|e| DnsError::Invalid {
+        name: display.clone(),
+        reason: e.to_string(),
+    })?;
+    fqdn.set_fqdn(true);
+    Ok((display, fqdn))
 }
 
 fn rtype_str(rtype: RecordType) -> &'static str {
@@ -493,12 +499,7 @@ impl Resolver for HickoryResolver {
         .await
     }
     async fn tlsa(&self, name: &str) -> Result<TlsaAnswer, DnsError> {
-        let display = normalize_name(name);
-        let mut fqdn = Name::from_ascii(&display).map_err(|e| DnsError::Invalid {
-            name: display.clone(),
-            reason: e.to_string(),
-        })?;
-        fqdn.set_fqdn(true);
+        let (display, fqdn) = fqdn(name)?;
         let mut failures = Vec::new();
         for server in &self.servers {
             for _ in 0..ATTEMPTS {
