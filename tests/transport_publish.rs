@@ -541,8 +541,23 @@ fn rfc7672_2_2_publish_writes_tls_rpt_and_tlsa_sets_per_mx_host() {
     ] {
         assert!(text.contains(&line), "{line}\n{}", plan.dump());
     }
-    ws.run("2026-11-29T12:00:00Z", &["publish", "--yes"])
-        .assert_exit(0);
+    let published = ws.run("2026-11-29T12:00:00Z", &["--json", "publish", "--yes"]);
+    published.assert_exit(0);
+    // Publish confirms each TLSA set as a whole, as it does each TXT record.
+    let confirmed = published.json()["domains"][0]["confirmed"].clone();
+    for name in [
+        "_25._tcp.mx1.example.com TLSA",
+        "_25._tcp.mx2.example.com TLSA",
+    ] {
+        assert!(
+            confirmed
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c.as_str() == Some(name)),
+            "{name} not confirmed: {confirmed}"
+        );
+    }
     // The zone file serves them: the zone resolver reads the records back.
     let zone = ws.zone();
     assert!(zone.contains("TLSA"), "{zone}");

@@ -611,39 +611,100 @@ async fn confirm<'a>(global: &GlobalArgs, args: &PlanArgs, p: &'a DomainPlan) ->
         indicatif::ProgressBar::hidden()
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(args.wait);
-    // TXT records are confirmed; other types are applied without a served-check here.
-    for want in p.desired.iter().filter(|d| d.rtype == RecordType::Txt) {
-        let Some(value) = &want.value else { continue };
+    // TXT records are confirmed one value at a time; a TLSA set as a whole (RFC 7671 §8.1: the
+    // old and the new digest must both be served). Other types are applied without a check here.
+    let mut wanted: Vec<(&str, Served)> = p
+        .desired
+        .iter()
+        .filter(|d| d.rtype == RecordType::Txt)
+        .filter_map(|d| Some((d.name.as_str(), Served::Txt(d.value.as_deref()?))))
+        .collect();
+    let mut tlsa: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for d in p.desired.iter().filter(|d| d.rtype == RecordType::Tlsa) {
+        if let Some(value) = d.value.as_deref().and_then(mailauth_providers::Tlsa::parse) {
+            tlsa.entry(d.name.as_str())
+                .or_default()
+                .push(value.to_string());
+        }
+    }
+    wanted.extend(tlsa.into_iter().map(|(name, mut set)| {
+        set.sort();
+        set.dedup();
+        (name, Served::Tlsa(set))
+    }));
+    for (name, want) in &wanted {
         for (server, resolver) in &servers {
-            progress.set_message(format!("waiting for {} at {server}", want.name));
+            progress.set_message(format!("waiting for {name} at {server}"));
             if let Err(reason) =
-                wait_served(resolver.as_ref(), &want.name, value, deadline, &progress).await
+                wait_served(resolver.as_ref(), name, want, deadline, &progress).await
             {
                 progress.finish_and_clear();
                 outcome.error = Some(format!("{server}: {reason} after {}s", args.wait));
                 return outcome;
             }
         }
-        outcome.confirmed.push(format!("{} TXT", want.name));
+        outcome.confirmed.push(format!("{name} {}", want.rtype()));
     }
     progress.finish_and_clear();
     outcome.status = Status::Confirmed;
     outcome
 }
 
-/// Poll `resolver` until it serves `value` at `name` or `deadline` passes; the reason names the
+/// What publish waits to see served at a name.
+enum Served<'a> {
+    /// This TXT value among the name's TXT records.
+    Txt(&'a str),
+    /// Exactly this TLSA set (canonical values, sorted).
+    Tlsa(Vec<String>),
+}
+
+impl Served<'_> {
+    fn rtype(&self) -> &'static str {
+        match self {
+            Served::Txt(_) => "TXT",
+            Served::Tlsa(_) => "TLSA",
+        }
+    }
+
+    /// `Ok(true)` when `resolver` serves it at `name`.
+    async fn is_served(
+        &self,
+        resolver: &dyn Resolver,
+        name: &str,
+    ) -> Result<bool, mailauth::dns::DnsError> {
+        match self {
+            Served::Txt(value) => Ok(resolver
+                .txt(name)
+                .await?
+                .iter()
+                .any(|r| r.joined() == value.as_bytes())),
+            Served::Tlsa(set) => {
+                let mut served: Vec<String> = match resolver.tlsa(name).await {
+                    Ok(answer) => answer.records.iter().map(|t| t.to_string()).collect(),
+                    Err(e) if e.is_void() => Vec::new(),
+                    Err(e) => return Err(e),
+                };
+                served.sort();
+                served.dedup();
+                Ok(served == *set)
+            }
+        }
+    }
+}
+
+/// Poll `resolver` until it serves `want` at `name` or `deadline` passes; the reason names the
 /// last DNS error when there was one.
 async fn wait_served(
     resolver: &dyn Resolver,
     name: &str,
-    value: &str,
+    want: &Served<'_>,
     deadline: std::time::Instant,
     progress: &indicatif::ProgressBar,
 ) -> std::result::Result<(), String> {
     loop {
-        let reason = match resolver.txt(name).await {
-            Ok(served) if served.iter().any(|r| r.joined() == value.as_bytes()) => return Ok(()),
-            Ok(_) => format!("does not serve the new {name} record yet"),
+        let reason = match want.is_served(resolver, name).await {
+            Ok(true) => return Ok(()),
+            Ok(false) => format!("does not serve the new {name} {} yet", want.rtype()),
             Err(e) => format!("cannot be asked for {name}: {e}"),
         };
         if std::time::Instant::now() >= deadline {
