@@ -6,7 +6,15 @@
 //! `3 1 1` data); the switch is recorded only after the swap, the old digest leaves only two
 //! TTLs after the observed switch, every run is repeated at the same `--now` (a crash between
 //! steps then a rerun must converge), and a key the rollover does not know stops everything.
+//!
+//! In the main rollover test every published set is also mirrored into a DNSSEC-signed zone
+//! served by BIND, fetched through a validating BIND resolver, and matched against the live
+//! Postfix certificate by an independent DANE verifier (`ldns-dane verify`, from ldnsutils):
+//! DANE verification must pass at every step of the rollover (RFC 7671 §8.1), and fail for a
+//! set that lacks the live key.
 
+use std::cell::RefCell;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -15,6 +23,7 @@ use mailauth::rotate::RotationState;
 use mailauth::rotate::dane::{TlsaRole, TlsaRollover};
 
 use crate::support::cmd::{CmdOutput, mailauth};
+use crate::support::dnssec::{self, SignedZone, Signing, ValidatingResolver};
 use crate::support::postfix::{Listener, Postfix};
 
 const TTL: u64 = 300;
@@ -25,6 +34,8 @@ struct World {
     postfix: Postfix,
     dir: tempfile::TempDir,
     port: u16,
+    /// The DNSSEC mirror and independent verifier, when the test asked for one.
+    mirror: RefCell<Option<Mirror>>,
 }
 
 impl World {
@@ -43,7 +54,32 @@ impl World {
             ),
         )
         .unwrap();
-        Some(World { postfix, dir, port })
+        Some(World {
+            postfix,
+            dir,
+            port,
+            mirror: RefCell::new(None),
+        })
+    }
+
+    /// Also check every published set with BIND and ldns-dane (see [`Mirror`]). `None` (after
+    /// saying why, which fails in CI) when BIND or ldns-dane is missing.
+    fn with_independent_verifier(self) -> Option<World> {
+        let mirror = Mirror::start(self.postfix.addr(Listener::Smtps))?;
+        *self.mirror.borrow_mut() = Some(mirror);
+        Some(self)
+    }
+
+    /// The independent verifier's verdict on `set` (mirrored into the signed zone) against the
+    /// certificate Postfix presents now, whose key must be `live`; panics unless it is `want`.
+    fn independent(&self, set: &[String], live: &str, want: bool, step: &str) {
+        let mut mirror = self.mirror.borrow_mut();
+        let mirror = mirror
+            .as_mut()
+            .expect("the test started the independent verifier");
+        mirror.publish(set, step);
+        mirror.wait_smtps_presents(self.postfix.conf_dir(), live, step);
+        mirror.verify(want, set, live, step);
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -147,7 +183,7 @@ impl World {
 
     /// The `3 1 1` data of the key Postfix presents, from posttls-finger (the oracle).
     fn live(&self) -> String {
-        posttls_finger_digest(self.postfix.conf_dir(), self.port)
+        posttls_finger_digest(self.postfix.conf_dir(), self.port, false)
     }
 
     fn published_set_matches_live(&self, step: &str) {
@@ -157,6 +193,9 @@ impl World {
             published.contains(&live),
             "{step}: RFC 7672 §3.1.1: the published TLSA set {published:?} has no record for the live key {live}"
         );
+        if self.mirror.borrow().is_some() {
+            self.independent(&published, &live, true, step);
+        }
     }
 
     /// Install `key`/`cert` as Postfix's chain and reload, waiting until posttls-finger sees it.
@@ -186,6 +225,113 @@ impl World {
     fn role(&self, digest: &str) -> Option<TlsaRole> {
         self.rollover().role_of(digest)
     }
+}
+
+/// The independent check (RFC 7672 §3.1.1, RFC 7671 §8.1) of each published set: a BIND
+/// authoritative server for a DNSSEC-signed `example.test` (tests/support/dnssec.rs), a BIND
+/// validating resolver trusting only that zone's KSK, and `ldns-dane verify` against Postfix.
+///
+/// Names: the rollover's TLSA owner is `_PORT._tcp.mx.example.test`, PORT being the test
+/// Postfix's STARTTLS listener (`Listener::Hardened`). The signed zone holds the mirrored set
+/// at `_25._tcp.mx.example.test`, the name `independent_dane_verify` asks the resolver for (the
+/// SMTP port's TLSA name, RFC 7672 §2.2.3). ldns-dane cannot STARTTLS, so it verifies Postfix's
+/// smtps listener (`Listener::Smtps`), which serves the same chain: `smtpd_tls_chain_files` is
+/// set in main.cf and that listener only adds wrapper mode and SASL, and `World::swap` replaces
+/// those files for every listener. `independent_dane_verify` writes the records the resolver
+/// validated into ldns-dane's `-t` file at `_SMTPSPORT._tcp.mx.example.test`, the name from
+/// which ldns-dane takes the host and port it connects to (with `-t` it does no DNS lookup of
+/// its own). The record data is the same at all three names; only the port label differs.
+struct Mirror {
+    zone: SignedZone,
+    resolver: ValidatingResolver,
+    smtps: SocketAddr,
+    /// The set the signed zone holds now (sorted).
+    served: Vec<String>,
+}
+
+impl Mirror {
+    /// `None` (after saying why, which fails in CI) when BIND's tools or ldns-dane are missing.
+    fn start(smtps: SocketAddr) -> Option<Mirror> {
+        crate::support::tool("ldns-dane")?;
+        let zone = SignedZone::start("127.0.0.1", &[])?;
+        let resolver = ValidatingResolver::start(&zone);
+        Some(Mirror {
+            zone,
+            resolver,
+            smtps,
+            served: Vec::new(),
+        })
+    }
+
+    /// Sign and serve `set` (re-signing only when it changed) and check that the validating
+    /// resolver returns exactly it, authenticated (AD): a verdict below is then about the
+    /// records, not about DNS.
+    fn publish(&mut self, set: &[String], step: &str) {
+        let mut set = set.to_vec();
+        set.sort();
+        if set != self.served {
+            self.zone.set_tlsa(&set, Signing::Valid);
+            self.resolver.flush();
+            self.served = set.clone();
+        }
+        let owner = format!("_25._tcp.{}", dnssec::MX_HOST);
+        let answer = dnssec::dig(self.resolver.addr(), &owner, "TLSA", &[])
+            .unwrap_or_else(|| panic!("{step}: no answer from the validating resolver"));
+        assert!(
+            answer.status == "NOERROR" && answer.flags.iter().any(|f| f == "ad"),
+            "{step}: the validating resolver did not authenticate {owner} TLSA: {answer:?}\n{}",
+            self.resolver.log()
+        );
+        let mut got: Vec<String> = answer.records.iter().map(|r| normalize_tlsa(r)).collect();
+        got.sort();
+        assert_eq!(
+            got, set,
+            "{step}: the resolver's TLSA set is not the mirrored one"
+        );
+    }
+
+    /// Wait until the smtps listener presents the key `live` (a reload reaches each listener's
+    /// smtpd processes on their next connection), per posttls-finger in wrapper mode.
+    fn wait_smtps_presents(&self, conf: &Path, live: &str, step: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let served = posttls_finger_digest(conf, self.smtps.port(), true);
+            if served == live {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{step}: the smtps listener presents {served}, the STARTTLS listener {live}"
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    /// ldns-dane's verdict on the served set against the smtps listener must be `want`.
+    fn verify(&self, want: bool, set: &[String], live: &str, step: &str) {
+        let verdict =
+            dnssec::independent_dane_verify(self.resolver.addr(), dnssec::MX_HOST, self.smtps)
+                .expect("ldns-dane was found at start");
+        assert_eq!(
+            verdict,
+            want,
+            "{step}: ldns-dane verify {} the live key {live} against the DNSSEC-validated TLSA set {set:?} (RFC 7672 §3.1.1)",
+            if verdict { "accepted" } else { "rejected" }
+        );
+    }
+}
+
+/// dig's TLSA RDATA ("3 1 1 ABCD EF..") as "3 1 1 abcdef..".
+fn normalize_tlsa(rdata: &str) -> String {
+    let words: Vec<&str> = rdata.split_whitespace().collect();
+    assert!(words.len() >= 4, "not TLSA data: {rdata}");
+    format!(
+        "{} {} {} {}",
+        words[0],
+        words[1],
+        words[2],
+        words[3..].concat().to_ascii_lowercase()
+    )
 }
 
 /// A key and its self-signed certificate for mx.example.test, made by openssl, with the digest
@@ -250,11 +396,13 @@ fn key_pair(dir: &Path, name: &str) -> KeyPair {
     }
 }
 
-/// `posttls-finger -c -l may -d sha256 "[127.0.0.1]:PORT"`'s `pkey_fingerprint`, as `3 1 1 hex`.
-fn posttls_finger_digest(conf: &Path, port: u16) -> String {
+/// `posttls-finger -c -l may -d sha256 "[127.0.0.1]:PORT"`'s `pkey_fingerprint`, as `3 1 1 hex`
+/// (`smtps`: implicit TLS, `-w`, instead of STARTTLS).
+fn posttls_finger_digest(conf: &Path, port: u16, smtps: bool) -> String {
     let out = Command::new("posttls-finger")
         .env("MAIL_CONFIG", conf)
         .args(["-c", "-l", "may", "-d", "sha256"])
+        .args(smtps.then_some("-w"))
         .arg(format!("[127.0.0.1]:{port}"))
         .output()
         .unwrap();
@@ -276,7 +424,11 @@ fn posttls_finger_digest(conf: &Path, port: u16) -> String {
 
 #[test]
 fn rfc7671_8_1_tlsa_rollover_follows_the_observed_key_switch_through_postfix() {
-    let Some(w) = World::start() else { return };
+    // Every `rotate` run below (first run and rerun) also has its published set mirrored into
+    // the signed zone and verified by ldns-dane against the live certificate (`Mirror`).
+    let Some(w) = World::start().and_then(World::with_independent_verifier) else {
+        return;
+    };
     let original = w.live();
     let next = key_pair(w.dir.path(), "next");
     assert_ne!(next.digest, original);
@@ -356,6 +508,16 @@ fn rfc7671_8_1_tlsa_rollover_follows_the_observed_key_switch_through_postfix() {
     assert_eq!(retiring.retire_after, Some(switch_at + 2 * TTL));
     assert_eq!(w.published(), both, "nothing is removed at the switch");
 
+    // The check can fail: had the next key not been published before the swap (RFC 7671
+    // §8.1), the set would hold only the old digest, and the independent verifier rejects it
+    // for the key Postfix presents now.
+    w.independent(
+        std::slice::from_ref(&original),
+        &next.digest,
+        false,
+        "after the swap, the old digest alone",
+    );
+
     // `publish` from a configuration whose dane section lists only the new key leaves the
     // rollover's set alone: the retiring digest stays until `rotate` retires it.
     let base = std::fs::read_to_string(w.path("mailauth.toml")).unwrap();
@@ -378,6 +540,7 @@ fn rfc7671_8_1_tlsa_rollover_follows_the_observed_key_switch_through_postfix() {
         "publish keeps the rollover's retiring digest\n{}",
         out.dump()
     );
+    w.published_set_matches_live("after publish");
 
     // One second before two TTLs have passed the old digest is still there.
     w.rotate(switch_at + 2 * TTL - 1, "just before retirement");
