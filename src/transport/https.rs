@@ -248,6 +248,14 @@ fn classify(error: &CertificateError) -> CertProblem {
     }
 }
 
+/// A failure of this machine's TLS set-up (not of the server).
+fn local(error: impl std::fmt::Display) -> HttpsError {
+    HttpsError::Tls {
+        host: "local configuration".into(),
+        reason: error.to_string(),
+    }
+}
+
 /// A client that verifies with rustls's WebPKI verifier (webpki-roots plus `extra_roots`) at
 /// time `now`.
 fn client_config(
@@ -264,16 +272,9 @@ fn client_config(
         })?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let local = |e: rustls::Error| HttpsError::Tls {
-        host: "local configuration".into(),
-        reason: e.to_string(),
-    };
     let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
-        .map_err(|e| HttpsError::Tls {
-            host: "local configuration".into(),
-            reason: e.to_string(),
-        })?;
+        .map_err(local)?;
     let verifier = Arc::new(AtTime {
         inner: webpki,
         now: UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(now).unwrap_or(0))),
