@@ -12,7 +12,7 @@ use clap::Args;
 use super::{GlobalArgs, Outcome, print_json};
 use mailauth::auth_results::{SpfResinfo, full_header};
 use mailauth::dkim::sign::{SignOptions, sign as sign_message, signed_message};
-use mailauth::dkim::verify::{VerifyOptions, verify as verify_message};
+use mailauth::dkim::verify::{KeyCache, VerifyOptions, verify_cached};
 use mailauth::dkim::{Canonicalization, DkimOutcome, DkimResult, SigningAlgorithm};
 use mailauth::dmarc::DmarcResult;
 use mailauth::dmarc::eval::DmarcOptions;
@@ -336,13 +336,23 @@ impl VerifySettings {
     }
 }
 
-/// DKIM, SPF (when asked) and DMARC for one message. `resolver` answers every lookup.
+/// Where one message's lookups go: DKIM keys through `keys` (parsed keys kept across messages)
+/// over `dkim`, everything else (SPF, DMARC) through `other`.
+pub(crate) struct Lookups<'a> {
+    pub dkim: &'a dyn Resolver,
+    pub keys: &'a KeyCache,
+    pub other: &'a dyn Resolver,
+}
+
+/// DKIM, SPF (when asked) and DMARC for one message.
 pub(crate) async fn verify_parsed(
     message: &Message,
-    resolver: &dyn Resolver,
+    lookups: &Lookups<'_>,
     settings: &VerifySettings,
 ) -> Verified {
-    let outcomes = verify_message(message, resolver, &VerifyOptions::new(settings.now)).await;
+    let resolver = lookups.other;
+    let options = VerifyOptions::new(settings.now);
+    let outcomes = verify_cached(message, lookups.dkim, &options, lookups.keys).await;
     let spf = match &settings.spf {
         Some((ip, helo, mail_from)) => {
             let query = SpfQuery::for_mail(*ip, helo, mail_from);
@@ -420,7 +430,14 @@ pub async fn verify(global: &GlobalArgs, args: VerifyArgs) -> Result<Outcome> {
     let message = read_message(file)?;
     let settings = VerifySettings::new(global, &args)?;
     let resolver = global.resolver()?;
-    let verified = verify_parsed(&message, resolver.as_ref(), &settings).await;
+    // One message: a cache of its own, which is what `dkim::verify::verify` does.
+    let keys = KeyCache::new(16);
+    let lookups = Lookups {
+        dkim: resolver.as_ref(),
+        keys: &keys,
+        other: resolver.as_ref(),
+    };
+    let verified = verify_parsed(&message, &lookups, &settings).await;
     for (i, o) in verified.outcomes.iter().enumerate() {
         global.note(format_args!(
             "signature {}: d={} s={} a={}: {}{}",

@@ -2,7 +2,8 @@
 //!
 //! Messages come from [`mailauth::mailbox::Messages`] on a reader thread, one at a time, through a
 //! bounded channel. Up to `--jobs` worker threads (a multi-thread tokio runtime of that size)
-//! verify them with one shared DNS cache, and results are written in input order as soon as the
+//! verify them with one shared parsed-key cache (`dkim::verify::KeyCache`) and one shared DNS
+//! cache (`dns::CachingResolver`, for DMARC), and results are written in input order as soon as the
 //! oldest one is done. At most a window of `4 × jobs` messages is in flight (plus as many waiting
 //! in the channel), so memory stays flat however large the mbox or Maildir is: neither messages
 //! nor results are ever collected, only the summary's counters.
@@ -15,9 +16,10 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use tokio::task::JoinHandle;
 
-use super::{VerifyArgs, VerifySettings, verify_parsed};
+use super::{Lookups, VerifyArgs, VerifySettings, verify_parsed};
 use crate::cli::{GlobalArgs, Outcome};
 use mailauth::dkim::DkimResult;
+use mailauth::dkim::verify::KeyCache;
 use mailauth::dmarc::DmarcResult;
 use mailauth::dns::{CachingResolver, Resolver};
 use mailauth::mailbox::{Format, Item, Messages, is_mbox_file};
@@ -25,8 +27,10 @@ use mailauth::message::{MAX_MESSAGE_BYTES, Message};
 
 /// Messages in flight per job (verifying, or done and waiting for an older one).
 const WINDOW_PER_JOB: usize = 4;
-/// DNS answers kept by the shared cache.
+/// DNS answers kept by the shared cache (DMARC records and the tree walk's names).
 const DNS_CACHE: usize = 100_000;
+/// Parsed DKIM public keys kept by the shared key cache.
+const KEY_CACHE: usize = 10_000;
 /// Refused inputs listed by name in the summary (all are counted, and each has its own line).
 const REFUSED_LISTED: usize = 100;
 /// The DKIM words the summary counts per signing domain.
@@ -117,8 +121,13 @@ async fn run(
     messages: Messages,
     jobs: usize,
 ) -> Result<Outcome> {
-    let resolver: Arc<dyn Resolver> = Arc::new(CachingResolver::new(global.resolver()?, DNS_CACHE));
-    let settings = Arc::new(settings);
+    let dns = global.resolver()?;
+    let shared = Arc::new(Shared {
+        dkim: dns.clone(),
+        keys: KeyCache::new(KEY_CACHE),
+        other: Arc::new(CachingResolver::new(dns, DNS_CACHE)),
+        settings,
+    });
     let window = jobs.saturating_mul(WINDOW_PER_JOB).max(1);
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Item>(window);
     let reader = std::thread::spawn(move || {
@@ -144,7 +153,7 @@ async fn run(
         };
         match step {
             Step::Read(Some(item)) => {
-                let task = verify_item(item, resolver.clone(), settings.clone(), global.json);
+                let task = verify_item(item, shared.clone(), global.json);
                 in_flight.push_back(tokio::spawn(task));
             }
             Step::Read(None) => reading = false,
@@ -208,13 +217,18 @@ fn progress_bar(json: bool) -> indicatif::ProgressBar {
     bar
 }
 
+/// What every worker shares: the resolver for DKIM key records with the parsed-key cache over
+/// it (the key cache keeps each record's TTL), one caching resolver for every other lookup
+/// (DMARC records, the tree walk), and the run's settings.
+struct Shared {
+    dkim: Arc<dyn Resolver>,
+    keys: KeyCache,
+    other: Arc<dyn Resolver>,
+    settings: VerifySettings,
+}
+
 /// Parse and verify one message, and render its output line.
-async fn verify_item(
-    item: Item,
-    resolver: Arc<dyn Resolver>,
-    settings: Arc<VerifySettings>,
-    json: bool,
-) -> Result<Done> {
+async fn verify_item(item: Item, shared: Arc<Shared>, json: bool) -> Result<Done> {
     let Item { origin, outcome } = item;
     let parsed = outcome.map_err(|why| why.to_string()).and_then(|bytes| {
         Message::parse(&bytes).map_err(|e| format!("not a readable email message: {e}"))
@@ -223,7 +237,12 @@ async fn verify_item(
         Ok(message) => message,
         Err(reason) => return refused(origin, reason, json),
     };
-    let verified = verify_parsed(&message, resolver.as_ref(), &settings).await;
+    let lookups = Lookups {
+        dkim: shared.dkim.as_ref(),
+        keys: &shared.keys,
+        other: shared.other.as_ref(),
+    };
+    let verified = verify_parsed(&message, &lookups, &shared.settings).await;
     let line = if json {
         let mut object = verified.json()?;
         if let Some(map) = object.as_object_mut() {
