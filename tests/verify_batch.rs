@@ -154,6 +154,11 @@ impl Fixture {
             .args(args)
             .run();
         out.assert_exit(exit);
+        if exit != 2 {
+            // stderr is not a terminal here: no progress bar, and with --json the summary is on
+            // stdout, so nothing at all.
+            assert!(out.stderr().is_empty(), "{}", out.dump());
+        }
         let mut lines = out.json_lines();
         let summary = lines.pop().expect("a summary line");
         (lines, summary["summary"].clone())
