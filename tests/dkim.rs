@@ -575,3 +575,200 @@ fn temporary_dns_failure_is_temperror() {
         .remove(0);
     assert_outcome(&outcome, DkimResult::TempError, "");
 }
+
+/// A resolver answering from the DKIM test zone that counts key lookups, can say what TTL the
+/// answers have, and can fail temporarily a number of times first.
+#[derive(Debug)]
+struct CountingResolver {
+    zone: ZoneResolver,
+    ttl: Option<std::time::Duration>,
+    lookups: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+    temporary_failures_left: std::sync::atomic::AtomicUsize,
+}
+
+impl CountingResolver {
+    fn new(ttl: Option<std::time::Duration>) -> Self {
+        CountingResolver {
+            zone: ZoneResolver::from_files(&[zone_file()]).unwrap(),
+            ttl,
+            lookups: Default::default(),
+            temporary_failures_left: Default::default(),
+        }
+    }
+
+    fn lookups(&self, name: &str) -> usize {
+        self.lookups.lock().unwrap().get(name).copied().unwrap_or(0)
+    }
+}
+
+#[async_trait::async_trait]
+impl Resolver for CountingResolver {
+    async fn txt(&self, name: &str) -> Result<Vec<mailauth::dns::TxtRecord>, DnsError> {
+        self.txt_with_ttl(name).await.map(|(records, _)| records)
+    }
+    async fn txt_with_ttl(
+        &self,
+        name: &str,
+    ) -> Result<(Vec<mailauth::dns::TxtRecord>, Option<std::time::Duration>), DnsError> {
+        *self
+            .lookups
+            .lock()
+            .unwrap()
+            .entry(name.to_owned())
+            .or_default() += 1;
+        let left = &self.temporary_failures_left;
+        if left
+            .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(DnsError::Temporary {
+                name: name.to_owned(),
+                reason: "injected".into(),
+            });
+        }
+        Ok((self.zone.txt(name).await?, self.ttl))
+    }
+    async fn a(&self, name: &str) -> Result<Vec<std::net::Ipv4Addr>, DnsError> {
+        self.zone.a(name).await
+    }
+    async fn aaaa(&self, name: &str) -> Result<Vec<std::net::Ipv6Addr>, DnsError> {
+        self.zone.aaaa(name).await
+    }
+    async fn mx(&self, name: &str) -> Result<Vec<mailauth::dns::MxRecord>, DnsError> {
+        self.zone.mx(name).await
+    }
+    async fn ptr(&self, ip: std::net::IpAddr) -> Result<Vec<String>, DnsError> {
+        self.zone.ptr(ip).await
+    }
+    async fn ns(&self, name: &str) -> Result<Vec<String>, DnsError> {
+        self.zone.ns(name).await
+    }
+}
+
+use mailauth::dkim::verify::{KeyCache, verify_cached};
+use mailauth::dns::DnsError;
+use std::sync::atomic::Ordering::SeqCst;
+
+const RSA_KEY: &str = "rsa._domainkey.mailauth.test";
+const ED_KEY: &str = "ed._domainkey.mailauth.test";
+
+/// Verify each message with one shared cache; the outcomes must equal `verify`'s (no cache).
+fn verify_batch(
+    resolver: &CountingResolver,
+    cache: &KeyCache,
+    messages: &[Vec<u8>],
+) -> Vec<DkimResult> {
+    let options = VerifyOptions::new(NOW);
+    let zone = ZoneResolver::from_files(&[zone_file()]).unwrap();
+    let mut results = Vec::new();
+    for raw in messages {
+        let message = Message::parse(raw).unwrap();
+        let cached = runtime().block_on(verify_cached(&message, resolver, &options, cache));
+        let plain = runtime().block_on(verify(&message, &zone, &options));
+        assert_eq!(cached, plain, "the key cache changed an outcome");
+        results.extend(cached.iter().map(|o| o.result));
+    }
+    results
+}
+
+#[test]
+fn key_cache_looks_each_key_up_once_across_messages() {
+    let resolver = CountingResolver::new(Some(std::time::Duration::from_secs(300)));
+    let cache = KeyCache::new(16);
+    let tampered = replace(
+        &sign_with(MESSAGE, &rsa(), "rsa", |_| {}),
+        "Lunch",
+        "Dinner",
+    );
+    let messages = [
+        sign_with(MESSAGE, &rsa(), "rsa", |_| {}),
+        sign_with(MESSAGE, &ed(), "ed", |_| {}),
+        tampered,
+        sign_with(MESSAGE, &ed(), "ed", |_| {}),
+        sign_with(MESSAGE, &rsa(), "missing", |_| {}),
+        sign_with(MESSAGE, &rsa(), "missing", |_| {}),
+    ];
+    let results = verify_batch(&resolver, &cache, &messages);
+    use DkimResult::{Fail, Pass, PermError};
+    assert_eq!(results, [Pass, Pass, Fail, Pass, PermError, PermError]);
+    assert_eq!(resolver.lookups(RSA_KEY), 1);
+    assert_eq!(resolver.lookups(ED_KEY), 1);
+    // A permanent failure is kept too (for a short while), so a batch of mail signed with a
+    // missing key does not ask again for every message.
+    assert_eq!(resolver.lookups("missing._domainkey.mailauth.test"), 1);
+    assert_eq!(cache.len(), 3);
+}
+
+#[test]
+fn key_cache_keeps_nothing_past_a_zero_ttl() {
+    let resolver = CountingResolver::new(Some(std::time::Duration::ZERO));
+    let cache = KeyCache::new(16);
+    let signed = sign_with(MESSAGE, &rsa(), "rsa", |_| {});
+    let results = verify_batch(&resolver, &cache, &[signed.clone(), signed]);
+    assert_eq!(results, [DkimResult::Pass, DkimResult::Pass]);
+    assert_eq!(resolver.lookups(RSA_KEY), 2);
+    assert!(cache.is_empty());
+}
+
+#[test]
+fn key_cache_looks_again_once_the_ttl_has_run_out() {
+    let resolver = CountingResolver::new(Some(std::time::Duration::from_millis(200)));
+    let cache = KeyCache::new(16);
+    let signed = sign_with(MESSAGE, &rsa(), "rsa", |_| {});
+    verify_batch(&resolver, &cache, &[signed.clone(), signed.clone()]);
+    assert_eq!(resolver.lookups(RSA_KEY), 1);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    verify_batch(&resolver, &cache, &[signed]);
+    assert_eq!(resolver.lookups(RSA_KEY), 2);
+}
+
+#[test]
+fn key_cache_never_keeps_a_temporary_failure() {
+    let resolver = CountingResolver::new(None);
+    resolver.temporary_failures_left.store(1, SeqCst);
+    let cache = KeyCache::new(16);
+    let signed = Message::parse(&sign_with(MESSAGE, &rsa(), "rsa", |_| {})).unwrap();
+    let options = VerifyOptions::new(NOW);
+    let first = runtime().block_on(verify_cached(&signed, &resolver, &options, &cache));
+    assert_outcome(&first[0], DkimResult::TempError, "injected");
+    let second = runtime().block_on(verify_cached(&signed, &resolver, &options, &cache));
+    assert_outcome(&second[0], DkimResult::Pass, "");
+    assert_eq!(resolver.lookups(RSA_KEY), 2);
+}
+
+#[test]
+fn key_cache_stays_within_its_capacity() {
+    let resolver = CountingResolver::new(None);
+    let cache = KeyCache::new(1);
+    let rsa_signed = sign_with(MESSAGE, &rsa(), "rsa", |_| {});
+    let ed_signed = sign_with(MESSAGE, &ed(), "ed", |_| {});
+    verify_batch(
+        &resolver,
+        &cache,
+        &[rsa_signed.clone(), ed_signed, rsa_signed],
+    );
+    assert_eq!(cache.len(), 1);
+    assert_eq!(resolver.lookups(RSA_KEY), 2);
+    assert_eq!(resolver.lookups(ED_KEY), 1);
+}
+
+/// The TTL reaches the key cache from the wire: the in-process server serves the zone's
+/// `$TTL 300`, and hickory gives the time left on it.
+#[test]
+fn hickory_reports_the_answer_ttl() {
+    let udp = HickoryResolver::with_servers(&[server().udp_addr()]).unwrap();
+    let (records, ttl) = runtime()
+        .block_on(udp.txt_with_ttl(RSA_KEY))
+        .expect("key record served");
+    assert_eq!(records.len(), 1);
+    let ttl = ttl.expect("hickory knows the TTL");
+    assert!(
+        ttl <= std::time::Duration::from_secs(300) && ttl > std::time::Duration::from_secs(200),
+        "{ttl:?}"
+    );
+    let zone = ZoneResolver::from_files(&[zone_file()]).unwrap();
+    assert_eq!(
+        runtime().block_on(zone.txt_with_ttl(RSA_KEY)).unwrap().1,
+        None
+    );
+}

@@ -6,8 +6,10 @@
 //! (signed header fields changed, or another key). The clock is a parameter.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use aws_lc_rs::signature::{self as lc, UnparsedPublicKey};
+use aws_lc_rs::signature as lc;
 
 use super::canonicalize::HeaderIndex;
 use super::sign::body_hash;
@@ -53,11 +55,117 @@ fn verdict(result: DkimResult, reason: impl Into<String>) -> Verdict {
     (result, Some(reason.into()))
 }
 
-/// Per-message caches: body hashes and key records are computed or fetched once.
+/// Per-message caches: body hashes are computed once, and key lookups (temporary failures
+/// included, which the shared [`KeyCache`] does not keep) are made once per message.
 #[derive(Debug, Default)]
 struct Caches {
     body_hashes: HashMap<(SigningAlgorithm, Canonicalization, Option<u64>), Vec<u8>>,
-    keys: HashMap<String, Result<Vec<TxtRecord>, DnsError>>,
+    keys: HashMap<String, Arc<KeyEntry>>,
+}
+
+/// How long a permanent lookup failure (no record, a malformed one) is kept: the negative
+/// answer's own TTL is not known here, so a short fixed time (RFC 2308 §5 caps negative caching;
+/// a missing key record is often about to be published).
+const NEGATIVE_LIFETIME: Duration = Duration::from_secs(60);
+
+/// What looking a key record up came to: the selected record with its public key decoded, or the
+/// verdict that ends verification (no record, malformed, temporary failure).
+type KeyEntry = Result<ReadyKey, Verdict>;
+
+/// A key record and its public key, decoded once and then used for every signature naming it.
+#[derive(Debug)]
+struct ReadyKey {
+    record: DkimKeyRecord,
+    /// The key of the record's `k=` type, or why `p=` does not hold one. Unused when the record
+    /// fails the checks against a signature first (revoked, unknown `k=`).
+    public: Result<PublicKey, String>,
+}
+
+/// Parsed DKIM public keys shared across messages and threads, so a batch pays the DNS lookup,
+/// the base64 and DER decoding and the key set-up once per key (RFC 6376 §3.6.2.2 names where a
+/// key lives; the answer is kept as long as its TTL allows). Bounded: when `capacity` entries are
+/// held, expired ones are dropped, and if none had expired the cache starts over. Temporary
+/// failures are never kept; permanent ones for [`NEGATIVE_LIFETIME`].
+#[derive(Debug)]
+pub struct KeyCache {
+    capacity: usize,
+    entries: Mutex<HashMap<String, CachedKey>>,
+}
+
+#[derive(Debug, Clone)]
+struct CachedKey {
+    /// `None`: the source's data does not expire (a zone file).
+    expires: Option<Instant>,
+    entry: Arc<KeyEntry>,
+}
+
+impl KeyCache {
+    /// A cache holding at most `capacity` keys (at least one).
+    pub fn new(capacity: usize) -> Self {
+        KeyCache {
+            capacity: capacity.max(1),
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Keys held now, expired ones included until they are dropped.
+    pub fn len(&self) -> usize {
+        self.entries.lock().map_or(0, |entries| entries.len())
+    }
+
+    /// Whether no key is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn get(&self, name: &str, now: Instant) -> Option<Arc<KeyEntry>> {
+        let entries = self.entries.lock().ok()?;
+        let cached = entries.get(name)?;
+        match cached.expires {
+            Some(expires) if expires <= now => None,
+            _ => Some(Arc::clone(&cached.entry)),
+        }
+    }
+
+    fn put(&self, name: &str, entry: Arc<KeyEntry>, ttl: Option<Duration>, now: Instant) {
+        let lifetime = match entry.as_ref() {
+            Ok(_) => ttl,
+            Err((DkimResult::TempError, _)) => return,
+            Err(_) => Some(ttl.map_or(NEGATIVE_LIFETIME, |t| t.min(NEGATIVE_LIFETIME))),
+        };
+        if lifetime.is_some_and(|l| l.is_zero()) {
+            return;
+        }
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        if entries.len() >= self.capacity && !entries.contains_key(name) {
+            entries.retain(|_, cached| cached.expires.is_none_or(|e| e > now));
+            if entries.len() >= self.capacity {
+                entries.clear();
+            }
+        }
+        let expires = lifetime.and_then(|l| now.checked_add(l));
+        entries.insert(name.to_owned(), CachedKey { expires, entry });
+    }
+
+    /// The key at `name`, from the cache or looked up and decoded.
+    async fn fetch(&self, name: &str, resolver: &dyn Resolver) -> Arc<KeyEntry> {
+        let now = Instant::now();
+        if let Some(entry) = self.get(name, now) {
+            return entry;
+        }
+        let (records, ttl) = match resolver.txt_with_ttl(name).await {
+            Ok((records, ttl)) => (Ok(records), ttl),
+            Err(err) => (Err(err), None),
+        };
+        let entry = Arc::new(select_key(name, records).map(|record| {
+            let public = decode_public_key(&record.key_type, &record.public_key);
+            ReadyKey { record, public }
+        }));
+        self.put(name, Arc::clone(&entry), ttl, now);
+        entry
+    }
 }
 
 /// Verify every DKIM-Signature field of `message`, in header order.
@@ -65,6 +173,17 @@ pub async fn verify(
     message: &Message,
     resolver: &dyn Resolver,
     options: &VerifyOptions,
+) -> Vec<DkimOutcome> {
+    verify_cached(message, resolver, options, &KeyCache::new(MAX_SIGNATURES)).await
+}
+
+/// As [`verify`], taking keys from `keys` and leaving the keys it looks up there for the next
+/// message: what verifying many messages uses.
+pub async fn verify_cached(
+    message: &Message,
+    resolver: &dyn Resolver,
+    options: &VerifyOptions,
+    keys: &KeyCache,
 ) -> Vec<DkimOutcome> {
     let index = HeaderIndex::new(&message.headers);
     let mut caches = Caches::default();
@@ -92,7 +211,7 @@ pub async fn verify(
             &index,
             field,
             parsed,
-            resolver,
+            (resolver, keys),
             options,
             &mut caches,
         )
@@ -175,7 +294,7 @@ async fn verify_field(
     index: &HeaderIndex<'_>,
     field: &HeaderField,
     parsed: Result<DkimSignature, DkimError>,
-    resolver: &dyn Resolver,
+    (resolver, keys): (&dyn Resolver, &KeyCache),
     options: &VerifyOptions,
     caches: &mut Caches,
 ) -> Verdict {
@@ -206,21 +325,27 @@ async fn verify_field(
     if let Err(reason) = check_key_name(&key_name) {
         return verdict(DkimResult::PermError, reason);
     }
-    let records = match caches.keys.get(&key_name) {
-        Some(cached) => cached.clone(),
+    let entry = match caches.keys.get(&key_name) {
+        Some(entry) => Arc::clone(entry),
         None => {
-            let fetched = resolver.txt(&key_name).await;
-            caches.keys.insert(key_name.clone(), fetched.clone());
-            fetched
+            let entry = keys.fetch(&key_name, resolver).await;
+            caches.keys.insert(key_name.clone(), Arc::clone(&entry));
+            entry
         }
     };
-    let key = match select_key(&key_name, records) {
-        Ok(key) => key,
-        Err(failure) => return failure,
+    let ready = match entry.as_ref() {
+        Ok(ready) => ready,
+        Err(failure) => return failure.clone(),
     };
-    let public_key = match check_key(&key_name, &key, &signature) {
+    let key = &ready.record;
+    if let Err(failure) = check_key(&key_name, key, &signature) {
+        return failure;
+    }
+    let public_key = match &ready.public {
         Ok(public_key) => public_key,
-        Err(failure) => return failure,
+        Err(reason) => {
+            return verdict(DkimResult::PermError, format!("{key_name}: {reason}"));
+        }
     };
     let body_ok = match check_body(message, &signature, caches) {
         Ok(matches) => matches,
@@ -234,9 +359,9 @@ async fn verify_field(
     let signature_ok = public_key.verify(signature.algorithm, &data, &signature.signature);
     judge(
         &key_name,
-        &key,
+        key,
         &signature,
-        &public_key,
+        public_key,
         body_ok,
         signature_ok,
     )
@@ -362,31 +487,36 @@ fn select_key(
     ))
 }
 
-/// A public key ready to verify with.
+/// A public key ready to verify with: parsed once, kept in the [`KeyCache`].
 #[derive(Debug)]
 enum PublicKey {
-    /// PKCS#1 RSAPublicKey DER and the modulus size.
-    Rsa { pkcs1: Vec<u8>, bits: usize },
-    /// The raw 32-byte key.
-    Ed25519(Vec<u8>),
+    /// PKCS#1 RSAPublicKey DER, the modulus size, and the key set up for rsa-sha256 (`None` when
+    /// aws-lc refuses it, e.g. over 8192 bits: every signature then fails to verify).
+    Rsa {
+        pkcs1: Vec<u8>,
+        bits: usize,
+        sha256: Option<lc::ParsedPublicKey>,
+    },
+    /// The key set up for Ed25519 (`None` when aws-lc refuses the 32 bytes).
+    Ed25519(Option<lc::ParsedPublicKey>),
 }
 
 impl PublicKey {
     fn verify(&self, algorithm: SigningAlgorithm, data: &[u8], signature: &[u8]) -> bool {
         match (self, algorithm) {
-            (PublicKey::Rsa { pkcs1, .. }, SigningAlgorithm::RsaSha256) => {
-                lc::ParsedPublicKey::new(&lc::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY, pkcs1)
-                    .is_ok_and(|key| key.verify_sig(data, signature).is_ok())
-            }
+            (PublicKey::Rsa { sha256, .. }, SigningAlgorithm::RsaSha256) => sha256
+                .as_ref()
+                .is_some_and(|key| key.verify_sig(data, signature).is_ok()),
+            // Rare enough (RFC 8301 §3.1 forbids signing with it) to set up on use.
             (PublicKey::Rsa { pkcs1, .. }, SigningAlgorithm::RsaSha1) => {
                 lc::ParsedPublicKey::new(&lc::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY, pkcs1)
                     .is_ok_and(|key| key.verify_sig(data, signature).is_ok())
             }
+            // RFC 8463 §3: Ed25519 signs the SHA-256 hash of the header data, not the data.
             (PublicKey::Ed25519(key), SigningAlgorithm::Ed25519Sha256) => {
                 let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
-                UnparsedPublicKey::new(&lc::ED25519, key)
-                    .verify(hash.as_ref(), signature)
-                    .is_ok()
+                key.as_ref()
+                    .is_some_and(|key| key.verify_sig(hash.as_ref(), signature).is_ok())
             }
             _ => false,
         }
@@ -394,7 +524,7 @@ impl PublicKey {
 }
 
 /// Checks on the key record against the signature (RFC 6376 §6.1.2, RFC 8463 §4).
-fn check_key(name: &str, key: &DkimKeyRecord, sig: &DkimSignature) -> Result<PublicKey, Verdict> {
+fn check_key(name: &str, key: &DkimKeyRecord, sig: &DkimSignature) -> Result<(), Verdict> {
     let perm = |reason: String| Err(verdict(DkimResult::PermError, reason));
     if key.public_key.is_empty() {
         return perm(format!("key revoked: the record at {name} has an empty p="));
@@ -448,19 +578,22 @@ fn check_key(name: &str, key: &DkimKeyRecord, sig: &DkimSignature) -> Result<Pub
             format!("key record has unknown key type k={}", key.key_type)
         });
     }
-    decode_public_key(sig.algorithm, &key.public_key)
-        .or_else(|reason| perm(format!("{name}: {reason}")))
+    Ok(())
 }
 
-fn decode_public_key(algorithm: SigningAlgorithm, bytes: &[u8]) -> Result<PublicKey, String> {
-    if algorithm.key_type() == super::KeyType::Ed25519 {
+/// The public key in `p=` for the record's `k=` (`key_type`); a `k=` other than `ed25519` is
+/// read as RSA, since [`check_key`] refuses unknown types before the key is used.
+fn decode_public_key(key_type: &str, bytes: &[u8]) -> Result<PublicKey, String> {
+    if key_type.eq_ignore_ascii_case(super::KeyType::Ed25519.as_str()) {
         if bytes.len() != 32 {
             return Err(format!(
                 "p= holds {} bytes; an Ed25519 key is 32 (RFC 8463 §4)",
                 bytes.len()
             ));
         }
-        return Ok(PublicKey::Ed25519(bytes.to_vec()));
+        return Ok(PublicKey::Ed25519(
+            lc::ParsedPublicKey::new(&lc::ED25519, bytes).ok(),
+        ));
     }
     let pkcs1 =
         rsa_pkcs1(bytes).ok_or("p= is not an RSA public key (SubjectPublicKeyInfo or PKCS#1)")?;
@@ -470,7 +603,13 @@ fn decode_public_key(algorithm: SigningAlgorithm, bytes: &[u8]) -> Result<Public
             "RSA key of {bits} bits is too short (RFC 8301 §3.2 requires at least {MIN_RSA_BITS})"
         ));
     }
-    Ok(PublicKey::Rsa { pkcs1, bits })
+    let sha256 =
+        lc::ParsedPublicKey::new(&lc::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY, &pkcs1).ok();
+    Ok(PublicKey::Rsa {
+        pkcs1,
+        bits,
+        sha256,
+    })
 }
 
 /// The PKCS#1 RSAPublicKey inside a SubjectPublicKeyInfo, or the bytes themselves if they are

@@ -197,10 +197,20 @@ impl HickoryResolver {
 
     /// The answer records' data for `name` and `rtype`, with errors mapped.
     async fn query(&self, name: &str, rtype: RecordType) -> Result<Vec<RData>, DnsError> {
+        self.query_expiring(name, rtype).await.map(|(data, _)| data)
+    }
+
+    /// As [`Self::query`], with the instant the answer's TTL runs out.
+    async fn query_expiring(
+        &self,
+        name: &str,
+        rtype: RecordType,
+    ) -> Result<(Vec<RData>, std::time::Instant), DnsError> {
         let (display, fqdn) = fqdn(name)?;
         let rtype_name = rtype_str(rtype);
         match self.inner.lookup(fqdn, rtype).await {
             Ok(lookup) => {
+                let valid_until = lookup.valid_until();
                 let data: Vec<RData> = lookup
                     .answers()
                     .iter()
@@ -213,11 +223,21 @@ impl HickoryResolver {
                         rtype: rtype_name,
                     })
                 } else {
-                    Ok(data)
+                    Ok((data, valid_until))
                 }
             }
             Err(err) => Err(map_error(err, display, rtype_name)),
         }
+    }
+}
+
+/// A TXT record's character-strings, kept apart.
+fn txt_of(data: RData) -> Option<TxtRecord> {
+    match data {
+        RData::TXT(txt) => Some(TxtRecord::new(
+            txt.txt_data.iter().map(|s| s.to_vec()).collect(),
+        )),
+        _ => None,
     }
 }
 
@@ -442,13 +462,16 @@ fn name_string(name: &Name) -> String {
 #[async_trait]
 impl Resolver for HickoryResolver {
     async fn txt(&self, name: &str) -> Result<Vec<TxtRecord>, DnsError> {
-        self.answers(name, RecordType::TXT, |d| match d {
-            RData::TXT(txt) => Some(TxtRecord::new(
-                txt.txt_data.iter().map(|s| s.to_vec()).collect(),
-            )),
-            _ => None,
-        })
-        .await
+        self.answers(name, RecordType::TXT, txt_of).await
+    }
+    async fn txt_with_ttl(
+        &self,
+        name: &str,
+    ) -> Result<(Vec<TxtRecord>, Option<std::time::Duration>), DnsError> {
+        let (data, valid_until) = self.query_expiring(name, RecordType::TXT).await?;
+        let records = data.into_iter().filter_map(txt_of).collect();
+        let ttl = valid_until.saturating_duration_since(std::time::Instant::now());
+        Ok((records, Some(ttl)))
     }
     async fn a(&self, name: &str) -> Result<Vec<Ipv4Addr>, DnsError> {
         self.answers(name, RecordType::A, |d| match d {

@@ -106,6 +106,15 @@ pub struct MxRecord {
 pub trait Resolver: Send + Sync + std::fmt::Debug {
     /// TXT records at `name`.
     async fn txt(&self, name: &str) -> Result<Vec<TxtRecord>, DnsError>;
+    /// TXT records at `name` with how long the answer may be kept (its TTL, RFC 1035 §3.2.1),
+    /// when the source knows it. Zone files and test resolvers say `None`: their data does not
+    /// expire while the process runs. What caches parsed DKIM keys uses this.
+    async fn txt_with_ttl(
+        &self,
+        name: &str,
+    ) -> Result<(Vec<TxtRecord>, Option<std::time::Duration>), DnsError> {
+        self.txt(name).await.map(|records| (records, None))
+    }
     /// IPv4 addresses of `name` (following CNAMEs).
     async fn a(&self, name: &str) -> Result<Vec<Ipv4Addr>, DnsError>;
     /// IPv6 addresses of `name` (following CNAMEs).
@@ -209,6 +218,13 @@ macro_rules! cached_lookup {
 impl Resolver for CachingResolver {
     async fn txt(&self, name: &str) -> Result<Vec<TxtRecord>, DnsError> {
         cached_lookup!(self, "TXT", name, Txt, self.inner.txt(name).await)
+    }
+    /// Not cached here: the caller keeps what it derives from the answer for the TTL.
+    async fn txt_with_ttl(
+        &self,
+        name: &str,
+    ) -> Result<(Vec<TxtRecord>, Option<std::time::Duration>), DnsError> {
+        self.inner.txt_with_ttl(name).await
     }
     async fn a(&self, name: &str) -> Result<Vec<Ipv4Addr>, DnsError> {
         cached_lookup!(self, "A", name, A, self.inner.a(name).await)
