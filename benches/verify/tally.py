@@ -6,7 +6,8 @@ For each TOOL (mailauth, dkimpy, mail-auth), WORK_DIR/TOOL.out is the verifier's
 WORK_DIR/TOOL.time what measure.py printed for it. The verdicts are counted per message on the
 first DKIM-Signature (each generated message has exactly one): pass, or anything else (fail).
   mailauth:  one JSON line per message (`verify --maildir --json`); dkim[0].result == "pass";
-             the final {"summary": ...} line is skipped.
+             a refused input ({"origin", "error"}) counts as not passing; the final
+             {"summary": ...} line is skipped.
   dkimpy, mail-auth: one JSON object {"messages", "pass", "fail", ...}.
 Every tool must have seen every message and all must give the same pass and fail counts (and
 the counts generate.py expects): otherwise this prints the counts and exits 1, with no rates.
@@ -34,7 +35,7 @@ def mailauth_counts(path: Path) -> dict:
                 continue
             messages += 1
             dkim = item.get("dkim") or []
-            result = dkim[0]["result"] if dkim else "none"
+            result = dkim[0]["result"] if dkim else "refused" if "error" in item else "none"
             results[result] = results.get(result, 0) + 1
             passed += result == "pass"
     return {"messages": messages, "pass": passed, "fail": messages - passed, "results": results}
