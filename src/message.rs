@@ -289,18 +289,26 @@ fn author_domain(address: &str) -> Result<DomainName, AuthorDomainError> {
 }
 
 /// Convert bare LF to CRLF, leaving existing CRLF alone.
-fn to_crlf(input: &[u8]) -> Vec<u8> {
+/// `input` with every bare LF made a CRLF; borrowed when there is none (the usual case for mail
+/// taken off the wire), so no copy is made.
+fn to_crlf(input: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let is_bare = |newline: usize| newline == 0 || input[newline - 1] != b'\r';
+    let Some(first) = memchr::memchr_iter(b'\n', input).find(|&n| is_bare(n)) else {
+        return std::borrow::Cow::Borrowed(input);
+    };
     let mut out = Vec::with_capacity(input.len() + input.len() / 32);
-    let mut start = 0;
-    for newline in memchr::memchr_iter(b'\n', input) {
-        if newline == 0 || input[newline - 1] != b'\r' {
+    out.extend_from_slice(&input[..first]);
+    out.extend_from_slice(b"\r\n");
+    let mut start = first + 1;
+    for newline in memchr::memchr_iter(b'\n', &input[start..]).map(|n| n + first + 1) {
+        if is_bare(newline) {
             out.extend_from_slice(&input[start..newline]);
             out.extend_from_slice(b"\r\n");
             start = newline + 1;
         }
     }
     out.extend_from_slice(&input[start..]);
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 fn first_line(data: &[u8]) -> &[u8] {

@@ -141,6 +141,8 @@ struct BufferedDigest {
 
 impl BufferedDigest {
     const BUFFER: usize = 16 * 1024;
+    /// Pieces at least this long skip the buffer: copying them costs more than the call.
+    const DIRECT: usize = 512;
 
     fn new(algorithm: SigningAlgorithm, limit: Option<u64>) -> Self {
         BufferedDigest {
@@ -154,11 +156,13 @@ impl BufferedDigest {
         let take = usize::try_from(self.remaining).map_or(piece.len(), |r| r.min(piece.len()));
         let piece = &piece[..take];
         self.remaining -= take as u64;
-        if self.buffer.len() + piece.len() > Self::BUFFER {
+        // What is buffered goes first whenever a piece bypasses or overflows the buffer.
+        let direct = piece.len() >= Self::DIRECT;
+        if direct || self.buffer.len() + piece.len() > Self::BUFFER {
             self.context.update(&self.buffer);
             self.buffer.clear();
         }
-        if piece.len() >= Self::BUFFER {
+        if direct {
             self.context.update(piece);
         } else {
             self.buffer.extend_from_slice(piece);

@@ -642,7 +642,10 @@ fn check_body(
     caches: &mut Caches,
 ) -> Result<bool, Verdict> {
     if let Some(limit) = sig.body_length {
-        let canonical_len = super::canonicalize::body(sig.body_canon, &message.body).len() as u64;
+        let mut canonical_len = 0u64;
+        super::canonicalize::body_into(sig.body_canon, &message.body, &mut |piece| {
+            canonical_len += piece.len() as u64;
+        });
         if limit > canonical_len {
             return Err(verdict(
                 DkimResult::PermError,
