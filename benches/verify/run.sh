@@ -14,6 +14,7 @@
 #   dkimpy     benches/verify/dkimpy_loop.py: dkim.verify on every file, one Python process;
 #   mail-auth  the verify_loop bin of benches/compare (mail-auth 0.15.1 verify_dkim, 2 threads),
 #              built --release --locked in $COMPARE_TARGET_DIR (default benches/compare/target).
+# MAILAUTH_BIN=PATH measures that mailauth binary instead of building target/release/mailauth.
 # All answer DNS from the same zone file, offline. tally.py checks that they agree message counts
 # and pass/fail counts (and match what generate.py made) before it prints the table.
 set -euo pipefail
@@ -22,6 +23,7 @@ count=${1:-10000}
 which=${2:-all}
 target=${CARGO_TARGET_DIR:-target}
 compare_target=${COMPARE_TARGET_DIR:-benches/compare/target}
+mailauth_bin=${MAILAUTH_BIN:-$target/release/mailauth}
 python=.venv/bin/python
 [ -x "$python" ] || { echo "no .venv: run bash .ci/install-deps first" >&2; exit 1; }
 case "$which" in
@@ -38,7 +40,7 @@ if [ ! -f "$data/done" ]; then
 fi
 for tool in "${tools[@]}"; do
   case "$tool" in
-    mailauth) cargo build --release --quiet --bin mailauth ;;
+    mailauth) [ -n "${MAILAUTH_BIN:-}" ] || cargo build --release --quiet --bin mailauth ;;
     mail-auth) CARGO_TARGET_DIR="$compare_target" cargo build --release --quiet --locked \
                  --ignore-rust-version --manifest-path benches/compare/Cargo.toml --bin verify_loop ;;
   esac
@@ -50,7 +52,7 @@ now=$(date +%s) # after generation: every signature's t= is in the past
 echo "Load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 for tool in "${tools[@]}"; do
   case "$tool" in
-    mailauth) cmd=("$target/release/mailauth" --json --zone "$data/zone.txt" verify
+    mailauth) cmd=("$mailauth_bin" --json --zone "$data/zone.txt" verify
                    --maildir "$data/maildir" --jobs 2 --now "$now") ;;
     dkimpy) cmd=("$python" benches/verify/dkimpy_loop.py "$data/zone.txt" "$data/maildir") ;;
     mail-auth) cmd=("$compare_target/release/verify_loop" "$data/zone.txt" "$data/maildir" 2) ;;
