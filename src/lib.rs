@@ -15,6 +15,7 @@ pub mod dns;
 pub mod error;
 pub mod export;
 pub mod keys;
+pub mod mailbox;
 pub mod message;
 pub mod records;
 pub mod report;

@@ -36,4 +36,5 @@ mod spf;
 mod support;
 mod tls_rpt;
 mod transport_publish;
+mod verify_batch;
 mod verify_from;

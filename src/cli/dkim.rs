@@ -4,16 +4,19 @@ use mailauth_base::DomainName;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+mod batch;
+
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use super::{GlobalArgs, Outcome, print_json};
 use mailauth::auth_results::{SpfResinfo, full_header};
 use mailauth::dkim::sign::{SignOptions, sign as sign_message, signed_message};
-use mailauth::dkim::verify::{VerifyOptions, verify as verify_message};
+use mailauth::dkim::verify::{KeyCache, VerifyOptions, verify_cached};
 use mailauth::dkim::{Canonicalization, DkimOutcome, DkimResult, SigningAlgorithm};
 use mailauth::dmarc::DmarcResult;
 use mailauth::dmarc::eval::DmarcOptions;
+use mailauth::dns::Resolver;
 use mailauth::keys::store::load_file;
 use mailauth::keys::{KeyStore, PrivateKey};
 use mailauth::message::Message;
@@ -87,13 +90,37 @@ Exit status: 0 when DMARC passes (with no DMARC record: when SPF or DKIM passes)
 with one From field and one author domain, 1 otherwise, 2 when the input is not an email \
 message, 3 when a temporary DNS failure decided the outcome.
 
+Batch: several paths, a directory, an mbox (a file starting `From `) or a Maildir (cur/ and \
+new/; tmp/ is skipped), or --mbox / --maildir, verify every message on --jobs threads with one \
+shared DNS cache. One line per message, in input order: `ORIGIN: Authentication-Results: ...` \
+(unfolded), or with --json the single-message object plus \"origin\" (`path`, or `path#N` for the \
+Nth mbox message); an input that cannot be read gets its reason and the others carry on. A \
+summary ends the run (stderr; with --json a last line {\"summary\": ...}): messages, DKIM results \
+per signing domain, DMARC results, refused inputs. --ip, --helo and --mail-from are refused in a \
+batch (they describe one SMTP session). Batch exit status, worst of all: 1 if any message alone \
+would exit 1, else 3 if any would exit 3, else 0; 2 if an input was refused (after all others \
+were printed) or a path does not exist (before anything is read).
+
 Examples:
   mailauth verify msg.eml
   mailauth verify msg.eml --ip 192.0.2.1 --helo mx.example.net --mail-from bounce@example.com
-  mailauth --zone example.com.zone --json verify msg.eml --ip 192.0.2.1 --mail-from a@example.com")]
+  mailauth --zone example.com.zone --json verify msg.eml --ip 192.0.2.1 --mail-from a@example.com
+  mailauth --json verify --maildir ~/Maildir --jobs 2
+  mailauth verify archive.mbox inbox/ more.eml")]
 pub struct VerifyArgs {
-    /// The message to verify (`-` for stdin).
-    pub file: PathBuf,
+    /// The messages to verify: files, directories, mbox files or Maildirs (`-` alone for stdin).
+    /// More than one path, a directory or an mbox makes a batch (see below).
+    #[arg(required = true, value_name = "PATH")]
+    pub files: Vec<PathBuf>,
+    /// Read every file as an mbox (RFC 4155), whatever it starts with.
+    #[arg(long, conflicts_with = "maildir")]
+    pub mbox: bool,
+    /// Read every path as a Maildir (cur/ and new/; tmp/ is skipped).
+    #[arg(long)]
+    pub maildir: bool,
+    /// Messages verified at the same time in a batch (default: the number of CPUs).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
     /// The authserv-id naming this verifier in Authentication-Results (default: the host name).
     #[arg(long, value_name = "ID")]
     pub authserv_id: Option<String>,
@@ -277,13 +304,141 @@ fn dmarc_json(verdict: &MessageVerdict) -> Result<serde_json::Value> {
     Ok(json)
 }
 
-pub async fn verify(global: &GlobalArgs, args: VerifyArgs) -> Result<Outcome> {
-    let message = read_message(&args.file)?;
+/// What verifying one message gives: every result and the Authentication-Results field.
+pub(crate) struct Verified {
+    pub outcomes: Vec<DkimOutcome>,
+    pub spf: Option<SpfOutput>,
+    pub dmarc: MessageVerdict,
+    pub header: String,
+}
+
+/// The settings that are the same for every message of one `verify` run.
+pub(crate) struct VerifySettings {
+    pub now: u64,
+    pub authserv_id: String,
+    /// `Some` when --ip was given: the SPF query's IP, HELO (A-labels) and MAIL FROM (A-labels).
+    pub spf: Option<(std::net::IpAddr, String, String)>,
+    pub dmarc_sample: Option<u8>,
+    pub dmarc_standard: mailauth::dmarc::Standard,
+}
+
+impl VerifySettings {
+    pub(crate) fn new(global: &GlobalArgs, args: &VerifyArgs) -> Result<VerifySettings> {
+        let mail_from = mail_from_a_labels(args.mail_from.as_deref().unwrap_or_default())?;
+        let helo = helo_a_labels(args.helo.as_deref().unwrap_or_default())?;
+        Ok(VerifySettings {
+            now: global.now()?,
+            authserv_id: args.authserv_id.clone().unwrap_or_else(default_authserv_id),
+            spf: args.ip.map(|ip| (ip, helo, mail_from)),
+            dmarc_sample: args.dmarc_sample,
+            dmarc_standard: args.dmarc_standard,
+        })
+    }
+}
+
+/// Where one message's lookups go: DKIM keys through `keys` (parsed keys kept across messages)
+/// over `dkim`, everything else (SPF, DMARC) through `other`.
+pub(crate) struct Lookups<'a> {
+    pub dkim: &'a dyn Resolver,
+    pub keys: &'a KeyCache,
+    pub other: &'a dyn Resolver,
+}
+
+/// DKIM, SPF (when asked) and DMARC for one message.
+pub(crate) async fn verify_parsed(
+    message: &Message,
+    lookups: &Lookups<'_>,
+    settings: &VerifySettings,
+) -> Verified {
+    let resolver = lookups.other;
+    let options = VerifyOptions::new(settings.now);
+    let outcomes = verify_cached(message, lookups.dkim, &options, lookups.keys).await;
+    let spf = match &settings.spf {
+        Some((ip, helo, mail_from)) => {
+            let query = SpfQuery::for_mail(*ip, helo, mail_from);
+            Some(check_host(resolver, &query, &SpfOptions::new(settings.now)).await)
+        }
+        None => None,
+    };
     let authors = message.authors();
-    let now = global.now()?;
+    let sample = settings
+        .dmarc_sample
+        .unwrap_or_else(|| (rand_u32() % 100) as u8);
+    let dmarc_input = DmarcInput {
+        authors: authors.as_ref(),
+        spf: spf.as_ref().map(|s| (s.result, s.domain.as_str())),
+        dkim: &outcomes,
+    };
+    let options = DmarcOptions {
+        sample,
+        standard: settings.dmarc_standard,
+    };
+    let dmarc = evaluate_dmarc(resolver, &dmarc_input, options).await;
+    let helo_only = settings
+        .spf
+        .as_ref()
+        .is_none_or(|(_, _, mail_from)| mail_from.trim().trim_matches(['<', '>']).is_empty());
+    let spf_info = spf.as_ref().map(|output| SpfResinfo {
+        output,
+        helo: helo_only,
+    });
+    let header = full_header(
+        &settings.authserv_id,
+        spf_info,
+        &outcomes,
+        Some(dmarc.resinfo()),
+    );
+    Verified {
+        outcomes,
+        spf,
+        dmarc,
+        header,
+    }
+}
+
+impl Verified {
+    /// The `--json` object of one message.
+    pub(crate) fn json(&self) -> Result<serde_json::Value> {
+        let spf_json = match &self.spf {
+            Some(s) => serde_json::json!({
+                "result": s.result,
+                "domain": s.domain,
+                "explanation": s.explanation,
+                "reason": s.reason,
+            }),
+            None => serde_json::json!({"result": "none", "domain": null, "explanation": null}),
+        };
+        Ok(serde_json::json!({
+            "spf": spf_json,
+            "dkim": self.outcomes,
+            "dmarc": dmarc_json(&self.dmarc)?,
+            "authentication_results": self.header,
+        }))
+    }
+
+    /// The exit outcome of this message alone.
+    pub(crate) fn outcome(&self) -> Outcome {
+        verify_outcome(&self.outcomes, self.spf.as_ref(), &self.dmarc)
+    }
+}
+
+pub async fn verify(global: &GlobalArgs, args: VerifyArgs) -> Result<Outcome> {
+    if batch::is_batch(&args) {
+        return batch::verify_batch(global, args);
+    }
+    let file = batch::single_file(&args)?;
+    let message = read_message(file)?;
+    let settings = VerifySettings::new(global, &args)?;
     let resolver = global.resolver()?;
-    let outcomes = verify_message(&message, resolver.as_ref(), &VerifyOptions::new(now)).await;
-    for (i, o) in outcomes.iter().enumerate() {
+    // One message: a cache of its own, which is what `dkim::verify::verify` does.
+    let keys = KeyCache::new(16);
+    let lookups = Lookups {
+        dkim: resolver.as_ref(),
+        keys: &keys,
+        other: resolver.as_ref(),
+    };
+    let verified = verify_parsed(&message, &lookups, &settings).await;
+    for (i, o) in verified.outcomes.iter().enumerate() {
         global.note(format_args!(
             "signature {}: d={} s={} a={}: {}{}",
             i + 1,
@@ -297,30 +452,8 @@ pub async fn verify(global: &GlobalArgs, args: VerifyArgs) -> Result<Outcome> {
                 .unwrap_or_default()
         ));
     }
-    let mail_from = mail_from_a_labels(args.mail_from.as_deref().unwrap_or_default())?;
-    let helo = helo_a_labels(args.helo.as_deref().unwrap_or_default())?;
-    let spf = match args.ip {
-        Some(ip) => {
-            let query = SpfQuery::for_mail(ip, &helo, &mail_from);
-            Some(check_host(resolver.as_ref(), &query, &SpfOptions::new(now)).await)
-        }
-        None => None,
-    };
-    let sample = args
-        .dmarc_sample
-        .unwrap_or_else(|| (rand_u32() % 100) as u8);
-    let dmarc_input = DmarcInput {
-        authors: authors.as_ref(),
-        spf: spf.as_ref().map(|s| (s.result, s.domain.as_str())),
-        dkim: &outcomes,
-    };
-    let options = DmarcOptions {
-        sample,
-        standard: args.dmarc_standard,
-    };
-    let dmarc = evaluate_dmarc(resolver.as_ref(), &dmarc_input, options).await;
     // RFC 9989 §4.10 DNS Tree Walk: the names asked, per author domain, for -v.
-    for evaluation in &dmarc.evaluations {
+    for evaluation in &verified.dmarc.evaluations {
         if evaluation.queried.is_empty() {
             continue;
         }
@@ -330,33 +463,13 @@ pub async fn verify(global: &GlobalArgs, args: VerifyArgs) -> Result<Outcome> {
             evaluation.queried.join(", ")
         ));
     }
-    let authserv_id = args.authserv_id.unwrap_or_else(default_authserv_id);
-    let spf_info = spf.as_ref().map(|output| SpfResinfo {
-        output,
-        helo: mail_from.trim().trim_matches(['<', '>']).is_empty(),
-    });
-    let header = full_header(&authserv_id, spf_info, &outcomes, Some(dmarc.resinfo()));
     if global.json {
-        let spf_json = match &spf {
-            Some(s) => serde_json::json!({
-                "result": s.result,
-                "domain": s.domain,
-                "explanation": s.explanation,
-                "reason": s.reason,
-            }),
-            None => serde_json::json!({"result": "none", "domain": null, "explanation": null}),
-        };
-        print_json(&serde_json::json!({
-            "spf": spf_json,
-            "dkim": outcomes,
-            "dmarc": dmarc_json(&dmarc)?,
-            "authentication_results": header,
-        }))?;
+        print_json(&verified.json()?)?;
     } else {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", header.replace("\r\n", "\n"))?;
+        writeln!(out, "{}", verified.header.replace("\r\n", "\n"))?;
     }
-    Ok(verify_outcome(&outcomes, spf.as_ref(), &dmarc))
+    Ok(verified.outcome())
 }
 
 /// A random number for pct= sampling.

@@ -92,40 +92,150 @@ fn simple_body(body: &[u8]) -> (&[u8], bool) {
 /// §3.4.4: compress WSP runs to one SP, delete WSP at line ends, remove empty lines at the end;
 /// an empty body stays empty; a non-empty last line without CRLF gets one.
 ///
-/// Most of a body is already canonical, so the body is not walked line by line: three SIMD
+/// Most bodies are mostly canonical already, so the body is not walked line by line: three SIMD
 /// searches find the only places relaxed canonicalization changes anything (a tab, two spaces in
-/// a row, a space before a CR), everything between them goes to `sink` as one slice of the
-/// input, and only the lines holding such a place are rewritten. A base64 attachment or plain
-/// prose is fed to the digest in a handful of large slices.
+/// a row, a space before a CR) and everything before them goes to `sink` as one slice of the
+/// input. From such a place on, lines are rewritten in one branch-free pass each into a staging
+/// buffer handed to `sink` in large pieces, until a few lines in a row need no change and the
+/// searches take over again. A base64 attachment or plain prose is fed to the digest in a handful
+/// of slices; a body where every line has WSP runs costs one pass over its bytes.
 fn relaxed_body(body: &[u8], sink: &mut dyn FnMut(&[u8])) {
     let body = &body[..content_end(body)];
     if body.is_empty() {
         return;
     }
     let mut edits = EditFinder::new(body);
-    let mut scratch = Vec::new();
-    // Bytes of `body` already given to `sink`; always the start of a line.
+    let mut out = Staging::new(sink);
+    // Bytes of `body` already given to `out`; always the start of a line.
     let mut done = 0;
     while let Some(at) = edits.next_from(done) {
         let start = line_start(body, done, at);
-        let (stop, has_crlf) = line_end(body, at);
-        if start > done {
-            sink(&body[done..start]);
-        }
-        relaxed_line(&body[start..stop], &mut scratch);
-        sink(&scratch);
-        if has_crlf {
-            sink(b"\r\n");
-            done = stop + 2;
-        } else {
-            done = stop;
-        }
+        out.pass(&body[done..start]);
+        done = rewrite_lines(body, start, &mut out);
     }
-    if done < body.len() {
-        sink(&body[done..]);
-    }
+    out.pass(&body[done..]);
     // `content_end` cut the body after its last non-WSP byte, so its last line has no CRLF yet.
-    sink(b"\r\n");
+    out.pass(b"\r\n");
+    out.flush();
+}
+
+/// Clean lines in a row after which [`rewrite_lines`] hands back to the searches.
+const CLEAN_RUN: usize = 4;
+
+/// Rewrite lines from `start` (a line start) into `out` until [`CLEAN_RUN`] lines in a row were
+/// already canonical, or the body ends; returns where it stopped (a line start or the end).
+fn rewrite_lines(body: &[u8], mut start: usize, out: &mut Staging<'_>) -> usize {
+    let mut clean = 0;
+    while start < body.len() {
+        let (stop, has_crlf) = line_end(body, start);
+        let changed = out.relaxed_line(&body[start..stop]);
+        if has_crlf {
+            out.pass(b"\r\n");
+            start = stop + 2;
+        } else {
+            start = stop;
+        }
+        clean = if changed { 0 } else { clean + 1 };
+        if clean >= CLEAN_RUN {
+            break;
+        }
+    }
+    start
+}
+
+/// Canonical bytes on their way to a digest: small pieces are gathered, large ones passed on
+/// as they are.
+struct Staging<'s> {
+    buffer: Vec<u8>,
+    sink: &'s mut dyn FnMut(&[u8]),
+}
+
+impl<'s> Staging<'s> {
+    const CAPACITY: usize = 16 * 1024;
+    /// Slices at least this long go straight to the sink.
+    const DIRECT: usize = 512;
+
+    fn new(sink: &'s mut dyn FnMut(&[u8])) -> Self {
+        Staging {
+            buffer: Vec::with_capacity(Self::CAPACITY),
+            sink,
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.buffer.is_empty() {
+            (self.sink)(&self.buffer);
+            self.buffer.clear();
+        }
+    }
+
+    /// Bytes that are canonical as they are.
+    fn pass(&mut self, bytes: &[u8]) {
+        if bytes.len() >= Self::DIRECT {
+            self.flush();
+            (self.sink)(bytes);
+        } else {
+            if self.buffer.len() + bytes.len() > Self::CAPACITY {
+                self.flush();
+            }
+            self.buffer.extend_from_slice(bytes);
+        }
+    }
+
+    /// One line (without its CRLF) canonicalized: WSP runs become one SP, WSP at the end goes.
+    /// Returns whether that changed anything.
+    fn relaxed_line(&mut self, line: &[u8]) -> bool {
+        let end = line.iter().rposition(|b| !is_wsp(*b)).map_or(0, |p| p + 1);
+        if self.buffer.len() + end > Self::CAPACITY {
+            self.flush();
+        }
+        let base = self.buffer.len();
+        self.buffer.resize(base + end, 0);
+        let written = compress_wsp(&line[..end], &mut self.buffer[base..]);
+        self.buffer.truncate(base + written);
+        // A tab becomes a space without changing the length.
+        written < line.len() || memchr::memchr(b'\t', &line[..end]).is_some()
+    }
+}
+
+/// 1 for WSP (SP and HTAB), 0 for any other byte: read from a table so that the loop in
+/// [`compress_wsp`] has no branch on the data (mail has a space every few bytes, which a
+/// branch predictor cannot follow).
+static IS_WSP: [u8; 256] = {
+    let mut table = [0u8; 256];
+    table[b' ' as usize] = 1;
+    table[b'\t' as usize] = 1;
+    table
+};
+
+/// Each byte as relaxed canonicalization writes it: HTAB becomes SP, everything else stays.
+static AS_WRITTEN: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = byte as u8;
+        byte += 1;
+    }
+    table[b'\t' as usize] = b' ';
+    table
+};
+
+/// `line` with every WSP run made one SP, written to `out` (at least as long); returns the
+/// length written. One pass without branches on the bytes: every byte is written (a WSP as SP)
+/// and the write position only moves past a byte that is not the second WSP of a run.
+fn compress_wsp(line: &[u8], out: &mut [u8]) -> usize {
+    let mut written = 0;
+    let mut previous_wsp = 0u8;
+    for &byte in line {
+        let wsp = IS_WSP[usize::from(byte)];
+        // `written` never passes the read position, so the slot exists.
+        if let Some(slot) = out.get_mut(written) {
+            *slot = AS_WRITTEN[usize::from(byte)];
+        }
+        written += usize::from(1 - (wsp & previous_wsp));
+        previous_wsp = wsp;
+    }
+    written
 }
 
 /// Where the body's content ends: after its last byte that is neither WSP nor part of a CRLF.
@@ -217,25 +327,6 @@ fn line_end(body: &[u8], at: usize) -> (usize, bool) {
         from = lf + 1;
     }
     (body.len(), false)
-}
-
-/// One line (without its CRLF) canonicalized into `out`: WSP runs become one SP, WSP at the end
-/// goes.
-fn relaxed_line(line: &[u8], out: &mut Vec<u8>) {
-    out.clear();
-    let end = line.iter().rposition(|b| !is_wsp(*b)).map_or(0, |p| p + 1);
-    let mut in_run = false;
-    for &byte in &line[..end] {
-        if is_wsp(byte) {
-            if !in_run {
-                out.push(b' ');
-            }
-            in_run = true;
-        } else {
-            out.push(byte);
-            in_run = false;
-        }
-    }
 }
 
 /// A DKIM-Signature field with the value of its `b=` tag removed, "including all surrounding

@@ -26,12 +26,10 @@ use mail_parser::{MessageParser, MimeHeaders, PartType};
 use super::model::{Limits, Report};
 use super::tlsrpt::parse_tls;
 use super::xml::{ParseError, parse_aggregate};
+use crate::mailbox::{Entry, MboxReader, MboxRefusal, is_mbox_file, list_directory};
 
 /// Containers nested deeper than this (a zip in a gzip in a mail in a zip ...) are refused.
 const MAX_NESTING: usize = 4;
-
-/// Piece of an mbox line read at a time, so one endless line costs bounded memory.
-const MBOX_CHUNK: u64 = 64 << 10;
 
 /// One report read, or one piece of input refused.
 #[derive(Debug)]
@@ -187,15 +185,6 @@ fn read_all(
     Ok(())
 }
 
-/// Whether the file starts as an mbox does (`From `): such a file is streamed, never collected.
-/// Unreadable files say no here and are refused when read.
-fn is_mbox(path: &Path) -> bool {
-    let mut head = [0u8; 5];
-    File::open(path)
-        .and_then(|mut file| file.read_exact(&mut head))
-        .is_ok_and(|()| &head == b"From ")
-}
-
 /// Regular files waiting to be read in parallel: (path, size, origin), in order.
 struct Deferred {
     threads: usize,
@@ -248,7 +237,9 @@ impl SourceReader<'_> {
         let Some(deferred) = self.deferred.as_mut() else {
             return self.file(path, size, origin);
         };
-        if is_mbox(path) {
+        // An mbox is streamed, never collected; unreadable files say no here and are refused
+        // when read.
+        if is_mbox_file(path) {
             self.flush();
             return self.file(path, size, origin);
         }
@@ -282,34 +273,22 @@ impl SourceReader<'_> {
         }
     }
 
-    /// Entries sorted by name; dotfiles are skipped; of a Maildir (a directory with `cur/` or
-    /// `new/`) only `cur/` and `new/` are read: not `tmp/` (messages still being written) nor the
-    /// mail server's own files beside them (`dovecot-uidlist`, `maildirfolder`, indexes); a
-    /// symbolic link to a directory is listed as not followed.
+    /// The directory's entries in [`list_directory`]'s order and by its rules (a Maildir through
+    /// `cur/` and `new/` only); a symbolic link to a directory is listed as not followed.
     fn directory(&mut self, dir: &Path) {
-        let entries = match std::fs::read_dir(dir) {
+        let entries = match list_directory(dir) {
             Ok(entries) => entries,
             Err(e) => return self.reject(dir.display().to_string(), io_error(&e)),
         };
-        let mut entries: Vec<_> = entries.flatten().collect();
-        entries.sort_by_key(|e| e.file_name());
-        let maildir = dir.join("cur").is_dir() || dir.join("new").is_dir();
         for entry in entries {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with('.') || (maildir && name != "cur" && name != "new") {
-                continue;
-            }
-            let path = entry.path();
-            if entry.file_type().is_ok_and(|t| t.is_symlink()) && path.is_dir() {
-                self.reject(
+            match entry {
+                Entry::LinkedDirectory(path) => self.reject(
                     path.display().to_string(),
                     Rejected::NotAFile {
                         what: "a symbolic link to a directory (not followed: it could loop)",
                     },
-                );
-            } else {
-                self.path(&path);
+                ),
+                Entry::Path(path) => self.path(&path),
             }
         }
     }
@@ -501,73 +480,24 @@ impl SourceReader<'_> {
         }
     }
 
-    /// An mbox (RFC 4155): messages split at lines starting `From `, read one at a time; a
-    /// message over `max_input` is skipped (not held) and refused with its size.
-    fn mbox<R: BufRead>(&mut self, mut reader: R, origin: &str) {
-        let mut message = Vec::new();
-        let mut oversize: Option<u64> = None;
-        let mut index = 0usize;
-        let mut chunk = Vec::new();
-        let mut at_line_start = true;
-        loop {
-            chunk.clear();
-            let starts_line = at_line_start;
-            match (&mut reader).take(MBOX_CHUNK).read_until(b'\n', &mut chunk) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) => {
-                    self.reject(format!("{origin}#{}", index.max(1)), io_error(&e));
-                    return;
-                }
+    /// An mbox (RFC 4155), split by [`MboxReader`] one message at a time; a message over
+    /// `max_input` is skipped (not held) and refused with its size.
+    fn mbox<R: BufRead>(&mut self, reader: R, origin: &str) {
+        for message in MboxReader::new(reader, self.limits.max_input) {
+            let origin = format!("{origin}#{}", message.index);
+            match message.outcome {
+                Ok(bytes) => self.mail(&bytes, &origin, 1),
+                Err(MboxRefusal::TooLarge { size }) => self.reject(
+                    origin,
+                    Rejected::TooLarge {
+                        size,
+                        limit: self.limits.max_input,
+                    },
+                ),
+                Err(MboxRefusal::Io(e)) => self.reject(origin, io_error(&e)),
             }
-            at_line_start = chunk.ends_with(b"\n");
-            if starts_line && chunk.starts_with(b"From ") {
-                if index > 0 {
-                    self.mbox_message(&message, oversize, origin, index);
-                }
-                index += 1;
-                message.clear();
-                oversize = None;
-                continue;
-            }
-            // mboxrd quoting: `>From ` (with any number of `>`) loses one `>`.
-            let line = if starts_line && is_quoted_from(&chunk) {
-                &chunk[1..]
-            } else {
-                &chunk[..]
-            };
-            if let Some(size) = oversize.as_mut() {
-                *size += line.len() as u64;
-            } else if (message.len() + line.len()) as u64 > self.limits.max_input {
-                oversize = Some((message.len() + line.len()) as u64);
-                message = Vec::new();
-            } else {
-                message.extend_from_slice(line);
-            }
-        }
-        if index > 0 {
-            self.mbox_message(&message, oversize, origin, index);
         }
     }
-
-    fn mbox_message(&mut self, message: &[u8], oversize: Option<u64>, origin: &str, index: usize) {
-        let origin = format!("{origin}#{index}");
-        if let Some(size) = oversize {
-            return self.reject(
-                origin,
-                Rejected::TooLarge {
-                    size,
-                    limit: self.limits.max_input,
-                },
-            );
-        }
-        self.mail(message, &origin, 1);
-    }
-}
-
-fn is_quoted_from(line: &[u8]) -> bool {
-    let quotes = line.iter().take_while(|b| **b == b'>').count();
-    quotes > 0 && line[quotes..].starts_with(b"From ")
 }
 
 fn io_error(e: &io::Error) -> Rejected {
