@@ -315,13 +315,19 @@ fn first_line(data: &[u8]) -> &[u8] {
     data.find_crlf().map_or(data, |end| &data[..end])
 }
 
+/// Searchers built once: building one costs more than searching a header line with it.
+static CRLF: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\r\n"));
+static EMPTY_LINE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\r\n\r\n"));
+
 trait FindCrlf {
     fn find_crlf(&self) -> Option<usize>;
 }
 
 impl FindCrlf for [u8] {
     fn find_crlf(&self) -> Option<usize> {
-        memchr::memmem::find(self, b"\r\n")
+        CRLF.find(self)
     }
 }
 
@@ -331,7 +337,7 @@ fn split_head_body(data: &[u8]) -> (&[u8], &[u8]) {
     if data.starts_with(b"\r\n") {
         return (&[], &data[2..]);
     }
-    match memchr::memmem::find(data, b"\r\n\r\n") {
+    match EMPTY_LINE.find(data) {
         Some(pos) => (&data[..pos + 2], &data[pos + 4..]),
         None => (data, &[]),
     }

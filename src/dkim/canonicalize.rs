@@ -303,18 +303,20 @@ fn content_end(body: &[u8]) -> usize {
 /// once for each of the three however the edits are spread.
 struct EditFinder<'b> {
     body: &'b [u8],
-    double_space: memchr::memmem::Finder<'static>,
-    space_cr: memchr::memmem::Finder<'static>,
     /// Next tab, double space, space-CR at or after where last searched; `None`: no more.
     next: [Option<usize>; 3],
 }
+
+/// The searchers of [`EditFinder`], built once: building one costs more than a short search.
+static DOUBLE_SPACE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"  "));
+static SPACE_CR: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b" \r"));
 
 impl<'b> EditFinder<'b> {
     fn new(body: &'b [u8]) -> Self {
         let mut finder = EditFinder {
             body,
-            double_space: memchr::memmem::Finder::new(b"  "),
-            space_cr: memchr::memmem::Finder::new(b" \r"),
             next: [None; 3],
         };
         for kind in 0..3 {
@@ -327,8 +329,8 @@ impl<'b> EditFinder<'b> {
         let rest = &self.body[from..];
         let found = match kind {
             0 => memchr::memchr(b'\t', rest),
-            1 => self.double_space.find(rest),
-            _ => self.space_cr.find(rest),
+            1 => DOUBLE_SPACE.find(rest),
+            _ => SPACE_CR.find(rest),
         };
         found.map(|at| at + from)
     }
