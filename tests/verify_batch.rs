@@ -44,6 +44,17 @@ struct Fixture {
     dir: tempfile::TempDir,
 }
 
+/// `verify --json` with a fixed authserv-id and pct= draw, so one message and a batch print the
+/// same objects.
+const VERIFY_JSON: [&str; 6] = [
+    "--json",
+    "verify",
+    "--authserv-id",
+    "mx.test",
+    "--dmarc-sample",
+    "0",
+];
+
 impl Fixture {
     fn new() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
@@ -123,36 +134,14 @@ impl Fixture {
     fn verify_one(&self, message: &[u8]) -> Value {
         let file = self.path("one.eml");
         std::fs::write(&file, message).unwrap();
-        let out = self
-            .base()
-            .args([
-                "--json",
-                "verify",
-                "--authserv-id",
-                "mx.test",
-                "--dmarc-sample",
-                "0",
-            ])
-            .arg(&file)
-            .run();
+        let out = self.base().args(VERIFY_JSON).arg(&file).run();
         assert!(matches!(out.code(), Some(0 | 1)), "{}", out.dump());
         out.json()
     }
 
     /// A batch `verify --json` run with extra arguments; the per-message lines and the summary.
     fn verify_batch(&self, args: &[&str], exit: i32) -> (Vec<Value>, Value) {
-        let out = self
-            .base()
-            .args([
-                "--json",
-                "verify",
-                "--authserv-id",
-                "mx.test",
-                "--dmarc-sample",
-                "0",
-            ])
-            .args(args)
-            .run();
+        let out = self.base().args(VERIFY_JSON).args(args).run();
         out.assert_exit(exit);
         if exit != 2 {
             // stderr is not a terminal here: no progress bar, and with --json the summary is on

@@ -4,13 +4,9 @@
 //!
 //! Run: `cargo bench --ignore-rust-version --manifest-path benches/compare/Cargo.toml`
 
-use std::borrow::Borrow;
-use std::collections::HashMap;
-use std::hash::Hash;
 use std::hint::black_box;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -19,13 +15,7 @@ use mail_auth::crypto::{Ed25519Key, RsaKey, Sha256, SigningKey};
 use mail_auth::dkim::{DkimSigner, DomainKey};
 use mail_auth::dns::TxtRecordParser;
 use mail_auth::headers::HeaderWriter;
-use mail_auth::hickory_resolver::config::{
-    ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts,
-};
-use mail_auth::{
-    AuthenticatedMessage, DnsCache, MessageAuthenticator, Mx, Negative, Parameters, RecordSet,
-    ResolverCache, TxtRecord,
-};
+use mail_auth::{AuthenticatedMessage, MessageAuthenticator, Parameters, ResolverCache, TxtRecord};
 use mailauth::dkim::DkimResult;
 use mailauth::dkim::sign::SignOptions;
 use mailauth::dkim::verify::{KeyCache, VerifyOptions};
@@ -74,8 +64,18 @@ fn build_message(body_len: usize) -> Vec<u8> {
     msg.push_str("\r\n");
 
     const WORDS: [&str; 12] = [
-        "lorem", "ipsum", "dolor", "sit", "amet,", "consectetur", "adipiscing", "elit", "sed",
-        "do", "eiusmod", "tempor",
+        "lorem",
+        "ipsum",
+        "dolor",
+        "sit",
+        "amet,",
+        "consectetur",
+        "adipiscing",
+        "elit",
+        "sed",
+        "do",
+        "eiusmod",
+        "tempor",
     ];
     let tail = "\r\n\r\n"; // trailing empty line, removed by canonicalization
     let mut body = String::with_capacity(body_len + 128);
@@ -123,83 +123,9 @@ fn build_message(body_len: usize) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------------
 // mail-auth offline DNS: a prefilled cache, and a resolver that points at a closed port.
 
-struct MapCache<K, V>(Mutex<HashMap<K, V>>);
-
-impl<K, V> Default for MapCache<K, V> {
-    fn default() -> Self {
-        MapCache(Mutex::new(HashMap::new()))
-    }
-}
-
-impl<K: Hash + Eq, V: Clone> ResolverCache<K, V> for MapCache<K, V> {
-    fn get<Q>(&self, name: &Q) -> Option<V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.0.lock().expect("cache lock").get(name).cloned()
-    }
-
-    fn remove<Q>(&self, name: &Q) -> Option<V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.0.lock().expect("cache lock").remove(name)
-    }
-
-    fn insert(&self, key: K, value: V, _valid_until: Instant) {
-        self.0.lock().expect("cache lock").insert(key, value);
-    }
-}
-
-type Answer<T> = Result<RecordSet<T>, Negative>;
-
-#[derive(Default)]
-struct OfflineCache {
-    txt: MapCache<Box<str>, TxtRecord>,
-    mx: MapCache<Box<str>, Answer<Mx>>,
-    ipv4: MapCache<Box<str>, Answer<Ipv4Addr>>,
-    ipv6: MapCache<Box<str>, Answer<Ipv6Addr>>,
-    ptr: MapCache<IpAddr, Answer<Box<str>>>,
-}
-
-impl DnsCache for OfflineCache {
-    type Txt = MapCache<Box<str>, TxtRecord>;
-    type Mx = MapCache<Box<str>, Answer<Mx>>;
-    type Ipv4 = MapCache<Box<str>, Answer<Ipv4Addr>>;
-    type Ipv6 = MapCache<Box<str>, Answer<Ipv6Addr>>;
-    type Ptr = MapCache<IpAddr, Answer<Box<str>>>;
-
-    fn txt(&self) -> Option<&Self::Txt> {
-        Some(&self.txt)
-    }
-    fn mx(&self) -> Option<&Self::Mx> {
-        Some(&self.mx)
-    }
-    fn ipv4(&self) -> Option<&Self::Ipv4> {
-        Some(&self.ipv4)
-    }
-    fn ipv6(&self) -> Option<&Self::Ipv6> {
-        Some(&self.ipv6)
-    }
-    fn ptr(&self) -> Option<&Self::Ptr> {
-        Some(&self.ptr)
-    }
-}
-
-/// An authenticator whose only name server is 127.0.0.1:9 (discard, nothing listens), with a
-/// short timeout: any lookup that misses the cache fails fast and the pass assertion catches it.
-fn offline_authenticator() -> MessageAuthenticator {
-    let mut conn = ConnectionConfig::udp();
-    conn.port = 9;
-    let server = NameServerConfig::new(IpAddr::V4(Ipv4Addr::LOCALHOST), true, vec![conn]);
-    let config = ResolverConfig::from_name_servers(vec![server]);
-    let mut opts = ResolverOpts::default();
-    opts.timeout = Duration::from_millis(100);
-    opts.attempts = 0;
-    MessageAuthenticator::new(config, opts).expect("build mail-auth authenticator")
-}
+#[path = "../src/offline.rs"]
+mod offline;
+use offline::{OfflineCache, offline_authenticator};
 
 // ---------------------------------------------------------------------------------------------
 // Keys
@@ -350,14 +276,25 @@ impl Floor {
                 pair.public_key().as_ref(),
             )
             .expect("floor: RSA public key");
-            Floor { key, data, signature, ed25519: false }
+            Floor {
+                key,
+                data,
+                signature,
+                ed25519: false,
+            }
         } else {
-            let pair = lc::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der).expect("floor: Ed25519");
+            let pair =
+                lc::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der).expect("floor: Ed25519");
             let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &data);
             let signature = pair.sign(hash.as_ref()).as_ref().to_vec();
             let key = lc::ParsedPublicKey::new(&lc::ED25519, pair.public_key().as_ref())
                 .expect("floor: Ed25519 public key");
-            Floor { key, data, signature, ed25519: true }
+            Floor {
+                key,
+                data,
+                signature,
+                ed25519: true,
+            }
         }
     }
 
@@ -480,7 +417,11 @@ fn bench_dkim(c: &mut Criterion) {
                 _ => (&ed, "ed"),
             };
             let options = mailauth_options(selector);
-            let record = if alg == "rsa2048" { &rsa_record } else { &ed_record };
+            let record = if alg == "rsa2048" {
+                &rsa_record
+            } else {
+                &ed_record
+            };
             let records = [(format!("{selector}._domainkey.{DOMAIN}"), record.clone())];
 
             // ---- correctness, outside the timed loops ----
@@ -504,16 +445,34 @@ fn bench_dkim(c: &mut Criterion) {
             for (signer, signed) in [("mailauth", &by_mailauth), ("mail-auth", &by_mail_auth)] {
                 let a = rt.block_on(mailauth_verify(signed, &zone, &verify_options, None));
                 let b = rt.block_on(mail_auth_verify(signed, &authenticator, &cache));
-                assert!(a, "mailauth does not pass {alg}/{size_name} signed by {signer}");
-                assert!(b, "mail-auth does not pass {alg}/{size_name} signed by {signer}");
+                assert!(
+                    a,
+                    "mailauth does not pass {alg}/{size_name} signed by {signer}"
+                );
+                assert!(
+                    b,
+                    "mail-auth does not pass {alg}/{size_name} signed by {signer}"
+                );
             }
 
             // ---- verify: the same signed bytes (signed by mailauth) for both ----
             // warm: the parsed key is already in each library's cache; cold: the key record is
             // read and the key decoded and set up for every message; floor: aws-lc alone.
             let keys = KeyCache::new(16);
-            assert!(rt.block_on(mailauth_verify(&by_mailauth, &zone, &verify_options, Some(&keys))));
-            let floor = Floor::new(alg, &testdata(if alg == "rsa2048" { "rsa2048.pem" } else { "ed25519.pem" }));
+            assert!(rt.block_on(mailauth_verify(
+                &by_mailauth,
+                &zone,
+                &verify_options,
+                Some(&keys)
+            )));
+            let floor = Floor::new(
+                alg,
+                &testdata(if alg == "rsa2048" {
+                    "rsa2048.pem"
+                } else {
+                    "ed25519.pem"
+                }),
+            );
             assert!(floor.run(&raw), "floor: signature does not verify");
             let mut group = c.benchmark_group(format!("verify/{alg}/{size_name}"));
             group.throughput(Throughput::Bytes(by_mailauth.len() as u64));

@@ -18,98 +18,22 @@
 //! Prints one JSON line: messages, pass (first signature passes), fail (anything else), threads,
 //! and the count of each mail-auth result.
 
-use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
-use std::hash::Hash;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use mail_auth::dkim::DomainKey;
 use mail_auth::dns::TxtRecordParser;
-use mail_auth::hickory_resolver::config::{
-    ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts,
-};
 use mail_auth::hickory_resolver::proto::op::ResponseCode;
-use mail_auth::{
-    AuthenticatedMessage, DkimResult, DnsCache, DnsError, MessageAuthenticator, Mx, Negative,
-    Parameters, RecordSet, ResolverCache, TxtRecord,
-};
+use mail_auth::{AuthenticatedMessage, DkimResult, DnsError, Parameters, TxtRecord};
 
-/// A read-only map answering from the zone; inserts are dropped (nothing new can be learnt
-/// offline). With `miss` set, a name not in the map gets that answer (NXDOMAIN for TXT).
-struct ZoneCache<K, V> {
-    map: HashMap<K, V>,
-    miss: Option<V>,
-}
-
-impl<K, V> ZoneCache<K, V> {
-    fn empty() -> Self {
-        ZoneCache {
-            map: HashMap::new(),
-            miss: None,
-        }
-    }
-}
-
-impl<K: Hash + Eq, V: Clone> ResolverCache<K, V> for ZoneCache<K, V> {
-    fn get<Q>(&self, name: &Q) -> Option<V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.map.get(name).or(self.miss.as_ref()).cloned()
-    }
-
-    fn remove<Q>(&self, _name: &Q) -> Option<V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        None
-    }
-
-    fn insert(&self, _key: K, _value: V, _valid_until: Instant) {}
-}
-
-type Answer<T> = Result<RecordSet<T>, Negative>;
-
-struct ZoneDns {
-    txt: ZoneCache<Box<str>, TxtRecord>,
-    mx: ZoneCache<Box<str>, Answer<Mx>>,
-    ipv4: ZoneCache<Box<str>, Answer<Ipv4Addr>>,
-    ipv6: ZoneCache<Box<str>, Answer<Ipv6Addr>>,
-    ptr: ZoneCache<IpAddr, Answer<Box<str>>>,
-}
-
-impl DnsCache for ZoneDns {
-    type Txt = ZoneCache<Box<str>, TxtRecord>;
-    type Mx = ZoneCache<Box<str>, Answer<Mx>>;
-    type Ipv4 = ZoneCache<Box<str>, Answer<Ipv4Addr>>;
-    type Ipv6 = ZoneCache<Box<str>, Answer<Ipv6Addr>>;
-    type Ptr = ZoneCache<IpAddr, Answer<Box<str>>>;
-
-    fn txt(&self) -> Option<&Self::Txt> {
-        Some(&self.txt)
-    }
-    fn mx(&self) -> Option<&Self::Mx> {
-        Some(&self.mx)
-    }
-    fn ipv4(&self) -> Option<&Self::Ipv4> {
-        Some(&self.ipv4)
-    }
-    fn ipv6(&self) -> Option<&Self::Ipv6> {
-        Some(&self.ipv6)
-    }
-    fn ptr(&self) -> Option<&Self::Ptr> {
-        Some(&self.ptr)
-    }
-}
+#[path = "../offline.rs"]
+mod offline;
+use offline::{MapCache, OfflineCache, offline_authenticator};
 
 /// The DKIM key records of the zone file (names containing `._domainkey.`), each parsed by
 /// mail-auth, keyed by the absolute name (with the final dot, as mail-auth looks it up).
-fn read_zone(path: &Path) -> ZoneDns {
+fn read_zone(path: &Path) -> OfflineCache {
     let text = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("read zone {}: {e}", path.display()));
     let mut txt = HashMap::new();
@@ -130,15 +54,9 @@ fn read_zone(path: &Path) -> ZoneDns {
         txt.insert(name.into_boxed_str(), TxtRecord::DomainKey(Arc::new(key)));
     }
     let nxdomain = mail_auth::Error::Dns(DnsError::RecordNotFound(ResponseCode::NXDomain));
-    ZoneDns {
-        txt: ZoneCache {
-            map: txt,
-            miss: Some(TxtRecord::Error(nxdomain)),
-        },
-        mx: ZoneCache::empty(),
-        ipv4: ZoneCache::empty(),
-        ipv6: ZoneCache::empty(),
-        ptr: ZoneCache::empty(),
+    OfflineCache {
+        txt: MapCache::with(txt, Some(TxtRecord::Error(nxdomain))),
+        ..OfflineCache::default()
     }
 }
 
@@ -160,19 +78,6 @@ fn maildir_files(maildir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// An authenticator whose only name server is 127.0.0.1:9 (nothing listens there): a lookup
-/// that got past the cache would fail rather than reach the network.
-fn offline_authenticator() -> MessageAuthenticator {
-    let mut conn = ConnectionConfig::udp();
-    conn.port = 9;
-    let server = NameServerConfig::new(IpAddr::V4(Ipv4Addr::LOCALHOST), true, vec![conn]);
-    let mut opts = ResolverOpts::default();
-    opts.timeout = Duration::from_millis(100);
-    opts.attempts = 0;
-    MessageAuthenticator::new(ResolverConfig::from_name_servers(vec![server]), opts)
-        .expect("build mail-auth authenticator")
-}
-
 fn result_name(result: &DkimResult) -> &'static str {
     match result {
         DkimResult::Pass => "pass",
@@ -190,7 +95,7 @@ fn verify_share(
     files: &[PathBuf],
     first: usize,
     step: usize,
-    dns: &ZoneDns,
+    dns: &OfflineCache,
 ) -> BTreeMap<&'static str, usize> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
