@@ -178,8 +178,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use mailauth::records::{TransportInputs, desired, sts_state_path};
+use mailauth_providers::conformance::TxtOnly;
 use mailauth_providers::memory::MemoryProvider;
-use mailauth_providers::{Capabilities, Change, Provider, ProviderError, Record, RecordType, plan};
+use mailauth_providers::{ProviderError, RecordType, plan};
 
 use crate::support::cmd::mailauth;
 use crate::support::tool;
@@ -187,31 +188,12 @@ use crate::support::tool;
 /// A certificate and key for `host`, made by the openssl CLI in `dir` (`cert.pem`, `key.pem`);
 /// `None` (after saying why) where openssl is missing.
 fn openssl_cert(dir: &Path, host: &str, stem: &str) -> Option<(PathBuf, PathBuf)> {
-    let openssl = tool("openssl")?;
+    tool("openssl")?;
+    let (key_pem, cert_pem) = crate::support::fake_smtp::self_signed(dir, host);
     let cert = dir.join(format!("{stem}.pem"));
     let key = dir.join(format!("{stem}.key"));
-    let out = Command::new(openssl)
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-        ])
-        .args(["-nodes", "-days", "30", "-subj"])
-        .arg(format!("/CN={host}"))
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    std::fs::write(&cert, cert_pem).unwrap();
+    std::fs::write(&key, key_pem).unwrap();
     Some((cert, key))
 }
 
@@ -605,35 +587,6 @@ fn tlsa_for_an_mx_outside_the_zone_is_refused_in_the_plan() {
     );
 }
 
-/// A provider that holds TXT only (RFC 6698 records need TLSA): the plan refuses before any
-/// request and names the record.
-#[derive(Debug, Default)]
-struct TxtOnly {
-    inner: MemoryProvider,
-}
-
-impl Provider for TxtOnly {
-    fn records(
-        &self,
-        zone: &str,
-        name: &str,
-        rtype: RecordType,
-    ) -> Result<Vec<Record>, ProviderError> {
-        self.inner.records(zone, name, rtype)
-    }
-
-    fn apply(&self, zone: &str, changes: &[Change]) -> Result<(), ProviderError> {
-        self.inner.apply(zone, changes)
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            record_types: &[RecordType::Txt],
-            ..self.inner.capabilities()
-        }
-    }
-}
-
 #[test]
 fn plan_refuses_tlsa_on_a_txt_only_provider_and_names_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -654,7 +607,11 @@ fn plan_refuses_tlsa_on_a_txt_only_provider_and_names_it() {
     };
     let want = desired(domain, &config.domains[domain], &store, &inputs).unwrap();
     assert!(want.iter().any(|d| d.rtype == RecordType::Tlsa));
-    let err = plan(&TxtOnly::default(), "example.com", &want, false).unwrap_err();
+    // A provider that holds TXT only (RFC 6698 records need TLSA): the plan refuses before any
+    // request and names the record.
+    let memory = MemoryProvider::default();
+    let txt_only = TxtOnly::new(&memory);
+    let err = plan(&txt_only, "example.com", &want, false).unwrap_err();
     match &err {
         ProviderError::UnsupportedType { name, rtype, .. } => {
             assert_eq!(

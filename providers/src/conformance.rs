@@ -444,11 +444,27 @@ pub fn tlsa(provider: &dyn Provider, zone: &str) -> Result<(), String> {
     )
 }
 
-/// A provider narrowed to TXT that counts every call reaching the real one.
+/// A provider narrowed to TXT that counts every call reaching the real one: what a test uses to
+/// check that a record type the provider cannot hold is refused before any request.
 #[derive(Debug)]
-struct TxtOnly<'a> {
+pub struct TxtOnly<'a> {
     inner: &'a dyn Provider,
     calls: AtomicUsize,
+}
+
+impl<'a> TxtOnly<'a> {
+    /// `inner`, claiming to hold TXT records only.
+    pub fn new(inner: &'a dyn Provider) -> Self {
+        TxtOnly {
+            inner,
+            calls: AtomicUsize::new(0),
+        }
+    }
+
+    /// Calls that reached `inner`.
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
 }
 
 impl Provider for TxtOnly<'_> {
@@ -479,10 +495,7 @@ impl Provider for TxtOnly<'_> {
 /// a value that is not valid for its type.
 pub fn unsupported_type_refused_in_plan(provider: &dyn Provider, zone: &str) -> Result<(), String> {
     let step = "unsupported_type_refused_in_plan";
-    let narrowed = TxtOnly {
-        inner: provider,
-        calls: AtomicUsize::new(0),
-    };
+    let narrowed = TxtOnly::new(provider);
     let mut want = mail_records(zone, "v=spf1 mx -all", 300);
     want.push(Desired {
         name: format!("mx.{zone}"),
@@ -511,7 +524,7 @@ pub fn unsupported_type_refused_in_plan(provider: &dyn Provider, zone: &str) -> 
         Err(ProviderError::InvalidValue { .. }) => {}
         other => return Err(fail(step, format!("expected InvalidValue, got {other:?}"))),
     }
-    match narrowed.calls.load(Ordering::SeqCst) {
+    match narrowed.calls() {
         0 => check_foreign(provider, zone, step),
         n => Err(fail(step, format!("{n} requests reached the provider"))),
     }
