@@ -5,6 +5,7 @@
 pub mod chromium;
 pub mod cloudflare_fake;
 pub mod cmd;
+pub mod dns_faults;
 pub mod dns_server;
 pub mod dnssec;
 pub mod exim;
