@@ -951,3 +951,48 @@ fn key_store_wrong_ownership() {
         "Permission denied",
     );
 }
+
+/// `chattr` on `dir` (`+i` makes it immutable, even for root); false when the file system
+/// cannot (after reporting why, which fails the test in CI).
+fn chattr(flag: &str, dir: &std::path::Path) -> bool {
+    let ok = std::process::Command::new("chattr")
+        .arg(flag)
+        .arg(dir)
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !ok {
+        crate::support::skip_or_fail(&format!(
+            "chattr {flag} {} (e2fsprogs, a file system with the immutable flag)",
+            dir.display()
+        ));
+    }
+    ok
+}
+
+/// The zone-file backend through the conformance battery's fault step: the zone's directory
+/// made immutable (no file can be created or renamed there, even by root) while the change is
+/// applied. A local error naming the file, the zone file unchanged, and the rerun converges.
+#[test]
+fn zonefile_unwritable_directory_battery() {
+    let harness = crate::providers::zonefile_harness().unwrap();
+    let dir = harness
+        .guard
+        .downcast_ref::<tempfile::TempDir>()
+        .unwrap()
+        .path()
+        .to_owned();
+    if !chattr("+i", &dir) || !chattr("-i", &dir) {
+        return;
+    }
+    let outcome = survives_fault(
+        harness.provider.as_ref(),
+        harness.provider.as_ref(),
+        &harness.zone,
+        &|| assert!(chattr("+i", &dir)),
+        &|| assert!(chattr("-i", &dir)),
+    );
+    // Never leave the directory immutable, whatever happened.
+    chattr("-i", &dir);
+    Expect::Local(&["zonefile", "battery.test.zone", "Operation not permitted"])
+        .check(&outcome.unwrap());
+}
