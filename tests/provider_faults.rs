@@ -396,6 +396,8 @@ struct Published<'a> {
     env: (&'a str, String),
     confirm: Confirm,
     wrap: &'a [&'a str],
+    /// A secret besides the environment's credential that must never be shown (a TSIG key).
+    secret: String,
 }
 
 /// The mailauth binary, under `wrap` (a command prefix) when it is not empty.
@@ -440,6 +442,13 @@ fn publish_through_fault(
     let faulted = publish(target.wrap);
     disarm();
     let text = format!("{}{}", faulted.stdout_str(), faulted.stderr_str());
+    // No credential is ever shown, whatever failed.
+    for secret in [&target.env.1, &target.secret] {
+        assert!(
+            secret.is_empty() || !text.contains(secret.as_str()),
+            "a secret is shown: {text}"
+        );
+    }
     let new = planned(&faulted);
     match expect {
         Expect::Survives => {
@@ -488,6 +497,7 @@ fn http_publish(setup: fn() -> Option<HttpBackend>, fault: &HttpFault) {
         env: ("FAULT_TOKEN", backend.token.clone()),
         confirm: backend.dns.map_or(Confirm::Nowhere, Confirm::Resolver),
         wrap: &[],
+        secret: String::new(),
     };
     let dir = tempfile::tempdir().unwrap();
     publish_through_fault(
@@ -634,6 +644,13 @@ fn knot() -> Option<DnsBackend> {
 }
 
 impl DnsBackend {
+    /// The TSIG secret (base64) in the key file.
+    fn secret(&self) -> String {
+        let text = std::fs::read_to_string(self.dir.join("tsig.key")).unwrap();
+        let secret = text.split("secret \"").nth(1).unwrap();
+        secret.split('"').next().unwrap().to_owned()
+    }
+
     fn key_file(&self) -> std::path::PathBuf {
         use std::os::unix::fs::PermissionsExt as _;
         let key = self.dir.join("tsig.key");
@@ -671,6 +688,7 @@ fn dns_publish(setup: fn() -> Option<DnsBackend>, fault: DnsFault, expect: Expec
         // Confirmed at the server itself, not through the proxy.
         confirm: Confirm::Resolver(backend.server),
         wrap: &[],
+        secret: backend.secret(),
     };
     let dir = tempfile::tempdir().unwrap();
     publish_through_fault(
@@ -805,6 +823,7 @@ fn zonefile_publish(wrap: &[&str], words: &'static [&'static str]) {
         env: ("MAILAUTH_UNUSED", String::new()),
         confirm: Confirm::ZoneFile,
         wrap,
+        secret: String::new(),
     };
     publish_through_fault(
         dir.path(),
