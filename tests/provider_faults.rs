@@ -659,7 +659,11 @@ impl DnsBackend {
     }
 }
 
-fn dns_battery(setup: fn() -> Option<DnsBackend>, fault: DnsFault, expect: Expect) {
+fn dns_battery(
+    setup: fn() -> Option<DnsBackend>,
+    (fault, applies): (DnsFault, Applies),
+    expect: Expect,
+) {
     use mailauth_providers::rfc2136::{Rfc2136, TsigKey};
     let Some(backend) = setup() else { return };
     let proxy = DnsFaultProxy::start(backend.server);
@@ -669,7 +673,7 @@ fn dns_battery(setup: fn() -> Option<DnsBackend>, fault: DnsFault, expect: Expec
         &faulty,
         backend.harness.provider.as_ref(),
         &backend.harness.zone,
-        &|| proxy.set(fault, Applies::Updates),
+        &|| proxy.set(fault, applies),
         &|| proxy.clear(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
@@ -677,7 +681,11 @@ fn dns_battery(setup: fn() -> Option<DnsBackend>, fault: DnsFault, expect: Expec
     expect.check(&outcome);
 }
 
-fn dns_publish(setup: fn() -> Option<DnsBackend>, fault: DnsFault, expect: Expect) {
+fn dns_publish(
+    setup: fn() -> Option<DnsBackend>,
+    (fault, applies): (DnsFault, Applies),
+    expect: Expect,
+) {
     let Some(backend) = setup() else { return };
     let proxy = DnsFaultProxy::start(backend.server);
     let target = Published {
@@ -696,7 +704,7 @@ fn dns_publish(setup: fn() -> Option<DnsBackend>, fault: DnsFault, expect: Expec
         &target,
         backend.harness.provider.as_ref(),
         expect,
-        &|| proxy.set(fault, Applies::Updates),
+        &|| proxy.set(fault, applies),
         &|| proxy.clear(),
     );
     assert!(proxy.fired() > 0, "the fault never fired");
@@ -723,17 +731,20 @@ macro_rules! dns_faults {
     };
 }
 
-/// RFC 2136 §2.2 RCODEs and RFC 8945 §5.2.3 BADTIME, the same for both servers.
+/// RFC 2136 §2.2 RCODEs and RFC 8945 §5.2.3 BADTIME on the UPDATE, and SERVFAIL on every
+/// query too (the plan cannot read), the same for both servers.
 macro_rules! rfc2136_faults {
     ($backend:ident, $setup:path) => {
         dns_faults!($backend, $setup,
-            servfail: DnsFault::Rcode(SERVFAIL)
+            servfail: (DnsFault::Rcode(SERVFAIL), Applies::Updates)
                 => Expect::Temporary(&["rfc2136", "SERVFAIL", "battery.test"]),
-            notauth: DnsFault::Rcode(NOTAUTH)
+            servfail_on_reads: (DnsFault::Rcode(SERVFAIL), Applies::All)
+                => Expect::Temporary(&["rfc2136", "SERVFAIL for", "battery.test"]),
+            notauth: (DnsFault::Rcode(NOTAUTH), Applies::Updates)
                 => Expect::Credentials(&["rfc2136", "NOTAUTH", "mailauth-key", "battery.test"]),
-            refused: DnsFault::Rcode(REFUSED)
+            refused: (DnsFault::Rcode(REFUSED), Applies::Updates)
                 => Expect::Credentials(&["rfc2136", "REFUSED", "mailauth-key", "battery.test"]),
-            tsig_badtime: DnsFault::BadTime
+            tsig_badtime: (DnsFault::BadTime, Applies::Updates)
                 => Expect::Local(&["rfc2136", "BADTIME", "clock", "s ahead of ours", "battery.test"]),
         );
     };
@@ -1014,4 +1025,19 @@ fn zonefile_unwritable_directory_battery() {
     chattr("-i", &dir);
     Expect::Local(&["zonefile", "battery.test.zone", "Operation not permitted"])
         .check(&outcome.unwrap());
+}
+
+/// Why: a DELETE whose answer was lost (the record deleted, the client timed out) was sent
+/// again and answered "Record does not exist" (81044), a refusal: exit 1 for a change that was
+/// made. Now it is not resent, and the re-read finds the record gone.
+#[test]
+fn cloudflare_delete_whose_answer_was_lost_is_not_resent() {
+    let fault = HttpFault {
+        method: "DELETE",
+        path: CF_RECORDS,
+        nth: 1,
+        fault: Fault::LoseAnswer,
+        expect: Expect::Survives,
+    };
+    http_battery(cloudflare, &fault);
 }

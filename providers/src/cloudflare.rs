@@ -327,8 +327,13 @@ impl Provider for Cloudflare {
     fn apply(&self, zone: &str, changes: &[Change]) -> Result<(), ProviderError> {
         let zone_id = self.zone_id(zone)?;
         for change in changes {
-            self.apply_one(&zone_id, change)
-                .map_err(|e| e.context(&format!("{} {}", change.name(), change.rtype())))?;
+            match self.apply_one(&zone_id, change) {
+                Ok(()) => {}
+                // The answer was lost (or a 5xx came) after the request may have arrived: the
+                // record as it is now decides whether to go on with the next change.
+                Err(e) if e.is_temporary() && self.took_effect(&zone_id, change) => {}
+                Err(e) => return Err(e.context(&format!("{} {}", change.name(), change.rtype()))),
+            }
         }
         Ok(())
     }
@@ -342,6 +347,22 @@ impl Provider for Cloudflare {
 }
 
 impl Cloudflare {
+    /// Whether `change` is in effect now (read back; a failed read says no).
+    fn took_effect(&self, zone_id: &str, change: &Change) -> bool {
+        let Ok(now) = self.list(zone_id, change.name(), change.rtype()) else {
+            return false;
+        };
+        let here = |r: &Record| {
+            now.iter()
+                .any(|l| l.record.value == r.value && l.record.ttl == r.ttl)
+        };
+        match change {
+            Change::Create(r) => here(r),
+            Change::Update { from, to } => here(to) && (from.value == to.value || !here(from)),
+            Change::Delete(r) => !now.iter().any(|l| l.record.value == r.value),
+        }
+    }
+
     /// One change, by record id.
     fn apply_one(&self, zone_id: &str, change: &Change) -> Result<(), ProviderError> {
         match change {
