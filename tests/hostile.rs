@@ -57,11 +57,16 @@ impl Corpus {
 
     /// `mailauth sign` with the Ed25519 test key (selector `ed`).
     fn sign(&self, message: &[u8]) -> Vec<u8> {
+        self.sign_as(message, "ed", "ed25519.pem")
+    }
+
+    /// `mailauth sign` as `selector` with a key from testdata/keys.
+    fn sign_as(&self, message: &[u8], selector: &str, key: &str) -> Vec<u8> {
         let unsigned = self.write("unsigned.eml", message);
         let out = self
             .base()
-            .args(["sign", "--domain", DOMAIN, "--selector", "ed", "--key"])
-            .arg(testdata().join("keys/ed25519.pem"))
+            .args(["sign", "--domain", DOMAIN, "--selector", selector, "--key"])
+            .arg(testdata().join("keys").join(key))
             .arg(&unsigned)
             .run_bounded();
         out.out.assert_exit(0);
@@ -395,6 +400,18 @@ fn hostile_spf_40_mx_records_permerror() {
     );
 }
 
+/// The finding codes of a `check --json` run.
+fn finding_codes(run: &BoundedOutput) -> Vec<String> {
+    let codes: Vec<String> = run.out.json()["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no findings\n{}", run.out.dump()))
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_owned())
+        .collect();
+    eprintln!("finding codes: {codes:?}");
+    codes
+}
+
 /// `count` TXT character-strings of `len` bytes each, quoted, as one zone-file line's data.
 fn strings(count: usize, len: usize, fill: char) -> String {
     (0..count)
@@ -429,16 +446,7 @@ fn hostile_txt_at_the_65535_byte_rdata_limit() {
         .base()
         .args(["--json", "check", "big.spf.hostile"])
         .run_bounded();
-    let codes: Vec<String> = check.out.json()["findings"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{}", check.out.dump()))
-        .iter()
-        .map(|f| f["code"].as_str().unwrap().to_owned())
-        .collect();
-    assert!(
-        codes.contains(&"spf.answer_too_big".to_owned()),
-        "{codes:?}"
-    );
+    assert!(finding_codes(&check).contains(&"spf.answer_too_big".to_owned()));
 
     let over = spf_corpus(&format!("big IN TXT {record} \"x\""));
     let run = over
@@ -475,6 +483,42 @@ fn hostile_txt_of_250_full_strings_read_over_loopback_tcp() {
     run.out.assert_exit(0);
     assert_eq!(run.out.json()["result"], "pass");
     run.assert_peak_rss_below(BOUND_KIB, "256 MiB");
+}
+
+/// A DKIM key record at the size limit (65,535 bytes of RDATA, a `p=` of 64 KB of base64): the
+/// signature is a permerror naming the key, and `check` reports `dkim.syntax`, both in bounded
+/// memory; nothing tries to use a 390,000-bit "key".
+#[test]
+fn hostile_dkim_key_record_at_the_rdata_limit() {
+    // 65,260 base64 characters (a multiple of 4) in 65,535 bytes of RDATA.
+    let head = "v=DKIM1; k=rsa;  p=";
+    let record = format!(
+        "\"{head}{}\" {} \"{}\"",
+        "A".repeat(255 - head.len()),
+        strings(254, 255, 'A'),
+        "A".repeat(254)
+    );
+    let corpus = Corpus::new(&format!("huge._domainkey IN TXT {record}"));
+    let signed = corpus.sign_as(
+        &message("Subject: huge key\r\n", "body\r\n"),
+        "huge",
+        "rsa2048.pem",
+    );
+    let run = corpus.verify(&signed);
+    run.out.assert_exit(1);
+    assert_eq!(dkim_results(&run), ["permerror"]);
+    assert_eq!(
+        run.out.json()["dkim"][0]["reason"],
+        "huge._domainkey.mailauth.test: p= is not an RSA public key (SubjectPublicKeyInfo or PKCS#1)"
+    );
+    run.assert_peak_rss_below(BOUND_KIB, "256 MiB");
+
+    let check = corpus
+        .base()
+        .args(["--json", "check", DOMAIN, "--selector", "huge"])
+        .run_bounded();
+    assert!(finding_codes(&check).contains(&"dkim.syntax".to_owned()));
+    check.assert_peak_rss_below(BOUND_KIB, "256 MiB");
 }
 
 /// `$INCLUDE` loops (RFC 1035 §5.1): a file including itself, and two files including each

@@ -703,6 +703,55 @@ a.b.c.deep A 192.0.2.9
         assert!(err.contains("limit is 255"), "{err}");
     }
 
+    /// RFC 1035 §3.2.1: RDLENGTH is 16 bits, so 256 strings of 255 bytes (65,536 octets with
+    /// their length bytes) cannot be one record; 255 of them and one of 254 (65,535) can.
+    #[test]
+    fn rfc1035_3_2_1_txt_rdata_at_most_65535_bytes() {
+        let record = |last: usize| {
+            let full = format!("\"{}\" ", "a".repeat(255)).repeat(255);
+            format!("$ORIGIN x.\nfoo TXT {full}\"{}\"\n", "a".repeat(last))
+        };
+        assert!(ZoneResolver::parse_str(&record(254), "z", None).is_ok());
+        let err = ZoneResolver::parse_str(&record(255), "z", None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("z:2: the TXT record's data is 65536 bytes (256 strings), over 65535"),
+            "{err}"
+        );
+    }
+
+    /// `$INCLUDE` (RFC 1035 §5.1) loops are named with their chain; a chain of distinct files
+    /// stops at the depth limit.
+    #[test]
+    fn rfc1035_5_1_include_loops_named_and_depth_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: String| std::fs::write(dir.path().join(name), text).unwrap();
+        write("a.zone", "$ORIGIN x.\n$INCLUDE b.zone\n".into());
+        write("b.zone", "$INCLUDE c.zone\n".into());
+        write("c.zone", "$INCLUDE ./b.zone\n".into());
+        let err = ZoneResolver::from_files(&[dir.path().join("a.zone")])
+            .unwrap_err()
+            .to_string();
+        let shown = |name: &str| dir.path().join(name).display().to_string();
+        let chain = format!(
+            "{} -> {} -> {}",
+            shown("b.zone"),
+            shown("c.zone"),
+            shown("./b.zone")
+        );
+        assert!(err.ends_with(&format!("$INCLUDE loop: {chain}")), "{err}");
+
+        for i in 0..12 {
+            write(&format!("d{i}.zone"), format!("$INCLUDE d{}.zone\n", i + 1));
+        }
+        write("d12.zone", "$ORIGIN x.\n".into());
+        let err = ZoneResolver::from_files(&[dir.path().join("d0.zone")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.ends_with("$INCLUDE nested deeper than 8"), "{err}");
+    }
+
     #[test]
     fn rfc6698_2_2_tlsa_rdata_with_split_hex_is_not_authenticated() {
         let text = "$ORIGIN example.com.\n_25._tcp.mx IN TLSA 3 1 1 ( 0a0B\n 0c0d )\n\

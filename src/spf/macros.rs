@@ -346,4 +346,18 @@ mod tests {
         assert!(parse("%{d2!}").is_err());
         assert!(expand(&parse("%{c}").unwrap(), &ctx(), Usage::Domain).is_err());
     }
+
+    /// Repeated macros over a long sender stop at [`MAX_EXPANSION_BYTES`] instead of growing
+    /// with the record; an expansion just under it is whole.
+    #[test]
+    fn expansion_is_bounded() {
+        // "strong-bad@email.example.com" is 28 bytes, one dot between copies.
+        let under = "%{s}.".repeat(MAX_EXPANSION_BYTES / 29);
+        assert_eq!(x(&under).len(), MAX_EXPANSION_BYTES / 29 * 29);
+        let over = parse(&"%{s}.".repeat(MAX_EXPANSION_BYTES / 29 + 1)).unwrap();
+        assert_eq!(
+            expand(&over, &ctx(), Usage::Domain),
+            Err(MacroError::TooLong)
+        );
+    }
 }
