@@ -221,6 +221,60 @@ fn hostile_5000_dkim_signatures_first_16_verified_rest_policy() {
     run.assert_peak_rss_below(BOUND_KIB, "256 MiB");
 }
 
+/// The top-level `;`-separated parts of an Authentication-Results value (RFC 8601 §2.2), with
+/// quoted-strings (RFC 5322 §3.2.4, backslash escapes) and comments (§3.2.2) skipped over.
+fn resinfo_parts(field: &str) -> Vec<String> {
+    let (mut parts, mut current) = (Vec::new(), String::new());
+    let (mut quoted, mut escaped, mut comment) = (false, false, 0usize);
+    for ch in field.chars() {
+        match ch {
+            _ if escaped => escaped = false,
+            '\\' if quoted || comment > 0 => escaped = true,
+            '"' if comment == 0 => quoted = !quoted,
+            '(' if !quoted => comment += 1,
+            ')' if !quoted && comment > 0 => comment -= 1,
+            ';' if !quoted && comment == 0 => {
+                parts.push(std::mem::take(&mut current).trim().to_owned());
+                continue;
+            }
+            _ => {}
+        }
+        current.push(ch);
+    }
+    parts.push(current.trim().to_owned());
+    parts
+}
+
+/// Hostile identifiers in DKIM-Signature fields (quotes, parentheses, a `;dkim=pass` forgery
+/// attempt, backslashes, a control byte, non-ASCII) are quoted in Authentication-Results (RFC
+/// 8601 §2.2 `pvalue`, RFC 2045 quoted-string): the field splits into exactly one resinfo per
+/// signature plus DMARC, none of them forged, and stays ASCII (RFC 5322 §2.2).
+#[test]
+fn hostile_identifiers_cannot_forge_authentication_results() {
+    let corpus = Corpus::new("");
+    let mut hostile = b"DKIM-Signature: v=1; a=rsa-sha256; d=x\");dkim=pass header.d=good.test; \
+                        s=se\"l(ec; h=from; bh=AAAA; b=(evil)\r\n\
+                        DKIM-Signature: v=1; a=rsa-sha256; d=\xc3\xa9vil.test\x01; s=a\\b); \
+                        h=from; bh=!!; b=AA\r\n"
+        .to_vec();
+    hostile.extend_from_slice(&message("Subject: forged\r\n", "body\r\n"));
+    let run = corpus.verify(&hostile);
+    run.out.assert_exit(1);
+    assert_eq!(dkim_results(&run), ["permerror", "permerror"]);
+    let field = run.out.json()["authentication_results"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(field.is_ascii(), "{field}");
+    let parts = resinfo_parts(field.trim_start_matches("Authentication-Results:"));
+    let methods: Vec<&str> = parts
+        .iter()
+        .map(|p| p.split_once('=').map_or(p.as_str(), |(m, _)| m))
+        .collect();
+    assert_eq!(methods, ["mx.test", "dkim", "dkim", "dmarc"], "{field}");
+    assert!(parts.iter().all(|p| !p.starts_with("dkim=pass")), "{field}");
+}
+
 /// Deep folding: a Subject folded over 200,000 lines (just under the 1 MiB field limit) is
 /// signed and verified with relaxed canonicalization (RFC 6376 §3.4.2 unfolds it); folded past
 /// the limit it is refused with the line it starts on.
@@ -313,7 +367,7 @@ fn hostile_spf_include_loop_permerror_at_ten_lookups() {
 /// Macro blow-ups: a record of 40 `%{l}` macros, each expanding to a 64-byte local part, makes
 /// a 2,600-byte name, cut to its rightmost 253 bytes (RFC 7208 §7.3) and looked up once; a
 /// 60 KB record of `%{s}` macros expanding past any name is refused as permerror naming the
-/// limit, not expanded to megabytes.
+/// limit, not expanded to megabytes; as an explanation it is dropped.
 #[test]
 fn hostile_spf_macro_blowup_truncated_or_refused() {
     let local = "l".repeat(64);
@@ -324,7 +378,11 @@ fn hostile_spf_macro_blowup_truncated_or_refused() {
         .join(" ");
     let corpus = spf_corpus(&format!(
         "long IN TXT \"v=spf1 exists:{repeated}spf.hostile -all\"\n\
-         huge IN TXT \"v=spf1 exists:\" {huge} \"x -all\""
+         huge IN TXT \"v=spf1 exists:\" {huge} \"x -all\"\n\
+         explained IN TXT \"v=spf1 -all exp=why.spf.hostile\"\n\
+         why IN TXT {huge}\n\
+         short IN TXT \"v=spf1 -all exp=shortwhy.spf.hostile\"\n\
+         shortwhy IN TXT \"%{{l}} may not send\""
     ));
     let (run, json) = corpus.spf(
         "long.spf.hostile",
@@ -352,6 +410,17 @@ fn hostile_spf_macro_blowup_truncated_or_refused() {
         "{json}"
     );
     run.assert_peak_rss_below(BOUND_KIB, "256 MiB");
+
+    // An exp= text (RFC 7208 §6.2) of the same macros: the fail stands, with no explanation
+    // (§6.2: any problem with it means none); a short one is expanded as usual.
+    let sender = format!("{}@explained.spf.hostile", "s".repeat(200));
+    let (run, json) = corpus.spf("explained.spf.hostile", "192.0.2.1", &sender);
+    run.out.assert_exit(1);
+    assert_eq!(json["result"], "fail");
+    assert_eq!(json["explanation"], Value::Null);
+    run.assert_peak_rss_below(BOUND_KIB, "256 MiB");
+    let (_, json) = corpus.spf("short.spf.hostile", "192.0.2.1", "joe@short.spf.hostile");
+    assert_eq!(json["explanation"], "joe may not send");
 }
 
 /// RFC 7208 §4.6.4: the eleventh DNS-querying term is a permerror, and so is the third void
