@@ -720,8 +720,9 @@ fn hostile_zip_with_10000_members_ingest_refused() {
     );
 }
 
-/// A nested zip bomb (16 zips of 16 members of 32 MiB of zeros each: 8 GiB from one small
-/// file) stops at one decompression budget for the whole input, not 32 MiB per member.
+/// A nested zip bomb (a zip of 16 zips, each of 16 zips holding one 32 MiB member of zeros:
+/// 8 GiB from a file of about 12 KB) stops at one decompression budget for the whole input (twice
+/// `max_decompressed`), not 32 MiB per member.
 #[test]
 fn hostile_nested_zip_bomb_ingest_stops_at_one_budget() {
     let corpus = Corpus::new("");
@@ -737,14 +738,23 @@ fn hostile_nested_zip_bomb_ingest_stops_at_one_budget() {
         .map(|n| (n.as_str(), inner.as_slice()))
         .collect();
     let nested = corpus.write("nested.zip", zip_of(&outer_members));
+    let size = std::fs::metadata(&nested).unwrap().len();
+    assert!(size < 64 << 10, "{size}");
     let (run, rejected) = ingest(&corpus, &nested);
     run.out.assert_exit(1);
+    // The first innermost member is read (and is no report); with what the zips in between
+    // took, the second would pass the budget, so it and everything after it is left unread:
+    // the other 14 of the first inner zip's members, then the other 15 inner zips, each named.
+    let budget = "zip member: not read, the input's decompression budget of 67108864 bytes is \
+                  used up (nested archives)";
+    assert_eq!(rejected.len(), 1 + 15 + 15, "{rejected:?}");
+    assert!(rejected[0].0.ends_with("nested.zip!z0.zip!z0.zip!r.xml"));
+    assert_eq!(rejected[0].1, "not a report: binary data");
     assert!(
-        rejected
-            .iter()
-            .any(|(_, why)| why.contains("decompression budget")),
+        rejected[1..].iter().all(|(_, why)| why == budget),
         "{rejected:?}"
     );
+    assert!(rejected[30].0.ends_with("nested.zip!z15.zip"));
     run.assert_peak_rss_below(BOUND_KIB, "256 MiB");
 }
 
