@@ -489,22 +489,27 @@ fn strings(count: usize, len: usize, fill: char) -> String {
         .join(" ")
 }
 
+/// An SPF record of 255-byte strings: `v=spf1` and `ip4:198.51.100.1` terms (which match
+/// nothing), `full` strings of spaces, then one of `last` bytes ending in the term that matches
+/// 192.0.2.1. Its RDATA is 256 × (`full` + 1) + `last` + 1 bytes.
+fn padded_spf_record(full: usize, last: usize) -> String {
+    let first = format!("v=spf1{}", " ip4:198.51.100.1".repeat(14));
+    let tail = " ip4:192.0.2.1 -all";
+    format!(
+        "\"{first}{}\" {} \"{}{tail}\"",
+        " ".repeat(255 - first.len()),
+        strings(full, 255, ' '),
+        " ".repeat(last - tail.len())
+    )
+}
+
 /// TXT answers at the size limit: an SPF record of 256 strings making 65,535 bytes of RDATA
 /// (RFC 1035 §3.2.1: RDLENGTH is 16 bits) is read and evaluated (its `ip4` terms query nothing;
 /// the last one matches), and `check` warns it cannot fit a 512-byte UDP answer; one string
 /// more, over 65,535 bytes, is refused in the zone file, naming the line.
 #[test]
 fn hostile_txt_at_the_65535_byte_rdata_limit() {
-    // 255 strings of 255 bytes (256 bytes each on the wire) and one of 254: 65,535 bytes.
-    let terms = " ip4:198.51.100.1".repeat(14);
-    let first = format!("v=spf1{terms}");
-    let mut record = format!("\"{first}{}\"", " ".repeat(255 - first.len()));
-    record.push(' ');
-    record.push_str(&strings(254, 255, ' '));
-    record.push_str(&format!(
-        " \"{} ip4:192.0.2.1 -all\"",
-        " ".repeat(254 - " ip4:192.0.2.1 -all".len())
-    ));
+    let record = padded_spf_record(254, 254);
     let corpus = spf_corpus(&format!("big IN TXT {record}"));
     let (run, json) = corpus.spf("big.spf.hostile", "192.0.2.1", "x@big.spf.hostile");
     run.out.assert_exit(0);
@@ -527,21 +532,18 @@ fn hostile_txt_at_the_65535_byte_rdata_limit() {
 
 /// A TXT answer of 250 full 255-byte strings (64,000 bytes of RDATA) through a real DNS server
 /// on loopback: too big for UDP, so the answer comes truncated and the resolver asks again over
-/// TCP (RFC 7766 §6.2.1); the record is read whole and its last term decides.
+/// TCP (RFC 7766 §6.2.1); the record is read whole and its last term decides. One of 65,535
+/// bytes cannot be sent at all.
 #[test]
 fn hostile_txt_of_250_full_strings_read_over_loopback_tcp() {
     let corpus = Corpus::new("");
-    let mut record = format!("\"v=spf1{}\" ", " ".repeat(255 - "v=spf1".len()));
-    record.push_str(&strings(248, 255, ' '));
-    record.push_str(&format!(
-        " \"{} ip4:192.0.2.1 -all\"",
-        " ".repeat(255 - " ip4:192.0.2.1 -all".len())
-    ));
+    let record = padded_spf_record(248, 255);
+    let max = padded_spf_record(254, 254);
     let zone = corpus.write(
         "loopback.zone",
         format!(
             "$ORIGIN spf.hostile.\n$TTL 300\n@ IN SOA ns hostmaster 1 3600 600 86400 300\n\
-             @ IN NS ns\nns IN A 127.0.0.1\nbig IN TXT {record}\n"
+             @ IN NS ns\nns IN A 127.0.0.1\nbig IN TXT {record}\nmax IN TXT {max}\n"
         ),
     );
     let server = TestDnsServer::start(&[zone]);
@@ -552,6 +554,23 @@ fn hostile_txt_of_250_full_strings_read_over_loopback_tcp() {
     run.out.assert_exit(0);
     assert_eq!(run.out.json()["result"], "pass");
     run.assert_peak_rss_below(BOUND_KIB, "256 MiB");
+
+    // 65,535 bytes of RDATA plus the header, question and record head do not fit the 65,535
+    // bytes a DNS message may have (RFC 1035 §4.2.2): the server cannot answer, which is a
+    // temperror (exit 3), not a hang or a partial record.
+    let run = mailauth()
+        .args(["--json", "--resolver", &server.udp_addr().to_string()])
+        .args(["spf", "max.spf.hostile", "--ip", "192.0.2.1"])
+        .run_bounded();
+    run.out.assert_exit(3);
+    let json = run.out.json();
+    assert_eq!(json["result"], "temperror");
+    let reason = spf_reason(&json);
+    assert!(
+        reason.starts_with("max.spf.hostile: temporary DNS failure")
+            && reason.contains("truncated"),
+        "{reason}"
+    );
 }
 
 /// A DKIM key record at the size limit (65,535 bytes of RDATA, a `p=` of 64 KB of base64): the
