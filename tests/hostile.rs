@@ -275,6 +275,31 @@ fn hostile_identifiers_cannot_forge_authentication_results() {
     assert!(parts.iter().all(|p| !p.starts_with("dkim=pass")), "{field}");
 }
 
+/// A From field naming 60,000 author domains (under the 1 MiB field limit): at most 8 are
+/// judged (RFC 9989 §11.5), the verdict is permerror, and the reason counts the rest instead of
+/// naming each, so Authentication-Results stays a few hundred bytes, not megabytes.
+#[test]
+fn hostile_60000_author_domains_judged_8_and_counted() {
+    let corpus = Corpus::new("");
+    let from: Vec<String> = (0..60_000).map(|i| format!("a@d{i}.test")).collect();
+    let mut many = format!("From: {}\r\n", from.join(", ")).into_bytes();
+    many.extend_from_slice(b"To: b@example.net\r\nSubject: authors\r\n\r\nbody\r\n");
+    let run = corpus.verify(&many);
+    run.out.assert_exit(1);
+    let json = run.out.json();
+    assert_eq!(json["dmarc"]["result"], "permerror");
+    assert_eq!(json["dmarc"]["evaluations"].as_array().unwrap().len(), 8);
+    assert_eq!(
+        json["dmarc"]["reason"],
+        "1 From field, 60000 author domains (not evaluated: more than 8 author domains: 59992 \
+         addresses): DMARC applies to exactly one (RFC 9989 §5.3.1); each domain judged and the \
+         strictest outcome kept (RFC 9989 §11.5)"
+    );
+    let header = json["authentication_results"].as_str().unwrap();
+    assert!(header.len() < 1024, "{} bytes: {header}", header.len());
+    run.assert_peak_rss_below(BOUND_KIB, "256 MiB");
+}
+
 /// Deep folding: a Subject folded over 200,000 lines (just under the 1 MiB field limit) is
 /// signed and verified with relaxed canonicalization (RFC 6376 §3.4.2 unfolds it); folded past
 /// the limit it is refused with the line it starts on.
