@@ -371,7 +371,8 @@ fn spf_reason(json: &Value) -> String {
 }
 
 /// An include loop (a includes b includes a) ends at the 10 DNS-querying terms of RFC 7208
-/// §4.6.4 with permerror, not in a stack overflow or a hang.
+/// §4.6.4 with permerror, not in a stack overflow or a hang; `check` reports the loop as
+/// `spf.too_many_lookups` with its chain.
 #[test]
 fn hostile_spf_include_loop_permerror_at_ten_lookups() {
     let corpus = spf_corpus(
@@ -387,6 +388,27 @@ fn hostile_spf_include_loop_permerror_at_ten_lookups() {
     );
     assert_eq!(json["dns_mechanisms"], 11);
     run.assert_peak_rss_below(BOUND_KIB, "256 MiB");
+
+    // `check` names the loop (it used to say nothing: the walk skipped the repeated record).
+    let check = corpus
+        .base()
+        .args(["--json", "check", "a.spf.hostile"])
+        .run_bounded();
+    let findings = check.out.json()["findings"].clone();
+    let finding = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "spf.too_many_lookups")
+        .unwrap_or_else(|| panic!("no spf.too_many_lookups\n{}", check.out.dump()))
+        .clone();
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("include/redirect loop a.spf.hostile -> b.spf.hostile -> a.spf.hostile"),
+        "{finding}"
+    );
 }
 
 /// Macro blow-ups: a record of 40 `%{l}` macros, each expanding to a 64-byte local part, makes
