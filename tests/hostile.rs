@@ -656,6 +656,57 @@ fn hostile_dkim_key_record_at_the_rdata_limit() {
     check.assert_peak_rss_below(BOUND_KIB, "256 MiB");
 }
 
+/// `record` as quoted 255-byte strings, one zone-file line's data.
+fn split_strings(record: &str) -> String {
+    record
+        .as_bytes()
+        .chunks(255)
+        .map(|c| format!("\"{}\"", std::str::from_utf8(c).unwrap()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A 60 KB DMARC record with 2,500 `rua` URIs: each external destination's authorization (RFC
+/// 7489 §7.1) is looked up once, and at most 16 of them, so `check` gives one finding for 2,500
+/// URIs to one domain and 16 for 2,500 domains. Before, it gave a finding (each quoting the
+/// whole record) per URI: 154 MB of JSON and 320 MB of memory from a 60 KB record.
+#[test]
+fn hostile_dmarc_record_of_2500_report_uris_checked_once_each() {
+    let same: Vec<String> = (0..2500)
+        .map(|i| format!("mailto:r{i}@ext.example"))
+        .collect();
+    let many: Vec<String> = (0..2500)
+        .map(|i| format!("mailto:r@e{i}.example"))
+        .collect();
+    let record =
+        |uris: &[String]| split_strings(&format!("v=DMARC1; p=reject; rua={}", uris.join(",")));
+    let corpus = Corpus::new(&format!(
+        "$ORIGIN dmarc.hostile.\n@ IN SOA ns hostmaster 1 3600 600 86400 300\n\
+         same IN TXT \"v=spf1 -all\"\n_dmarc.same IN TXT {}\n\
+         many IN TXT \"v=spf1 -all\"\n_dmarc.many IN TXT {}\n",
+        record(&same),
+        record(&many)
+    ));
+    for (domain, expected) in [("same.dmarc.hostile", 1), ("many.dmarc.hostile", 16)] {
+        let check = corpus
+            .base()
+            .args(["--json", "check", domain])
+            .run_bounded();
+        check.out.assert_exit(1);
+        let unauthorized = finding_codes(&check)
+            .iter()
+            .filter(|c| *c == "dmarc.external_unauthorized")
+            .count();
+        assert_eq!(unauthorized, expected, "{domain}");
+        assert!(
+            check.out.stdout().len() < 2 << 20,
+            "{} bytes",
+            check.out.stdout().len()
+        );
+        check.assert_peak_rss_below(BOUND_KIB / 4, "64 MiB");
+    }
+}
+
 /// `$INCLUDE` loops (RFC 1035 §5.1): a file including itself, and two files including each
 /// other, are refused with the chain that loops, not read until a depth limit.
 #[test]
