@@ -113,15 +113,15 @@ pub struct Authors {
 }
 
 impl Authors {
-    /// The distinct valid author domains, in order of first appearance.
+    /// The distinct valid author domains, in order of first appearance. Linear in the number
+    /// of addresses: a 1 MiB From field can name 60,000 domains.
     pub fn domains(&self) -> Vec<&DomainName> {
-        let mut out: Vec<&DomainName> = Vec::new();
-        for domain in self.authors.iter().filter_map(|a| a.domain.as_ref().ok()) {
-            if !out.contains(&domain) {
-                out.push(domain);
-            }
-        }
-        out
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        self.authors
+            .iter()
+            .filter_map(|a| a.domain.as_ref().ok())
+            .filter(|domain| seen.insert(domain.as_str()))
+            .collect()
     }
 
     /// The addresses whose domain cannot be evaluated, with why.

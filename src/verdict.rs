@@ -246,13 +246,48 @@ fn combine(verdict: &mut MessageVerdict, authors: &Authors, domain_count: usize)
         counted(domain_count, "author domain")
     );
     if !unjudged.is_empty() {
-        why.push_str(&format!(" ({})", unjudged.join("; ")));
+        why.push_str(&format!(" ({})", unjudged_summary(&unjudged)));
     }
     why.push_str(
         ": DMARC applies to exactly one (RFC 9989 §5.3.1); each domain judged and the strictest \
          outcome kept (RFC 9989 §11.5)",
     );
     verdict.reason = Some(why);
+}
+
+/// Distinct reasons listed in a verdict's reason; the addresses past them are only counted.
+const LISTED_REASONS: usize = 4;
+
+/// Why addresses were not judged: each distinct reason once, with how many addresses it covers,
+/// at most [`LISTED_REASONS`] of them, so a From field naming thousands of addresses does not
+/// make a reason (and an Authentication-Results field) of thousands of clauses.
+fn unjudged_summary(unjudged: &[&str]) -> String {
+    let mut distinct: Vec<(&str, usize)> = Vec::new();
+    let mut position: std::collections::HashMap<&str, usize> = Default::default();
+    for reason in unjudged {
+        match position.get(reason) {
+            Some(&i) => distinct[i].1 += 1,
+            None => {
+                position.insert(reason, distinct.len());
+                distinct.push((reason, 1));
+            }
+        }
+    }
+    let mut parts: Vec<String> = distinct
+        .iter()
+        .take(LISTED_REASONS)
+        .map(|&(reason, n)| match n {
+            1 => reason.to_owned(),
+            n => format!("{reason}: {n} addresses"),
+        })
+        .collect();
+    let rest: usize = distinct.iter().skip(LISTED_REASONS).map(|(_, n)| n).sum();
+    if rest > 0 {
+        parts.push(format!(
+            "{rest} more addresses not evaluated for other reasons"
+        ));
+    }
+    parts.join("; ")
 }
 
 /// `1 From field`, `2 From fields`.

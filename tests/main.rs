@@ -14,6 +14,7 @@ mod dane_rollover;
 mod deps;
 mod dkim;
 mod dmarc;
+mod hostile;
 mod interop;
 mod legacy_tls;
 mod local_dns;

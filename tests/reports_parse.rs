@@ -4,19 +4,17 @@
 //! deep documents, junk) are refused with a reason naming them. Small hand-written fixtures live
 //! in testdata/reports-hostile/; big ones are generated here with flate2 and the zip crate.
 
-use std::io::{Cursor, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use mailauth::reports::model::{AggregateFormat, Limits, Report};
 use mailauth::reports::source::{Item, Rejected, SourceError, read_sources, read_sources_parallel};
 use mailauth::reports::tlsrpt::parse_tls;
 use mailauth::reports::xml::{ParseError, parse_aggregate};
 use proptest::prelude::*;
-use zip::write::SimpleFileOptions;
 
+use crate::support::archive::{gzip, gzip_of_zeros, zip_of, zip_of_zeros};
 use crate::support::testdata;
 
 fn hostile(name: &str) -> PathBuf {
@@ -653,33 +651,10 @@ fn hostile_50_mb_xml_refused_by_max_input() {
     );
 }
 
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut enc = GzEncoder::new(Vec::new(), Compression::default());
-    enc.write_all(data).unwrap();
-    enc.finish().unwrap()
-}
-
-fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let opts = SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .large_file(true);
-    for (name, data) in members {
-        w.start_file(*name, opts).unwrap();
-        w.write_all(data).unwrap();
-    }
-    w.finish().unwrap().into_inner()
-}
-
 /// A gzip bomb (200 MB of zeros in a few hundred KB) stops at `max_decompressed`.
 #[test]
 fn hostile_gzip_bomb_refused_at_the_cap() {
-    let mut enc = GzEncoder::new(Vec::new(), Compression::best());
-    let zeros = vec![0u8; 1 << 20];
-    for _ in 0..200 {
-        enc.write_all(&zeros).unwrap();
-    }
-    let bomb = enc.finish().unwrap();
+    let bomb = gzip_of_zeros(200);
     assert!(bomb.len() < 1 << 20);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bomb.xml.gz");
@@ -698,16 +673,7 @@ fn hostile_gzip_bomb_refused_at_the_cap() {
 /// A zip bomb (a 200 MB member of zeros) stops at `max_decompressed` bytes actually read.
 #[test]
 fn hostile_zip_bomb_refused_at_the_cap() {
-    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let opts = SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .large_file(true);
-    w.start_file("report.xml", opts).unwrap();
-    let zeros = vec![0u8; 1 << 20];
-    for _ in 0..200 {
-        w.write_all(&zeros).unwrap();
-    }
-    let bomb = w.finish().unwrap().into_inner();
+    let bomb = zip_of_zeros("report.xml", 200);
     assert!(bomb.len() < 2 << 20);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bomb.zip");

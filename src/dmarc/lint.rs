@@ -194,6 +194,12 @@ fn standards_differ(answers: &Answers) -> Option<Finding> {
     )
 }
 
+/// The most distinct external report destinations whose authorization (RFC 7489 §7.1) one
+/// record's check looks up, each once: a 64 KB record can list thousands of URIs, and one
+/// finding per URI would repeat the record thousands of times. Receivers may limit the URIs
+/// they send to as well (RFC 7489 §6.2: at least two).
+const MAX_EXTERNAL_DESTINATIONS: usize = 16;
+
 /// Where the applying record is when the domain has none of its own: RFC 9989 §4.10.1 (the
 /// tree walk's Organizational Domain, else its Public Suffix Domain).
 fn inherited_rfc9989(walk: &super::discovery::Discovery, own: Discovery) -> Discovery {
@@ -296,13 +302,17 @@ async fn record_findings_for(
         ));
     }
     let mut dns_failed = false;
+    let mut checked = std::collections::HashSet::new();
     for uri in record.rua.iter().chain(&record.ruf) {
         let dest = uri
             .uri
             .rsplit_once('@')
             .map(|(_, d)| d.to_ascii_lowercase())
             .unwrap_or_default();
-        if relaxed_match(&dest, &at) {
+        if relaxed_match(&dest, &at)
+            || checked.len() >= MAX_EXTERNAL_DESTINATIONS
+            || !checked.insert(dest.clone())
+        {
             continue;
         }
         let auth = format!("{at}._report._dmarc.{dest}");

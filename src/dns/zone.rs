@@ -22,6 +22,8 @@ use super::{DnsError, MAX_STRING_BYTES, MxRecord, Resolver, TxtRecord, normalize
 pub const MAX_ZONE_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// How deep `$INCLUDE` may nest.
 pub const MAX_INCLUDE_DEPTH: usize = 8;
+/// The most RDATA one record can have (RFC 1035 §3.2.1: RDLENGTH is a 16-bit count).
+pub const MAX_RDATA_BYTES: usize = 65535;
 /// How many CNAME links a lookup follows.
 pub const MAX_CNAME_CHAIN: usize = 8;
 
@@ -83,7 +85,14 @@ impl ZoneResolver {
         let mut zone = ZoneResolver::default();
         for path in paths {
             let text = read_zone(path)?;
-            zone.load(&text, &path.display().to_string(), path.parent(), None, 0)?;
+            let chain = [Included::of(path)];
+            zone.load(
+                &text,
+                &path.display().to_string(),
+                path.parent(),
+                None,
+                &chain,
+            )?;
         }
         Ok(zone)
     }
@@ -96,7 +105,7 @@ impl ZoneResolver {
         origin: Option<&str>,
     ) -> Result<Self, DnsError> {
         let mut zone = ZoneResolver::default();
-        zone.load(text, source_name, None, origin.map(normalize_name), 0)?;
+        zone.load(text, source_name, None, origin.map(normalize_name), &[])?;
         Ok(zone)
     }
 
@@ -121,7 +130,7 @@ impl ZoneResolver {
         source: &str,
         dir: Option<&Path>,
         origin: Option<String>,
-        depth: usize,
+        chain: &[Included],
     ) -> Result<(), DnsError> {
         let mut state = NameContext {
             origin,
@@ -141,7 +150,7 @@ impl ZoneResolver {
                 continue;
             };
             if !entry.indented && first.text.starts_with(b"$") && !first.quoted {
-                self.directive(&entry, &mut state, dir, depth).map_err(at)?;
+                self.directive(&entry, &mut state, dir, chain).map_err(at)?;
                 continue;
             }
             let (owner, data) = parse_record(&entry, &mut state).map_err(at)?;
@@ -155,7 +164,7 @@ impl ZoneResolver {
         entry: &Entry,
         state: &mut NameContext,
         dir: Option<&Path>,
-        depth: usize,
+        chain: &[Included],
     ) -> Result<(), String> {
         let name = entry.tokens[0].as_str()?.to_ascii_uppercase();
         let args = &entry.tokens[1..];
@@ -178,7 +187,7 @@ impl ZoneResolver {
                 Ok(())
             }
             "$INCLUDE" => {
-                if depth >= MAX_INCLUDE_DEPTH {
+                if chain.len() > MAX_INCLUDE_DEPTH {
                     return Err(format!("$INCLUDE nested deeper than {MAX_INCLUDE_DEPTH}"));
                 }
                 let (file, origin) = match args {
@@ -191,13 +200,16 @@ impl ZoneResolver {
                     Some(dir) if file.is_relative() => dir.join(file),
                     _ => file.to_path_buf(),
                 };
+                let included = Included::of(&path);
+                include_loop(chain, &included)?;
                 let text = read_zone(&path).map_err(|e| e.to_string())?;
+                let chain = [chain, std::slice::from_ref(&included)].concat();
                 self.load(
                     &text,
                     &path.display().to_string(),
                     path.parent(),
                     origin,
-                    depth + 1,
+                    &chain,
                 )
                 .map_err(|e| format!("in $INCLUDE: {e}"))?;
                 Ok(())
@@ -298,6 +310,40 @@ impl ZoneResolver {
     }
 }
 
+/// A zone file being read, for `$INCLUDE` loop detection: the file itself (its canonical path,
+/// so `./a.zone` and `a.zone` are one file) and its name as written, for the message.
+#[derive(Debug, Clone)]
+struct Included {
+    file: PathBuf,
+    shown: String,
+}
+
+impl Included {
+    fn of(path: &Path) -> Included {
+        Included {
+            file: std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+            shown: path.display().to_string(),
+        }
+    }
+}
+
+/// An error when `next` is already being read further up `chain`: a file that includes itself,
+/// directly or through others, would be read until the depth limit, so the loop is named instead.
+fn include_loop(chain: &[Included], next: &Included) -> Result<(), String> {
+    let Some(start) = chain.iter().position(|c| c.file == next.file) else {
+        return Ok(());
+    };
+    if start == chain.len() - 1 {
+        return Err(format!("$INCLUDE loop: {} includes itself", next.shown));
+    }
+    let names: Vec<&str> = chain[start..]
+        .iter()
+        .chain([next])
+        .map(|c| c.shown.as_str())
+        .collect();
+    Err(format!("$INCLUDE loop: {}", names.join(" -> ")))
+}
+
 fn read_zone(path: &Path) -> Result<String, DnsError> {
     let err = |reason: String| DnsError::Config {
         source_name: path.display().to_string(),
@@ -375,6 +421,14 @@ fn parse_record(entry: &Entry, state: &mut NameContext) -> Result<(String, ZoneD
                     ));
                 }
                 strings.push(token.text.clone());
+            }
+            // RFC 1035 §3.2.1: RDLENGTH is 16 bits; each string costs its length octet too.
+            let rdata_len: usize = strings.iter().map(|s| s.len() + 1).sum();
+            if rdata_len > MAX_RDATA_BYTES {
+                return Err(format!(
+                    "the {rtype} record's data is {rdata_len} bytes ({} strings), over {MAX_RDATA_BYTES} bytes: no DNS answer can carry it (RFC 1035 §3.2.1)",
+                    strings.len()
+                ));
             }
             if rtype == "SPF" {
                 ZoneData::Spf(TxtRecord::new(strings))
@@ -647,6 +701,55 @@ a.b.c.deep A 192.0.2.9
             .unwrap_err()
             .to_string();
         assert!(err.contains("limit is 255"), "{err}");
+    }
+
+    /// RFC 1035 §3.2.1: RDLENGTH is 16 bits, so 256 strings of 255 bytes (65,536 octets with
+    /// their length bytes) cannot be one record; 255 of them and one of 254 (65,535) can.
+    #[test]
+    fn rfc1035_3_2_1_txt_rdata_at_most_65535_bytes() {
+        let record = |last: usize| {
+            let full = format!("\"{}\" ", "a".repeat(255)).repeat(255);
+            format!("$ORIGIN x.\nfoo TXT {full}\"{}\"\n", "a".repeat(last))
+        };
+        assert!(ZoneResolver::parse_str(&record(254), "z", None).is_ok());
+        let err = ZoneResolver::parse_str(&record(255), "z", None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("z:2: the TXT record's data is 65536 bytes (256 strings), over 65535"),
+            "{err}"
+        );
+    }
+
+    /// `$INCLUDE` (RFC 1035 §5.1) loops are named with their chain; a chain of distinct files
+    /// stops at the depth limit.
+    #[test]
+    fn rfc1035_5_1_include_loops_named_and_depth_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: String| std::fs::write(dir.path().join(name), text).unwrap();
+        write("a.zone", "$ORIGIN x.\n$INCLUDE b.zone\n".into());
+        write("b.zone", "$INCLUDE c.zone\n".into());
+        write("c.zone", "$INCLUDE ./b.zone\n".into());
+        let err = ZoneResolver::from_files(&[dir.path().join("a.zone")])
+            .unwrap_err()
+            .to_string();
+        let shown = |name: &str| dir.path().join(name).display().to_string();
+        let chain = format!(
+            "{} -> {} -> {}",
+            shown("b.zone"),
+            shown("c.zone"),
+            shown("./b.zone")
+        );
+        assert!(err.ends_with(&format!("$INCLUDE loop: {chain}")), "{err}");
+
+        for i in 0..12 {
+            write(&format!("d{i}.zone"), format!("$INCLUDE d{}.zone\n", i + 1));
+        }
+        write("d12.zone", "$ORIGIN x.\n".into());
+        let err = ZoneResolver::from_files(&[dir.path().join("d0.zone")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.ends_with("$INCLUDE nested deeper than 8"), "{err}");
     }
 
     #[test]

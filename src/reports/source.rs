@@ -14,7 +14,7 @@
 //! Memory stays bounded by [`Limits`] (RFC 9990 §8.1 "Report Contents as an Attack"): a file over
 //! `max_input` is refused from its size alone, an mbox is read one message at a time, a
 //! decompression stops at `max_decompressed` bytes actually produced (never trusting a header's
-//! size), and a zip with more than `max_zip_members` members is not read. Parsing is
+//! size), all decompression for one input (nested archives) at twice that, and a zip with more than `max_zip_members` members is not read. Parsing is
 //! [`super::xml`] and [`super::tlsrpt`]; storing is not done here.
 
 use std::fs::File;
@@ -30,6 +30,10 @@ use crate::mailbox::{Entry, MboxReader, MboxRefusal, is_mbox_file, list_director
 
 /// Containers nested deeper than this (a zip in a gzip in a mail in a zip ...) are refused.
 const MAX_NESTING: usize = 4;
+/// All decompression for one input (a file, or one mbox message) stops at this many times
+/// `max_decompressed`: each member is capped on its own, but a zip of zips of bombs would
+/// otherwise cost members × members × the cap from one small file.
+const DECOMPRESSED_PER_INPUT: u64 = 2;
 
 /// One report read, or one piece of input refused.
 #[derive(Debug)]
@@ -66,6 +70,17 @@ pub enum Rejected {
         /// `gzip` or `zip member`.
         format: &'static str,
         /// The limit.
+        limit: u64,
+    },
+    /// This input's containers together decompressed past `DECOMPRESSED_PER_INPUT` times
+    /// `max_decompressed` (nested archives): the rest is not read.
+    #[error(
+        "{format}: not read, the input's decompression budget of {limit} bytes is used up (nested archives)"
+    )]
+    BudgetExhausted {
+        /// `gzip` or `zip member`.
+        format: &'static str,
+        /// The budget for the whole input.
         limit: u64,
     },
     /// A gzip stream that is truncated or corrupt.
@@ -177,6 +192,7 @@ fn read_all(
         limits,
         sink,
         deferred,
+        budget: 0,
     };
     for path in paths {
         reader.path(path);
@@ -196,6 +212,8 @@ struct SourceReader<'a> {
     sink: &'a mut dyn FnMut(Item),
     /// `Some` when files are collected and read in parallel rounds.
     deferred: Option<Deferred>,
+    /// Bytes the current input may still decompress to, all containers together.
+    budget: u64,
 }
 
 impl SourceReader<'_> {
@@ -220,6 +238,7 @@ impl SourceReader<'_> {
                             limits,
                             sink: &mut collect,
                             deferred: None,
+                            budget: 0,
                         };
                         reader.file(path, *size, origin.clone());
                     }
@@ -296,6 +315,7 @@ impl SourceReader<'_> {
     /// A file: an mbox is streamed whatever its size (each message is bounded instead); any
     /// other file over `max_input` is refused from its size, unread.
     fn file(&mut self, path: &Path, size: u64, origin: String) {
+        self.budget = self.per_input_budget();
         let file = match File::open(path) {
             Ok(file) => file,
             Err(e) => return self.reject(origin, io_error(&e)),
@@ -339,10 +359,12 @@ impl SourceReader<'_> {
             return self.reject(origin, Rejected::TooDeep);
         }
         match sniff(bytes) {
-            Kind::Gzip => match gunzip(bytes, self.limits) {
-                Ok(inner) => self.bytes(&inner, origin, depth + 1),
-                Err(why) => self.reject(origin, why),
-            },
+            Kind::Gzip => {
+                match self.decompress(flate2::read::MultiGzDecoder::new(bytes), Container::Gzip) {
+                    Ok(inner) => self.bytes(&inner, origin, depth + 1),
+                    Err(why) => self.reject(origin, why),
+                }
+            }
             Kind::Zip => self.zip(bytes, &origin, depth),
             Kind::Xml => {
                 let outcome = parse_aggregate(bytes, self.limits)
@@ -397,11 +419,7 @@ impl SourceReader<'_> {
                         .name()
                         .map(|n| n.into_owned())
                         .unwrap_or_else(|_| format!("member{}", i + 1));
-                    let contents =
-                        read_capped(member, self.limits, "zip member").map_err(|why| match why {
-                            Rejected::Io { message } => Rejected::Zip { message },
-                            other => other,
-                        });
+                    let contents = self.decompress(member, Container::ZipMember);
                     (name, contents)
                 }
                 Err(e) => (
@@ -485,6 +503,7 @@ impl SourceReader<'_> {
     fn mbox<R: BufRead>(&mut self, reader: R, origin: &str) {
         for message in MboxReader::new(reader, self.limits.max_input) {
             let origin = format!("{origin}#{}", message.index);
+            self.budget = self.per_input_budget();
             match message.outcome {
                 Ok(bytes) => self.mail(&bytes, &origin, 1),
                 Err(MboxRefusal::TooLarge { size }) => self.reject(
@@ -498,6 +517,60 @@ impl SourceReader<'_> {
             }
         }
     }
+}
+
+impl SourceReader<'_> {
+    fn per_input_budget(&self) -> u64 {
+        self.limits
+            .max_decompressed
+            .saturating_mul(DECOMPRESSED_PER_INPUT)
+    }
+
+    /// Everything `reader` (a gzip stream, RFC 1952 §2.2 members all read, or a zip member)
+    /// produces, but never more than `max_decompressed` bytes, nor more than the input's
+    /// remaining budget, which this takes from.
+    fn decompress(&mut self, reader: impl Read, kind: Container) -> Result<Vec<u8>, Rejected> {
+        let format = match kind {
+            Container::Gzip => "gzip",
+            Container::ZipMember => "zip member",
+        };
+        let cap = self.limits.max_decompressed.min(self.budget);
+        let mut out = Vec::new();
+        reader
+            .take(cap + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| match kind {
+                Container::Gzip => Rejected::Gzip {
+                    message: e.to_string(),
+                },
+                Container::ZipMember => Rejected::Zip {
+                    message: e.to_string(),
+                },
+            })?;
+        let produced = out.len() as u64;
+        if produced > self.limits.max_decompressed {
+            return Err(Rejected::DecompressedTooLarge {
+                format,
+                limit: self.limits.max_decompressed,
+            });
+        }
+        if produced > self.budget {
+            self.budget = 0;
+            return Err(Rejected::BudgetExhausted {
+                format,
+                limit: self.per_input_budget(),
+            });
+        }
+        self.budget -= produced;
+        Ok(out)
+    }
+}
+
+/// What is being decompressed, for errors.
+#[derive(Debug, Clone, Copy)]
+enum Container {
+    Gzip,
+    ZipMember,
 }
 
 fn io_error(e: &io::Error) -> Rejected {
@@ -571,33 +644,4 @@ fn starts_with_header_field(bytes: &[u8]) -> bool {
         .take_while(|b| (33..=126).contains(*b) && **b != b':')
         .count();
     name_len > 0 && bytes.get(name_len) == Some(&b':')
-}
-
-/// Decompress a gzip stream (several members, RFC 1952 §2.2), stopping at `max_decompressed`.
-fn gunzip(bytes: &[u8], limits: &Limits) -> Result<Vec<u8>, Rejected> {
-    let decoder = flate2::read::MultiGzDecoder::new(bytes);
-    read_capped(decoder, limits, "gzip").map_err(|why| match why {
-        Rejected::Io { message } => Rejected::Gzip { message },
-        other => other,
-    })
-}
-
-/// Everything `reader` produces, but never more than `max_decompressed` bytes.
-fn read_capped(
-    reader: impl Read,
-    limits: &Limits,
-    format: &'static str,
-) -> Result<Vec<u8>, Rejected> {
-    let mut out = Vec::new();
-    reader
-        .take(limits.max_decompressed + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| io_error(&e))?;
-    if out.len() as u64 > limits.max_decompressed {
-        return Err(Rejected::DecompressedTooLarge {
-            format,
-            limit: limits.max_decompressed,
-        });
-    }
-    Ok(out)
 }

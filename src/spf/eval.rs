@@ -401,13 +401,7 @@ impl<'a> Evaluator<'a> {
         while name.ends_with('.') {
             name.pop();
         }
-        while name.len() > 253 {
-            match name.split_once('.') {
-                Some((_, rest)) => name = rest.to_owned(),
-                None => break,
-            }
-        }
-        Ok(name.to_ascii_lowercase())
+        Ok(rightmost_labels(&name, 253).to_ascii_lowercase())
     }
 
     async fn target(
@@ -620,6 +614,20 @@ impl<'a> Evaluator<'a> {
     }
 }
 
+/// `name` with left-hand labels removed until it is at most `limit` bytes (RFC 7208 §7.3), found
+/// in one pass: the first dot at or after `len - limit - 1` starts what is kept. Without such a
+/// dot the last label is what is left (too long still, so its lookup fails as invalid).
+fn rightmost_labels(name: &str, limit: usize) -> &str {
+    if name.len() <= limit {
+        return name;
+    }
+    let from = name.len() - limit - 1;
+    match name.as_bytes()[from..].iter().position(|b| *b == b'.') {
+        Some(dot) => &name[from + dot + 1..],
+        None => name.rsplit_once('.').map_or(name, |(_, last)| last),
+    }
+}
+
 fn in_v4(ip: Ipv4Addr, network: Ipv4Addr, prefix: u8) -> bool {
     let mask = if prefix == 0 {
         0
@@ -651,6 +659,20 @@ mod tests {
         let ip6: Ipv6Addr = "2001:db8::1".parse().unwrap();
         assert!(in_v6(ip6, "2001:db8::".parse().unwrap(), 32));
         assert!(!in_v6(ip6, "2001:db9::".parse().unwrap(), 32));
+    }
+
+    /// RFC 7208 §7.3: left-hand labels are dropped until the name fits 253 bytes.
+    #[test]
+    fn rfc7208_7_3_long_names_keep_their_rightmost_labels() {
+        assert_eq!(rightmost_labels("a.b.c", 253), "a.b.c");
+        assert_eq!(rightmost_labels("aaaa.bb.c", 4), "bb.c");
+        assert_eq!(rightmost_labels("aaaa.bbb.c", 4), "c");
+        assert_eq!(rightmost_labels("aaaa.bbbb", 4), "bbbb");
+        assert_eq!(rightmost_labels("aaaaaaaa", 4), "aaaaaaaa");
+        assert_eq!(rightmost_labels("a.bbbbbbbb", 4), "bbbbbbbb");
+        let long = format!("{}example.com", "x.".repeat(300));
+        let kept = rightmost_labels(&long, 253);
+        assert!(kept.len() <= 253 && kept.len() >= 252 && kept.ends_with(".example.com"));
     }
 
     #[test]

@@ -62,6 +62,9 @@ pub struct LookupCost {
     pub void_targets: Vec<String>,
     /// include/redirect targets without an SPF record.
     pub missing: Vec<String>,
+    /// include/redirect chains that come back to a record already on the chain
+    /// (`a -> b -> a`): evaluation would never end, so receivers stop at the 10-term limit.
+    pub loops: Vec<String>,
     /// Some record in the tree uses `ptr`.
     pub uses_ptr: bool,
     /// A lookup failed temporarily.
@@ -187,10 +190,12 @@ fn walk<'a>(
                 continue;
             }
             let name = target.0.trim_end_matches('.').to_ascii_lowercase();
-            if state.path.contains(&name) {
+            if let Some(start) = state.path.iter().position(|p| *p == name) {
                 cost.complete = false;
                 cost.notes
                     .push(format!("{name} includes itself (a loop: permerror)"));
+                let chain = [&state.path[start..], std::slice::from_ref(&name)].concat();
+                cost.loops.push(chain.join(" -> "));
                 continue;
             }
             if state.path.len() > MAX_DNS_MECHANISMS || state.fetches >= MAX_FETCHES {
@@ -398,7 +403,18 @@ pub async fn findings(resolver: &dyn Resolver, domain: &str) -> (Vec<Finding>, b
             .fix("replace ptr with ip4/ip6 or a terms for the sending hosts"),
         );
     }
-    if cost.total > MAX_DNS_MECHANISMS {
+    if let Some(chain) = cost.loops.first() {
+        out.push(
+            Finding::new(
+                "spf.too_many_lookups",
+                Severity::Error,
+                shown.clone(),
+                format!("include/redirect loop {chain}: evaluation cannot end within 10 DNS-querying terms, so receivers that reach it return permerror"),
+                "RFC 7208 §4.6.4",
+            )
+            .fix("break the loop: no record may include or redirect to one that leads back to it"),
+        );
+    } else if cost.total > MAX_DNS_MECHANISMS {
         out.push(
             Finding::new(
                 "spf.too_many_lookups",

@@ -2,6 +2,12 @@
 
 use std::net::IpAddr;
 
+/// The longest expansion produced, in bytes. RFC 7208 §7.3 cuts a domain-spec's expansion to its
+/// rightmost 253 bytes, so no usable name needs more; a record repeating `%{s}` thousands of
+/// times over a long sender would otherwise build megabytes per term (the §4.6.4 limits bound
+/// lookups, not expansion work). An explanation longer than this is no SMTP reply either.
+pub const MAX_EXPANSION_BYTES: usize = 8192;
+
 /// One piece of a macro-string.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece {
@@ -56,6 +62,11 @@ pub enum MacroError {
     /// `%{c}`, `%{r}` or `%{t}` outside an explanation.
     #[error("macro %{{{0}}} is allowed only in exp= explanations (RFC 7208 §7.2)")]
     ExplanationOnly(char),
+    /// The expansion grew past [`MAX_EXPANSION_BYTES`].
+    #[error(
+        "macro expansion is over {MAX_EXPANSION_BYTES} bytes: refused rather than built (RFC 7208 §7.3 keeps 253)"
+    )]
+    TooLong,
 }
 
 /// Parse a macro-string into pieces, or say what is wrong with it.
@@ -207,6 +218,9 @@ pub fn expand(
                 }
             }
         }
+        if out.len() > MAX_EXPANSION_BYTES {
+            return Err(MacroError::TooLong);
+        }
     }
     Ok(out)
 }
@@ -331,5 +345,19 @@ mod tests {
         assert!(parse("%{d0}").is_err());
         assert!(parse("%{d2!}").is_err());
         assert!(expand(&parse("%{c}").unwrap(), &ctx(), Usage::Domain).is_err());
+    }
+
+    /// Repeated macros over a long sender stop at [`MAX_EXPANSION_BYTES`] instead of growing
+    /// with the record; an expansion just under it is whole.
+    #[test]
+    fn expansion_is_bounded() {
+        // "strong-bad@email.example.com" is 28 bytes, one dot between copies.
+        let under = "%{s}.".repeat(MAX_EXPANSION_BYTES / 29);
+        assert_eq!(x(&under).len(), MAX_EXPANSION_BYTES / 29 * 29);
+        let over = parse(&"%{s}.".repeat(MAX_EXPANSION_BYTES / 29 + 1)).unwrap();
+        assert_eq!(
+            expand(&over, &ctx(), Usage::Domain),
+            Err(MacroError::TooLong)
+        );
     }
 }

@@ -146,6 +146,73 @@ impl TestCommand {
     }
 }
 
+/// The watchdog of [`TestCommand::run_bounded`], in seconds: coarse and generous (a debug build
+/// on a loaded machine), so it only ever fires on a hang, never on a slow run.
+pub const WATCHDOG_SECS: u64 = 120;
+
+impl TestCommand {
+    /// Run to completion under a memory meter and a watchdog: GNU `time` reads the peak RSS
+    /// from the rusage `wait4` returns (which covers the program, the only large process under
+    /// it), and `timeout` ends the program after [`WATCHDOG_SECS`], which fails the test as a
+    /// hang. The program's own stdout, stderr and exit code are kept as they are.
+    pub fn run_bounded(&self) -> BoundedOutput {
+        let meter = tempfile::NamedTempFile::new().expect("a temporary file for time's report");
+        let mut wrapped = self.clone();
+        wrapped.program = PathBuf::from("/usr/bin/time");
+        wrapped.args = ["-q", "-f", "maxrss_kib=%M", "-o"]
+            .iter()
+            .map(OsString::from)
+            .chain([meter.path().as_os_str().to_owned()])
+            .chain(["timeout", "-k", "10"].iter().map(OsString::from))
+            .chain([
+                OsString::from(WATCHDOG_SECS.to_string()),
+                self.program.clone().into_os_string(),
+            ])
+            .chain(self.args.iter().cloned())
+            .collect();
+        let out = wrapped.run();
+        // `timeout` exits 124 when it had to stop the program (137 when TERM was not enough).
+        if matches!(out.code(), Some(124 | 137)) {
+            panic!(
+                "watchdog: still running after {WATCHDOG_SECS} s, killed (a hang)\n{}",
+                out.dump()
+            );
+        }
+        let report = std::fs::read_to_string(meter.path()).unwrap_or_default();
+        let peak_rss_kib = report
+            .lines()
+            .find_map(|l| l.strip_prefix("maxrss_kib="))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no peak RSS from time ({report:?})\n{}", out.dump()));
+        // Shown with --nocapture: the numbers a bound was checked against.
+        eprintln!("peak RSS {peak_rss_kib} KiB: {}", self.describe());
+        BoundedOutput { out, peak_rss_kib }
+    }
+}
+
+/// A [`TestCommand::run_bounded`] run: its output and the program's peak resident memory.
+#[derive(Debug)]
+pub struct BoundedOutput {
+    /// What the program printed and how it exited.
+    pub out: CmdOutput,
+    /// Peak resident set size, KiB.
+    pub peak_rss_kib: u64,
+}
+
+impl BoundedOutput {
+    /// Panic, with the whole run, unless the peak RSS stayed below `bound_kib`; `why` says what
+    /// the bound stands for.
+    pub fn assert_peak_rss_below(&self, bound_kib: u64, why: &str) -> &BoundedOutput {
+        assert!(
+            self.peak_rss_kib < bound_kib,
+            "peak RSS {} KiB is not below {bound_kib} KiB ({why})\n{}",
+            self.peak_rss_kib,
+            self.out.dump()
+        );
+        self
+    }
+}
+
 /// What a finished command produced.
 #[derive(Debug)]
 pub struct CmdOutput {

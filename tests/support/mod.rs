@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod archive;
 pub mod chromium;
 pub mod cloudflare_fake;
 pub mod cmd;
