@@ -43,6 +43,14 @@ fn txt(owner: &str, value: &str) -> String {
     format!("{owner} IN TXT {}\n", strings.join(" "))
 }
 
+/// What the 18-destination case gives: the 16 destinations checked are unauthorized, and the
+/// other two are named as unchecked in one finding.
+const SIXTEEN_UNAUTHORIZED_AND_UNCHECKED: [&str; 17] = {
+    let mut codes = ["dmarc.external_unauthorized"; 17];
+    codes[16] = "dmarc.external_unchecked";
+    codes
+};
+
 fn cases() -> Vec<Case> {
     let rsa = public_key("rsa2048.pem");
     let many_ip4: String = (0..40).map(|i| format!(" ip4:198.51.{i}.0/24")).collect();
@@ -191,6 +199,23 @@ fn cases() -> Vec<Case> {
             txt("_dmarc", "v=DMARC1; p=reject; rua=mailto:d@good.test"),
             &["dmarc"],
             &["dmarc.external_unauthorized"],
+        ),
+        // RFC 7489 §7.1 authorization is looked up for at most 16 destination domains; the
+        // 17th and 18th are named as not checked, not passed over in silence.
+        case(
+            "dmarc-many-destinations",
+            txt(
+                "_dmarc",
+                &format!(
+                    "v=DMARC1; p=reject; rua={}",
+                    (1..=18)
+                        .map(|n| format!("mailto:d@r{n}.test"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+            ),
+            &["dmarc"],
+            &SIXTEEN_UNAUTHORIZED_AND_UNCHECKED,
         ),
         // The same, authorized by good.test: no finding.
         case(

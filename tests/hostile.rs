@@ -672,7 +672,8 @@ fn split_strings(record: &str) -> String {
 
 /// A 60 KB DMARC record with 2,500 `rua` URIs: each external destination's authorization (RFC
 /// 7489 §7.1) is looked up once, and at most 16 of them, so `check` gives one finding for 2,500
-/// URIs to one domain and 16 for 2,500 domains. Before, it gave a finding (each quoting the
+/// URIs to one domain and 16 for 2,500 domains, plus one `dmarc.external_unchecked` naming the
+/// other 2,484. Before, it gave a finding (each quoting the
 /// whole record) per URI: 154 MB of JSON and 320 MB of memory from a 60 KB record.
 #[test]
 fn hostile_dmarc_record_of_2500_report_uris_checked_once_each() {
@@ -702,6 +703,22 @@ fn hostile_dmarc_record_of_2500_report_uris_checked_once_each() {
             .filter(|c| *c == "dmarc.external_unauthorized")
             .count();
         assert_eq!(unauthorized, expected, "{domain}");
+        // The destinations past the 16th are named as unchecked, not passed over in silence.
+        let unchecked = finding_codes(&check)
+            .iter()
+            .filter(|c| *c == "dmarc.external_unchecked")
+            .count();
+        assert_eq!(unchecked, usize::from(expected == 16), "{domain}");
+        if expected == 16 {
+            assert!(
+                check
+                    .out
+                    .stdout_str()
+                    .contains("2484 more external report destinations"),
+                "{}",
+                check.out.dump()
+            );
+        }
         assert!(
             check.out.stdout().len() < 2 << 20,
             "{} bytes",

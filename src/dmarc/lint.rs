@@ -24,6 +24,7 @@ pub const CODES: &[&str] = &[
     "dmarc.external_unauthorized",
     "dmarc.legacy_tags",
     "dmarc.standards_differ",
+    "dmarc.external_unchecked",
 ];
 
 fn strength(policy: Policy) -> u8 {
@@ -303,18 +304,21 @@ async fn record_findings_for(
     }
     let mut dns_failed = false;
     let mut checked = std::collections::HashSet::new();
+    let mut unchecked = std::collections::BTreeSet::new();
     for uri in record.rua.iter().chain(&record.ruf) {
         let dest = uri
             .uri
             .rsplit_once('@')
             .map(|(_, d)| d.to_ascii_lowercase())
             .unwrap_or_default();
-        if relaxed_match(&dest, &at)
-            || checked.len() >= MAX_EXTERNAL_DESTINATIONS
-            || !checked.insert(dest.clone())
-        {
+        if relaxed_match(&dest, &at) || checked.contains(&dest) || unchecked.contains(&dest) {
             continue;
         }
+        if checked.len() >= MAX_EXTERNAL_DESTINATIONS {
+            unchecked.insert(dest);
+            continue;
+        }
+        checked.insert(dest.clone());
         let auth = format!("{at}._report._dmarc.{dest}");
         let authorized = match resolver.txt(&auth).await {
             Ok(records) => records.iter().any(|r| r.joined().starts_with(b"v=DMARC1")),
@@ -337,6 +341,18 @@ async fn record_findings_for(
                 .fix(format!("ask {dest} to publish {auth}. IN TXT \"v=DMARC1\"")),
             );
         }
+    }
+    if let Some(first) = unchecked.first() {
+        out.push(Finding::new(
+            "dmarc.external_unchecked",
+            Severity::Info,
+            shown,
+            format!(
+                "{} more external report destinations ({first}, ...) were not checked for authorization: only the first {MAX_EXTERNAL_DESTINATIONS} are",
+                unchecked.len()
+            ),
+            "RFC 7489 §7.1",
+        ));
     }
     (out, dns_failed)
 }
