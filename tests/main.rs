@@ -29,6 +29,7 @@ mod reports_peer;
 mod reports_summary;
 mod rfc7208;
 mod rotate;
+mod rotate_concurrent;
 mod smtp_agreement;
 mod smtp_cert;
 mod smtp_servers;
