@@ -148,7 +148,12 @@ pub fn lock_domain(store: &KeyStore, domain: &DomainName) -> Result<DomainLock, 
         });
     }
     let recovered = read_holder(&mut file);
-    write_holder(&mut file, &LockHolder::current()).map_err(lock_error(&path))?;
+    // The description is for people; the flock alone is the lock. A description that cannot be
+    // written (a full disk) leaves the file empty, "holder unknown" to another run, rather than
+    // refusing work that needs no space (a publish) or that will report the full disk itself.
+    if write_holder(&mut file, &LockHolder::current()).is_err() {
+        let _ = file.set_len(0);
+    }
     Ok(DomainLock {
         domain: domain.clone(),
         path,

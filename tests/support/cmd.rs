@@ -83,6 +83,26 @@ impl TestCommand {
         self
     }
 
+    /// The directory it runs in, when set.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// The same command run by `program` with `args` before it (`unshare ... sh -c ...`): the
+    /// environment and directory are kept.
+    pub fn wrapped<I, S>(mut self, program: impl Into<PathBuf>, args: I) -> TestCommand
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut all: Vec<OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+        all.push(self.program.into_os_string());
+        all.append(&mut self.args);
+        self.program = program.into();
+        self.args = all;
+        self
+    }
+
     /// The command as a shell-like line, for failure messages.
     pub fn describe(&self) -> String {
         let mut line = String::new();

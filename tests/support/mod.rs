@@ -9,6 +9,7 @@ pub mod dns_server;
 pub mod dnssec;
 pub mod exim;
 pub mod fake_smtp;
+pub mod fault_fs;
 pub mod https_server;
 pub mod knot;
 pub mod mail_tls;

@@ -1,0 +1,249 @@
+//! Rotation under faults (issue 13 item 5): two full rotation cycles (`--now` jumping to each
+//! due step) where every run is first made under a fault, then repeated without it. After the
+//! faulted run the safety invariants hold (the signer uses only served keys, no active key is
+//! unpublished, no private key is gone while its record is served, no temporary file is left),
+//! with the exit code and a message naming what failed; after the rerun everything has
+//! converged. The faults are the local ones a test can make as root: the zone-file backend's
+//! directory read-only or on a full disk, the key store on a full disk (tests/support/fault_fs).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use mailauth::dns::zone::ZoneResolver;
+use mailauth::rotate::KeyState;
+
+use crate::rotate::{
+    Converged, START, check_invariants, check_safety, entered, mailauth_at, rotated_domain, state,
+    write_zone,
+};
+use crate::support::cmd::{CmdOutput, TestCommand};
+use crate::support::fault_fs::{self, SmallDisk};
+
+const DOMAIN: &str = "rot.test";
+const ZONE: &str = "zones/rot.test.zone";
+
+/// What a fault must do to a run.
+struct Expect {
+    /// Its name, in failure messages.
+    name: &'static str,
+    /// The exit code of a run the fault stops (README's table).
+    exit: i32,
+    /// Text the message of a stopped run must contain (what failed, and why).
+    says: &'static [&'static str],
+    /// The steps (the first due step of a run) that the fault stops; runs at the others exit 0.
+    stops: &'static [&'static str],
+}
+
+/// The configuration: one domain rotated through a zone file under `zones/`.
+fn setup(dir: &Path) {
+    std::fs::create_dir_all(dir.join("zones")).unwrap();
+    write_zone(&dir.join(ZONE), DOMAIN);
+    std::fs::write(
+        dir.join("mailauth.toml"),
+        format!(
+            "[providers.p]\nkind = \"zonefile\"\npath = \"{ZONE}\"\n\n{}",
+            rotated_domain(DOMAIN, "p", "echo switched >> hook.log")
+        ),
+    )
+    .unwrap();
+}
+
+/// No temporary file of an atomic write is left in `dir` (a write the fault stopped cleaned up).
+fn assert_no_temporary_files(dir: &Path, when: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        assert!(
+            !(name.starts_with(".mailauth-") && name.ends_with(".tmp")),
+            "{when}: {name} left in {}",
+            dir.display()
+        );
+    }
+}
+
+/// How a test runs a command: under its fault with the run's first due step
+/// (`Some("generate")`), or without (`None`).
+type Exec<'a> = &'a dyn Fn(TestCommand, Option<&str>) -> CmdOutput;
+
+/// Two full cycles, each run first under the fault, then without it. `view` is the test
+/// directory as the runs see it (`dir` itself, or through a namespace).
+fn two_cycles_under(dir: &Path, view: &Path, exec: Exec<'_>, expect: &Expect) {
+    let served = || ZoneResolver::from_files(&[view.join(ZONE)]).unwrap();
+    let (mut seen, mut stopped) = (BTreeSet::new(), BTreeSet::new());
+    let mut now = START;
+    // Bounded: two cycles are about a dozen due steps.
+    for _ in 0..40 {
+        let status = exec(mailauth_at(dir, now).args(["--json", "status"]), None);
+        status.assert_exit(0);
+        let next = &status.json()[0]["next"];
+        let action = next["action"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{next}"))
+            .to_owned();
+        now = now.max(next["at_unix"].as_u64().unwrap_or_else(|| panic!("{next}")));
+        let when = format!("{}: {action} at {now}", expect.name);
+        let out = exec(mailauth_at(dir, now).arg("rotate"), Some(&action));
+        if out.code() != Some(0) {
+            assert_eq!(out.code(), Some(expect.exit), "{when}:\n{}", out.dump());
+            let stderr = out.stderr_str();
+            for needle in expect.says {
+                assert!(
+                    stderr.contains(needle),
+                    "{when}: no {needle:?}:\n{}",
+                    out.dump()
+                );
+            }
+            stopped.insert(action.clone());
+        }
+        seen.insert(action);
+        for sub in ["zones", "keys", &format!("keys/{DOMAIN}"), "exports"] {
+            assert_no_temporary_files(&view.join(sub), &when);
+        }
+        check_safety(
+            view,
+            DOMAIN,
+            &served(),
+            &format!("{when}, faulted"),
+            Converged::MaybeAhead,
+        );
+        exec(mailauth_at(dir, now).arg("rotate"), None).assert_exit(0);
+        check_invariants(view, DOMAIN, &served(), &format!("{when}, rerun"));
+        if entered(&state(view, DOMAIN), KeyState::Deleted) >= 4 {
+            break;
+        }
+    }
+    let state = state(view, DOMAIN);
+    assert_eq!(
+        entered(&state, KeyState::Deleted),
+        4,
+        "{}: two cycles not done",
+        expect.name
+    );
+    assert_eq!(
+        entered(&state, KeyState::Active),
+        6,
+        "{}: {:#?}",
+        expect.name,
+        state.journal
+    );
+    // A switch is never the first due step (it follows check_visible in the same run); the
+    // key-store test faults it from the hook.
+    let every: BTreeSet<String> = ["generate", "check_visible", "revoke", "delete"]
+        .map(String::from)
+        .into();
+    assert_eq!(
+        seen, every,
+        "{}: a step boundary was never faulted",
+        expect.name
+    );
+    let stops: BTreeSet<String> = expect.stops.iter().map(|s| s.to_string()).collect();
+    assert_eq!(
+        stopped, stops,
+        "{}: the fault stopped other steps",
+        expect.name
+    );
+}
+
+/// A test directory set up with its `sub` directory on a [`SmallDisk`], and the directory as
+/// the namespace sees it; `None` where mount namespaces cannot be made (outside CI).
+fn set_up_on_small_disk(sub: &str) -> Option<(tempfile::TempDir, SmallDisk, PathBuf)> {
+    if !fault_fs::available() {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+    let disk = SmallDisk::mount(&dir.path().join(sub));
+    let view = disk.view(dir.path());
+    setup(&view);
+    Some((dir, disk, view))
+}
+
+/// The steps that write the zone file: a generate run goes on to publish.
+const ZONE_WRITES: &[&str] = &["generate", "revoke", "delete"];
+
+#[test]
+fn rotation_with_the_zone_file_read_only_stops_with_exit_2_and_converges() {
+    if !fault_fs::available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path());
+    let zones = dir.path().join("zones");
+    let exec = |command: TestCommand, faulted: Option<&str>| {
+        if faulted.is_some() {
+            fault_fs::read_only(command, &zones).run()
+        } else {
+            command.run()
+        }
+    };
+    let expect = Expect {
+        name: "read-only zone file",
+        exit: 2,
+        says: &["rot.test.zone", "Read-only file system"],
+        stops: ZONE_WRITES,
+    };
+    two_cycles_under(dir.path(), dir.path(), &exec, &expect);
+}
+
+#[test]
+fn rotation_with_the_zone_file_on_a_full_disk_stops_with_exit_2_and_converges() {
+    let Some((dir, disk, view)) = set_up_on_small_disk("zones") else {
+        return;
+    };
+    let exec =
+        |command: TestCommand, faulted: Option<&str>| disk.run_full(command, faulted.is_some());
+    let expect = Expect {
+        name: "zone file on a full disk",
+        exit: 2,
+        says: &["rot.test.zone", "No space left on device"],
+        stops: ZONE_WRITES,
+    };
+    two_cycles_under(dir.path(), &view, &exec, &expect);
+}
+
+#[test]
+fn rotation_with_the_key_store_on_a_full_disk_stops_with_exit_2_and_converges() {
+    let Some((dir, disk, view)) = set_up_on_small_disk("keys") else {
+        return;
+    };
+    // The hook fills the disk when armed: the switch's exports are written and its hook has
+    // run, then saving the state fails (the `switch:hooked` boundary).
+    let config = std::fs::read_to_string(view.join("mailauth.toml")).unwrap();
+    std::fs::write(
+        view.join("mailauth.toml"),
+        config.replace(
+            "echo switched >> hook.log",
+            "echo switched >> hook.log; if [ -e arm-switch ]; then head -c 2097152 /dev/zero > keys/.filler-hook; fi; true",
+        ),
+    )
+    .unwrap();
+    let visible_runs = std::cell::Cell::new(0);
+    let switch_faulted = std::cell::Cell::new(false);
+    let exec = |command: TestCommand, faulted: Option<&str>| {
+        if faulted != Some("check_visible") {
+            return disk.run_full(command, faulted.is_some());
+        }
+        // Every other check_visible run: the disk fills at the switch that follows.
+        visible_runs.set(visible_runs.get() + 1);
+        if visible_runs.get() % 2 == 1 {
+            return disk.run_full(command, true);
+        }
+        std::fs::write(view.join("arm-switch"), "").unwrap();
+        let out = disk.run(command).run();
+        std::fs::remove_file(view.join("arm-switch")).unwrap();
+        let hooked = std::fs::remove_file(view.join("keys/.filler-hook")).is_ok();
+        switch_faulted.set(switch_faulted.get() || (hooked && out.code() == Some(2)));
+        out
+    };
+    // Every step ends by saving the state in the key store.
+    let expect = Expect {
+        name: "key store on a full disk",
+        exit: 2,
+        says: &["keys/rot.test", "No space left on device"],
+        stops: &["generate", "check_visible", "revoke", "delete"],
+    };
+    two_cycles_under(dir.path(), &view, &exec, &expect);
+    assert!(switch_faulted.get(), "the disk never filled at a switch");
+}
