@@ -19,6 +19,7 @@ mod legacy_tls;
 mod local_dns;
 mod mta_sts;
 mod probe;
+mod provider_faults;
 mod providers;
 mod publish;
 mod record_dmarc;

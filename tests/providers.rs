@@ -260,13 +260,13 @@ fn memory_harness() -> Option<Harness> {
     harness(provider, ())
 }
 
-fn zonefile_harness() -> Option<Harness> {
+pub(crate) fn zonefile_harness() -> Option<Harness> {
     let dir = tempfile::tempdir().unwrap();
     let provider = ZoneFileProvider::new(battery_zone(dir.path()));
     harness(provider, dir)
 }
 
-fn powerdns_harness() -> Option<Harness> {
+pub(crate) fn powerdns_harness() -> Option<Harness> {
     let pdns = crate::support::pdns::Pdns::start()?;
     pdns.create_zone("battery.test");
     let seed = serde_json::json!({"rrsets": [
@@ -315,7 +315,7 @@ fn rfc2136(
     )
 }
 
-fn bind_harness() -> Option<Harness> {
+pub(crate) fn bind_harness() -> Option<Harness> {
     let dir = tempfile::tempdir().unwrap();
     let key_file = write_key(dir.path());
     let zone = battery_zone(dir.path());
@@ -327,7 +327,7 @@ fn bind_harness() -> Option<Harness> {
     harness(provider, (named, dir))
 }
 
-fn knot_harness() -> Option<Harness> {
+pub(crate) fn knot_harness() -> Option<Harness> {
     let dir = tempfile::tempdir().unwrap();
     let key_file = write_key(dir.path());
     let zone = battery_zone(dir.path());
@@ -339,7 +339,7 @@ fn knot_harness() -> Option<Harness> {
     harness(provider, (knot, dir))
 }
 
-fn cloudflare_harness() -> Option<Harness> {
+pub(crate) fn cloudflare_harness() -> Option<Harness> {
     use crate::support::cloudflare_fake::{CloudflareFake, TOKEN, ZONE};
     let fake = CloudflareFake::start();
     fake.seed(ZONE, &format!("\"{FOREIGN}\""));

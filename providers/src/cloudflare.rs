@@ -2,12 +2,11 @@
 //! created, updated and deleted by record id. TXT values are sent as quoted 255-byte strings and
 //! read back in canonical form, whatever chunking Cloudflare returns; CNAME and MX hosts go in
 //! `content` (MX with `priority`), TLSA in `data`. Records mailauth writes carry the comment
-//! "managed by mailauth". HTTP 429 is retried after `retry-after`. Failures are told apart by the
+//! "managed by mailauth". HTTP 429 is retried after `retry-after`; a create or delete whose
+//! answer was lost is not sent again (the plan's re-read decides whether it took effect). Failures are told apart by the
 //! HTTP status and the numeric error codes in the JSON body, never by message text:
 //! authentication (10000, 6003, HTTP 401/403), "already exists" on create (81057, 81058: the
 //! change is done), 429/5xx temporary. The token comes from the caller (see the registry).
-
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -18,8 +17,6 @@ use mailauth_base::txt::{quote_all, unquote};
 pub const COMMENT: &str = "managed by mailauth";
 /// The public API.
 pub const DEFAULT_BASE: &str = "https://api.cloudflare.com/client/v4";
-/// How many times one request is retried after HTTP 429.
-const MAX_RETRIES: u32 = 5;
 /// Error codes meaning the token is not valid or lacks permission.
 const AUTH_CODES: [i64; 2] = [10000, 6003];
 /// Error codes meaning an identical record already exists.
@@ -77,15 +74,15 @@ impl Cloudflare {
         Ok(Cloudflare { base, token, agent })
     }
 
-    fn provider(&self) -> String {
-        format!("cloudflare {}", self.base)
+    /// The same API with `timeout` for each request instead of
+    /// [`crate::DEFAULT_HTTP_TIMEOUT`].
+    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Cloudflare {
+        self.agent = crate::http_agent(timeout);
+        self
     }
 
-    fn unreachable(&self, reason: impl std::fmt::Display) -> ProviderError {
-        ProviderError::Unreachable {
-            provider: self.provider(),
-            reason: reason.to_string(),
-        }
+    fn provider(&self) -> String {
+        format!("cloudflare {}", self.base)
     }
 
     fn send(
@@ -111,8 +108,10 @@ impl Cloudflare {
         }
     }
 
-    /// One API call: the parsed body when `success` is true, else the API's failure. Retries
-    /// HTTP 429 after `retry-after`; transport failures and unreadable answers are errors.
+    /// One API call: the parsed body when `success` is true, else the API's failure. Reads and
+    /// updates by id are repeated after a transport failure, creates and deletes are not (the
+    /// caller re-reads: [`crate::apply_plan`]); HTTP 429 is waited out (see
+    /// [`crate::http_exchange`]); an answer that is not JSON is an error of its status's kind.
     fn call_api(
         &self,
         method: &str,
@@ -120,42 +119,29 @@ impl Cloudflare {
         body: Option<&Value>,
     ) -> Result<Result<Value, ApiFailure>, ProviderError> {
         let url = format!("{}{path}", self.base);
-        for attempt in 0..=MAX_RETRIES {
-            let mut response = crate::with_retries(|| self.send(method, &url, body))
-                .map_err(|e| self.unreachable(e))?;
-            let status = response.status().as_u16();
-            if status == 429 && attempt < MAX_RETRIES {
-                let wait = response
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(1)
-                    .min(60);
-                std::thread::sleep(Duration::from_secs(wait));
-                continue;
-            }
-            let text = response
-                .body_mut()
-                .read_to_string()
-                .map_err(|e| self.unreachable(e))?;
-            let Ok(value) = serde_json::from_str::<Value>(&text) else {
-                let shown: String = text.chars().take(200).collect();
-                // A success status with a body that is not JSON is a broken server (treated as
-                // 502); an error status keeps its own kind.
-                let kind = if status < 400 { 502 } else { status };
-                return Err(crate::http_status_error(
-                    self.provider(),
-                    kind,
-                    format!("HTTP {status}: not JSON: {shown}"),
-                ));
-            };
-            if value["success"] == Value::Bool(true) {
-                return Ok(Ok(value));
-            }
-            return Ok(Err(ApiFailure::from_body(status, &value)));
+        let repeat = match method {
+            "GET" | "PUT" => crate::Repeat::Idempotent,
+            _ => crate::Repeat::Once,
+        };
+        let answer =
+            crate::http_exchange(&self.provider(), repeat, || self.send(method, &url, body))
+                .map_err(|e| e.context(&format!("{method} {path}")))?;
+        let status = answer.status;
+        let Ok(value) = serde_json::from_str::<Value>(&answer.body) else {
+            let shown: String = answer.body.chars().take(200).collect();
+            // A success status with a body that is not JSON is a broken server (treated as
+            // 502); an error status keeps its own kind.
+            let kind = if status < 400 { 502 } else { status };
+            return Err(crate::http_status_error(
+                self.provider(),
+                kind,
+                format!("{method} {path}: HTTP {status}: not JSON: {shown}"),
+            ));
+        };
+        if value["success"] == Value::Bool(true) {
+            return Ok(Ok(value));
         }
-        Err(self.unreachable("still rate limited (HTTP 429) after retries"))
+        Ok(Err(ApiFailure::from_body(status, &value)))
     }
 
     fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, ProviderError> {
@@ -341,19 +327,8 @@ impl Provider for Cloudflare {
     fn apply(&self, zone: &str, changes: &[Change]) -> Result<(), ProviderError> {
         let zone_id = self.zone_id(zone)?;
         for change in changes {
-            match change {
-                Change::Create(record) => self.create(&zone_id, record)?,
-                Change::Update { from, to } => {
-                    let id = self.find(&zone_id, from)?;
-                    let path = format!("/zones/{zone_id}/dns_records/{id}");
-                    self.call("PUT", &path, Some(&Self::body(to)))?;
-                }
-                Change::Delete(record) => {
-                    let id = self.find(&zone_id, record)?;
-                    let path = format!("/zones/{zone_id}/dns_records/{id}");
-                    self.call("DELETE", &path, None)?;
-                }
-            }
+            self.apply_one(&zone_id, change)
+                .map_err(|e| e.context(&format!("{} {}", change.name(), change.rtype())))?;
         }
         Ok(())
     }
@@ -362,6 +337,25 @@ impl Provider for Cloudflare {
         Capabilities {
             atomic_prerequisites: false,
             record_types: &RecordType::ALL,
+        }
+    }
+}
+
+impl Cloudflare {
+    /// One change, by record id.
+    fn apply_one(&self, zone_id: &str, change: &Change) -> Result<(), ProviderError> {
+        match change {
+            Change::Create(record) => self.create(zone_id, record),
+            Change::Update { from, to } => {
+                let id = self.find(zone_id, from)?;
+                let path = format!("/zones/{zone_id}/dns_records/{id}");
+                self.call("PUT", &path, Some(&Self::body(to))).map(drop)
+            }
+            Change::Delete(record) => {
+                let id = self.find(zone_id, record)?;
+                let path = format!("/zones/{zone_id}/dns_records/{id}");
+                self.call("DELETE", &path, None).map(drop)
+            }
         }
     }
 }

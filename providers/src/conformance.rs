@@ -6,6 +6,9 @@
 //! can make one test per step per backend, each on a freshly seeded zone; [`run`] runs them all
 //! in order on one zone. Every step that writes plans, applies, plans again and expects nothing
 //! (the idempotence dnscontrol's suite checks), and reads the values back in canonical form.
+//! [`survives_fault`] is the fault step: a change applied while a fault injector (outside this
+//! crate: a proxy, a read-only mount) fails it leaves every record fully old or fully new, and
+//! the next run converges.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -207,6 +210,17 @@ fn converge(
             format!("a second plan is not empty: {:?}", second.changes),
         ));
     }
+    reads_back(provider, zone, want, step)
+}
+
+/// Every desired set reads back from `provider` exactly as `want` says, and the foreign apex
+/// record is still there.
+fn reads_back(
+    provider: &dyn Provider,
+    zone: &str,
+    want: &[Desired],
+    step: &str,
+) -> Result<(), String> {
     for d in want {
         let values = read_back(provider, zone, d).map_err(|e| fail(step, e))?;
         let expected = expected(want, d).map_err(|e| fail(step, e))?;
@@ -570,6 +584,78 @@ pub fn conflict_detected(provider: &dyn Provider, zone: &str) -> Result<(), Stri
     converge(provider, zone, &want, step)
 }
 
+/// The records a fault step starts from (`new == false`) and moves to: the SPF value and the
+/// DMARC record updated, selector `fa` deleted and `fb` created, so a fault can meet an update,
+/// a delete and a create.
+fn fault_records(zone: &str, new: bool) -> Vec<Desired> {
+    let key = |n: &str| format!("v=DKIM1; k=rsa; p=MIIB{n}faultstep");
+    if new {
+        let mut want = mail_records(zone, "v=spf1 mx a -all", 300);
+        want[1].value = Some(format!("v=DMARC1; p=reject; rua=mailto:dmarc@{zone}"));
+        want.push(selector(zone, "fa", None));
+        want.push(selector(zone, "fb", Some(key("b"))));
+        want
+    } else {
+        let mut want = mail_records(zone, "v=spf1 mx -all", 300);
+        want.push(selector(zone, "fa", Some(key("a"))));
+        want.push(selector(zone, "fb", None));
+        want
+    }
+}
+
+/// Check that every set of the fault records reads back (through `direct`) either exactly as
+/// the old records say or exactly as the new ones do; `Err` names the first set that is half
+/// way.
+pub fn fully_old_or_new(direct: &dyn Provider, zone: &str, step: &str) -> Result<(), String> {
+    let (old, new) = (fault_records(zone, false), fault_records(zone, true));
+    for d in &new {
+        let now = read_back(direct, zone, d).map_err(|e| fail(step, e))?;
+        let was = expected(&old, d).map_err(|e| fail(step, e))?;
+        let will = expected(&new, d).map_err(|e| fail(step, e))?;
+        if now != was && now != will {
+            return Err(fail(
+                step,
+                format!(
+                    "{} {} is half way: {now:?}, neither the old {was:?} nor the new {will:?}",
+                    d.name, d.rtype
+                ),
+            ));
+        }
+    }
+    check_foreign(direct, zone, step)
+}
+
+/// The fault step. `faulty` reaches the backend through a fault injector, `direct` reads the
+/// backend itself; `arm` turns the fault on, `disarm` off. It converges on the old fault
+/// records, arms the fault, plans and applies the new ones through `faulty`, and checks right
+/// after that every set is fully old or fully new (read through `direct`); then, disarmed, it
+/// converges on the new records (plan, apply, an empty second plan, values read back) and
+/// reads them through `direct` too. `Ok` holds what the faulted plan-and-apply returned (an
+/// error, or `Ok` when the change went through despite the fault, e.g. a lost answer whose
+/// change was made and found by the re-read) for the caller to judge its kind and message.
+pub fn survives_fault(
+    faulty: &dyn Provider,
+    direct: &dyn Provider,
+    zone: &str,
+    arm: &dyn Fn(),
+    disarm: &dyn Fn(),
+) -> Result<Result<(), ProviderError>, String> {
+    converge(
+        faulty,
+        zone,
+        &fault_records(zone, false),
+        "survives_fault (before)",
+    )?;
+    let new = fault_records(zone, true);
+    arm();
+    let faulted = plan(faulty, zone, &new, false).and_then(|p| apply_plan(faulty, zone, &p));
+    disarm();
+    fully_old_or_new(direct, zone, "survives_fault (right after the fault)")?;
+    converge(faulty, zone, &new, "survives_fault (rerun)")?;
+    reads_back(direct, zone, &new, "survives_fault (rerun, read directly)")?;
+    Ok(faulted)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -587,6 +673,70 @@ mod tests {
             false,
         );
         run(&provider, "example.test").unwrap();
+    }
+
+    /// Applies an update as "add the new value" only, then fails: the SPF set holds both.
+    #[derive(Debug)]
+    struct HalfWay(MemoryProvider);
+
+    impl Provider for HalfWay {
+        fn records(&self, z: &str, n: &str, t: RecordType) -> Result<Vec<Record>, ProviderError> {
+            self.0.records(z, n, t)
+        }
+        fn apply(&self, zone: &str, changes: &[Change]) -> Result<(), ProviderError> {
+            for change in changes {
+                if let Change::Update { to, .. } = change {
+                    self.0.apply(zone, &[Change::Create(to.clone())])?;
+                }
+            }
+            Err(ProviderError::Unreachable {
+                provider: "half-way".into(),
+                reason: "reset".into(),
+            })
+        }
+        fn capabilities(&self) -> Capabilities {
+            self.0.capabilities()
+        }
+    }
+
+    fn seeded() -> MemoryProvider {
+        let provider = MemoryProvider::default();
+        provider.seed("example.test", "example.test", 300, FOREIGN, false);
+        provider
+    }
+
+    #[test]
+    fn the_fault_step_passes_a_fault_that_changes_nothing_and_fails_a_half_way_one() {
+        let memory = seeded();
+        let armed = std::cell::Cell::new(false);
+        let outcome = survives_fault(
+            &memory,
+            &memory,
+            "example.test",
+            &|| armed.set(true),
+            &|| armed.set(false),
+        )
+        .unwrap();
+        assert!(outcome.is_ok() && !armed.get());
+        let half = HalfWay(seeded());
+        // The old records first, for real.
+        converge(
+            &half.0,
+            "example.test",
+            &fault_records("example.test", false),
+            "seed",
+        )
+        .unwrap();
+        let p = plan(
+            &half,
+            "example.test",
+            &fault_records("example.test", true),
+            false,
+        )
+        .unwrap();
+        assert!(apply_plan(&half, "example.test", &p).is_err());
+        let err = fully_old_or_new(&half, "example.test", "half").unwrap_err();
+        assert!(err.contains("half way"), "{err}");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! What can go wrong talking to a provider, split by *kind* so callers decide by variant, never by
-//! message text: only [`ProviderError::Unreachable`] is temporary (worth running again as it is);
-//! a local file or setting, a rejected credential, a refusal, a conflict with a change made since
-//! the plan, and a record the provider cannot hold each have their own variant.
+//! message text: only [`ProviderError::Unreachable`] (a network or server failure) and
+//! [`ProviderError::NotApplied`] (a change the provider reported, or may have made, that is not
+//! there when read back) are temporary, worth running again as it is; a local file or setting,
+//! a rejected credential, a refusal, a conflict with a change made since the plan, and a record
+//! the provider cannot hold each have their own variant.
 
 use crate::RecordType;
 
@@ -16,6 +18,20 @@ pub enum ProviderError {
         /// Backend name.
         provider: String,
         /// What went wrong.
+        reason: String,
+    },
+    /// The provider answered that a change was made (or its answer was lost), but reading the
+    /// records back shows it was not: a server failure, temporary; running again is safe (the
+    /// next plan sees the records as they are).
+    #[error(
+        "provider {provider}: {name} {reason} when read back after the apply; nothing else was changed for it, run again"
+    )]
+    NotApplied {
+        /// Backend.
+        provider: String,
+        /// The owner name and type of the record set.
+        name: String,
+        /// What is missing or still there, and what the provider had answered.
         reason: String,
     },
     /// A problem on this side: the provider's configuration, or a local file (zone file, key
@@ -80,7 +96,26 @@ pub enum ProviderError {
 impl ProviderError {
     /// A network or server failure: running the same command again later is safe.
     pub fn is_temporary(&self) -> bool {
-        matches!(self, ProviderError::Unreachable { .. })
+        matches!(
+            self,
+            ProviderError::Unreachable { .. } | ProviderError::NotApplied { .. }
+        )
+    }
+
+    /// The same error with `what` (the request or record it concerns) in front of its reason,
+    /// for the kinds that carry a provider's answer.
+    pub fn context(self, what: &str) -> ProviderError {
+        match self {
+            ProviderError::Unreachable { provider, reason } => ProviderError::Unreachable {
+                provider,
+                reason: format!("{what}: {reason}"),
+            },
+            ProviderError::Refused { provider, reason } => ProviderError::Refused {
+                provider,
+                reason: format!("{what}: {reason}"),
+            },
+            other => other,
+        }
     }
 
     /// The provider (or the records it holds) said no: a refusal or a conflict with a change

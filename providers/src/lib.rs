@@ -127,8 +127,15 @@ pub trait Provider: fmt::Debug + Send + Sync {
     fn capabilities(&self) -> Capabilities;
 }
 
-/// An HTTP client for an API at `base` (trailing `/` removed): TLS verified, 30-second limit,
-/// HTTP error statuses returned as responses. Plain HTTP is refused except to loopback.
+/// How long an HTTP request may take by default (connecting, sending, the whole answer).
+pub const DEFAULT_HTTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// How many times one request is repeated after HTTP 429.
+const MAX_RATE_LIMIT_RETRIES: u32 = 5;
+/// The longest `Retry-After` waited for; a longer one ends the run (exit 3, run again later).
+const MAX_RETRY_AFTER: u64 = 60;
+
+/// An HTTP client for an API at `base` (trailing `/` removed): TLS verified, `timeout` for each
+/// request, HTTP error statuses returned as responses. Plain HTTP is refused except to loopback.
 pub fn http_client(provider: &str, base: &str) -> Result<(String, ureq::Agent), ProviderError> {
     let base = base.trim_end_matches('/').to_owned();
     let loopback = ["http://127.", "http://[::1]", "http://localhost"]
@@ -140,12 +147,16 @@ pub fn http_client(provider: &str, base: &str) -> Result<(String, ureq::Agent), 
             reason: format!("url {base}: use https:// (plain http only to a loopback address)"),
         });
     }
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+    Ok((base, http_agent(DEFAULT_HTTP_TIMEOUT)))
+}
+
+/// The agent [`http_client`] makes, with `timeout` for each request.
+pub fn http_agent(timeout: std::time::Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
         .http_status_as_error(false)
-        .timeout_global(Some(std::time::Duration::from_secs(30)))
+        .timeout_global(Some(timeout))
         .build()
-        .into();
-    Ok((base, agent))
+        .into()
 }
 
 /// The error for an HTTP error status, by kind: 401/403 the credential, 429 and 5xx temporary,
@@ -158,16 +169,103 @@ pub fn http_status_error(provider: String, status: u16, reason: String) -> Provi
     }
 }
 
+/// Whether a request may be sent again after a failure that came after it was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeat {
+    /// Repeating it cannot do more than doing it once (a read, a full replacement by id).
+    Idempotent,
+    /// Repeating it may do it twice or fail because it was done (a create, a delete): only
+    /// a request that surely never reached the server is sent again; otherwise the caller
+    /// re-reads to learn whether it took effect ([`apply_plan`] does).
+    Once,
+}
+
+/// True when `error` happened before the request reached the server (no connection), so
+/// sending it again cannot repeat it.
+fn never_sent(error: &ureq::Error) -> bool {
+    use std::io::ErrorKind;
+    match error {
+        ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => true,
+        ureq::Error::Timeout(t) => matches!(t, ureq::Timeout::Connect | ureq::Timeout::Resolve),
+        ureq::Error::Io(e) => matches!(
+            e.kind(),
+            ErrorKind::ConnectionRefused | ErrorKind::AddrNotAvailable | ErrorKind::NotConnected
+        ),
+        _ => false,
+    }
+}
+
+/// An HTTP answer read whole: its status and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpAnswer {
+    /// The status.
+    pub status: u16,
+    /// The body as text.
+    pub body: String,
+}
+
+/// The `Retry-After` of an answer in seconds (RFC 9110 §10.2.3; an HTTP date counts as absent).
+fn retry_after(response: &ureq::http::Response<ureq::Body>) -> Option<u64> {
+    response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
+/// One request and its whole answer. Transport failures (connection refused or reset,
+/// timeouts, a body cut short) are retried three times with backoff (0.5 s, 1 s, 2 s) when
+/// `repeat` allows, else only when the request never left; HTTP 429 is waited out after
+/// `Retry-After` (1 s without one, up to 60 s; a longer wait or five 429s in a row end the run
+/// as temporary). Every other status is returned for the caller to judge.
+pub fn http_exchange(
+    provider: &str,
+    repeat: Repeat,
+    mut send: impl FnMut() -> Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> Result<HttpAnswer, ProviderError> {
+    let unreachable = |reason: String| ProviderError::Unreachable {
+        provider: provider.to_owned(),
+        reason,
+    };
+    let mut once = || -> Result<(u16, Option<u64>, String), ureq::Error> {
+        let mut response = send()?;
+        let status = response.status().as_u16();
+        let wait = retry_after(&response);
+        Ok((status, wait, response.body_mut().read_to_string()?))
+    };
+    for attempt in 0..=MAX_RATE_LIMIT_RETRIES {
+        let (status, wait, body) =
+            with_retries(repeat, &mut once).map_err(|e| unreachable(format!("{e}")))?;
+        if status != 429 {
+            return Ok(HttpAnswer { status, body });
+        }
+        let seconds = wait.unwrap_or(1);
+        if seconds > MAX_RETRY_AFTER {
+            return Err(unreachable(format!(
+                "rate limited (HTTP 429, Retry-After: {seconds} s): run again later"
+            )));
+        }
+        if attempt < MAX_RATE_LIMIT_RETRIES {
+            std::thread::sleep(std::time::Duration::from_secs(seconds));
+        }
+    }
+    Err(unreachable(format!(
+        "still rate limited (HTTP 429) after {MAX_RATE_LIMIT_RETRIES} retries: run again later"
+    )))
+}
+
 /// Run an HTTP request, retrying transport failures (connection refused or reset, timeouts)
-/// three times with backoff (0.5 s, 1 s, 2 s). The requests retried are idempotent (reads,
-/// PowerDNS REPLACE, Cloudflare updates; a repeated Cloudflare create answers "already exists").
+/// three times with backoff (0.5 s, 1 s, 2 s): any failure for an [`Repeat::Idempotent`]
+/// request, only a request that never reached the server for [`Repeat::Once`].
 pub fn with_retries<T>(
+    repeat: Repeat,
     mut request: impl FnMut() -> Result<T, ureq::Error>,
 ) -> Result<T, ureq::Error> {
     let mut delay = std::time::Duration::from_millis(500);
     for _ in 0..3 {
         match request() {
             Ok(value) => return Ok(value),
+            Err(e) if repeat == Repeat::Once && !never_sent(&e) => return Err(e),
             Err(_) => {
                 std::thread::sleep(delay);
                 delay *= 2;

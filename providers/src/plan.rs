@@ -2,7 +2,10 @@
 //! [`Change`]s that close the gap, touching only what mailauth owns. A plan is refused whole,
 //! before any request to the provider, when a desired record is of a type the provider cannot
 //! hold ([`ProviderError::UnsupportedType`]) or its value is not valid for its type.
-//! [`apply_plan`] re-reads every touched RRset and refuses when it changed since the plan.
+//! [`apply_plan`] re-reads every touched RRset and refuses when it changed since the plan, then
+//! reads them again after the apply: a success whose change is not there is
+//! [`ProviderError::NotApplied`], and a temporary failure whose change is there (its answer
+//! was lost) is a success.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -199,7 +202,8 @@ pub fn plan(
     Ok(result)
 }
 
-/// Apply `plan` after checking that every record it changes is still as it was read.
+/// Apply `plan` after checking that every record it changes is still as it was read, and
+/// confirm it by reading the records back.
 pub fn apply_plan(provider: &dyn Provider, zone: &str, plan: &Plan) -> Result<(), ProviderError> {
     // Each name and type is read once, however many changes it has.
     let mut read: HashMap<(&str, RecordType), Vec<Record>> = HashMap::new();
@@ -211,7 +215,78 @@ pub fn apply_plan(provider: &dyn Provider, zone: &str, plan: &Plan) -> Result<()
         };
         check_unchanged(change, now)?;
     }
-    provider.apply(zone, &plan.changes)
+    match provider.apply(zone, &plan.changes) {
+        Ok(()) => confirm_applied(
+            provider,
+            zone,
+            &plan.changes,
+            "the provider answered success",
+        ),
+        // A temporary failure may come after the change was made (an answer lost to a timeout
+        // or a reset): the records as they are now decide. When they cannot be read, or do
+        // not hold the change, the original error stands.
+        Err(e) if e.is_temporary() => {
+            match confirm_applied(provider, zone, &plan.changes, "after a failure") {
+                Ok(()) => Ok(()),
+                Err(_) => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Read back every set `changes` touch and check that it holds what they made: each created or
+/// updated value there with its TTL, each deleted or replaced value gone (unless another change
+/// wants it). [`ProviderError::NotApplied`] names the first set that does not.
+fn confirm_applied(
+    provider: &dyn Provider,
+    zone: &str,
+    changes: &[Change],
+    answered: &str,
+) -> Result<(), ProviderError> {
+    let mut sets: Vec<(&str, RecordType)> = changes.iter().map(|c| (c.name(), c.rtype())).collect();
+    sets.sort();
+    sets.dedup();
+    for (name, rtype) in sets {
+        let now = provider.records(zone, name, rtype)?;
+        let here: Vec<&Change> = changes
+            .iter()
+            .filter(|c| c.name() == name && c.rtype() == rtype)
+            .collect();
+        let wanted: Vec<&Record> = here
+            .iter()
+            .filter_map(|c| match c {
+                Change::Create(r) | Change::Update { to: r, .. } => Some(r),
+                Change::Delete(_) => None,
+            })
+            .collect();
+        let not_applied = |what: String| ProviderError::NotApplied {
+            provider: format!("{provider:?}"),
+            name: format!("{name} {rtype}"),
+            reason: format!("{what} ({answered})"),
+        };
+        if let Some(r) = wanted
+            .iter()
+            .find(|r| !now.iter().any(|n| n.value == r.value && n.ttl == r.ttl))
+        {
+            return Err(not_applied(format!(
+                "{} (TTL {}) is missing",
+                r.shown_value(),
+                r.ttl
+            )));
+        }
+        let removed = here.iter().filter_map(|c| match c {
+            Change::Delete(r) | Change::Update { from: r, .. } => Some(r),
+            Change::Create(_) => None,
+        });
+        for r in removed {
+            let kept = wanted.iter().any(|w| w.value == r.value);
+            if !kept && now.iter().any(|n| n.value == r.value) {
+                return Err(not_applied(format!("{} is still there", r.shown_value())));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_unchanged(change: &Change, now: &[Record]) -> Result<(), ProviderError> {
@@ -276,6 +351,92 @@ mod tests {
         assert_eq!(p.refused.len(), 1);
         let forced = plan(&provider, "example.com", &desired, true).unwrap();
         assert_eq!(forced.changes.len(), 2);
+    }
+
+    /// A backend whose apply does `effect` to the memory provider, then answers `answer`.
+    #[derive(Debug)]
+    struct Faulty {
+        inner: MemoryProvider,
+        apply_for_real: bool,
+        answer: fn() -> Result<(), ProviderError>,
+    }
+
+    impl Provider for Faulty {
+        fn records(&self, z: &str, n: &str, t: RecordType) -> Result<Vec<Record>, ProviderError> {
+            self.inner.records(z, n, t)
+        }
+        fn apply(&self, zone: &str, changes: &[Change]) -> Result<(), ProviderError> {
+            if self.apply_for_real {
+                self.inner.apply(zone, changes)?;
+            }
+            (self.answer)()
+        }
+        fn capabilities(&self) -> Capabilities {
+            self.inner.capabilities()
+        }
+    }
+
+    fn lost() -> Result<(), ProviderError> {
+        Err(ProviderError::Unreachable {
+            provider: "faulty".into(),
+            reason: "timed out".into(),
+        })
+    }
+
+    fn dmarc() -> [Desired; 1] {
+        [Desired::txt(
+            "_dmarc.example.com",
+            300,
+            Some("v=DMARC1; p=none".into()),
+            Ownership::WholeName,
+        )]
+    }
+
+    #[test]
+    fn a_success_whose_change_is_not_there_is_not_applied() {
+        let faulty = Faulty {
+            inner: MemoryProvider::default(),
+            apply_for_real: false,
+            answer: || Ok(()),
+        };
+        let p = plan(&faulty, "example.com", &dmarc(), false).unwrap();
+        let err = apply_plan(&faulty, "example.com", &p).unwrap_err();
+        assert!(matches!(err, ProviderError::NotApplied { .. }), "{err}");
+        assert!(err.is_temporary());
+        let text = err.to_string();
+        assert!(
+            text.contains("_dmarc.example.com TXT") && text.contains("is missing"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_lost_answer_whose_change_is_there_is_a_success_and_one_that_is_not_stays_an_error() {
+        let made = Faulty {
+            inner: MemoryProvider::default(),
+            apply_for_real: true,
+            answer: lost,
+        };
+        let p = plan(&made, "example.com", &dmarc(), false).unwrap();
+        apply_plan(&made, "example.com", &p).unwrap();
+        let not_made = Faulty {
+            apply_for_real: false,
+            ..made
+        };
+        let p = plan(&not_made, "example.com", &dmarc(), false).unwrap();
+        assert!(p.is_empty());
+        let p = Plan {
+            changes: vec![Change::Create(Record {
+                name: "x.example.com".into(),
+                rtype: RecordType::Txt,
+                ttl: 300,
+                value: "v=spf1 -all".into(),
+                managed: true,
+            })],
+            refused: Vec::new(),
+        };
+        let err = apply_plan(&not_made, "example.com", &p).unwrap_err();
+        assert!(matches!(err, ProviderError::Unreachable { .. }), "{err}");
     }
 
     #[test]

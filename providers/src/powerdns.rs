@@ -2,7 +2,8 @@
 //! with `PATCH` (`changetype` REPLACE or DELETE), TXT content quoted in 255-byte strings, CNAME
 //! and MX hosts absolute, TLSA as `USAGE SELECTOR MATCHING HEX`. An rrset mailauth writes carries
 //! the comment "managed by mailauth". HTTP 401/403 is a rejected key, 404 a zone this server
-//! does not have (configuration), 5xx a temporary failure. The API key comes from the
+//! does not have (configuration), 429 (waited out after `Retry-After`) and 5xx a temporary
+//! failure; a PATCH whose answer was lost is not sent again (the plan's re-read decides). The API key comes from the
 //! caller (an environment variable or a private file, never the command line).
 
 use serde::Deserialize;
@@ -66,6 +67,13 @@ impl PowerDns {
         })
     }
 
+    /// The same API with `timeout` for each request instead of
+    /// [`crate::DEFAULT_HTTP_TIMEOUT`].
+    pub fn with_timeout(mut self, timeout: std::time::Duration) -> PowerDns {
+        self.agent = crate::http_agent(timeout);
+        self
+    }
+
     fn url(&self, zone: &str) -> String {
         format!(
             "{}/api/v1/servers/{}/zones/{}.",
@@ -75,9 +83,13 @@ impl PowerDns {
         )
     }
 
+    fn provider(&self) -> String {
+        format!("powerdns {}", self.base)
+    }
+
     fn unreachable(&self, e: impl std::fmt::Display) -> ProviderError {
         ProviderError::Unreachable {
-            provider: format!("powerdns {}", self.base),
+            provider: self.provider(),
             reason: e.to_string(),
         }
     }
@@ -109,23 +121,23 @@ impl PowerDns {
     }
 
     fn zone(&self, zone: &str) -> Result<Zone, ProviderError> {
-        let mut response = crate::with_retries(|| {
+        let answer = crate::http_exchange(&self.provider(), crate::Repeat::Idempotent, || {
             self.agent
                 .get(&self.url(zone))
                 .header("X-API-Key", &self.key)
                 .call()
         })
-        .map_err(|e| self.unreachable(e))?;
-        let status = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .read_to_string()
-            .map_err(|e| self.unreachable(e))?;
-        if status != 200 {
-            return Err(self.status_error(status, &body));
+        .map_err(|e| e.context(&format!("GET zone {zone}")))?;
+        if answer.status != 200 {
+            return Err(self
+                .status_error(answer.status, &answer.body)
+                .context(&format!("GET zone {zone}")));
         }
-        serde_json::from_str(&body)
-            .map_err(|e| self.unreachable(format!("unreadable zone JSON: {e}")))
+        serde_json::from_str(&answer.body).map_err(|e| {
+            self.unreachable(format!(
+                "GET zone {zone}: HTTP 200 with unreadable zone JSON ({e})"
+            ))
+        })
     }
 
     fn records_at(
@@ -254,17 +266,19 @@ impl Provider for PowerDns {
             .map(|(name, rtype)| self.rrset_patch(&current, name, *rtype, changes))
             .collect::<Result<Vec<_>, _>>()?;
         let body = serde_json::json!({ "rrsets": rrsets });
-        let mut response = crate::with_retries(|| {
+        // Not sent again after a failure once it may have arrived: the plan's re-read decides
+        // whether it took effect.
+        let answer = crate::http_exchange(&self.provider(), crate::Repeat::Once, || {
             self.agent
                 .patch(&self.url(zone))
                 .header("X-API-Key", &self.key)
                 .send_json(&body)
         })
-        .map_err(|e| self.unreachable(e))?;
-        let status = response.status().as_u16();
-        if status != 204 && status != 200 {
-            let body = response.body_mut().read_to_string().unwrap_or_default();
-            return Err(self.status_error(status, &body));
+        .map_err(|e| e.context(&format!("PATCH zone {zone}")))?;
+        if answer.status != 204 && answer.status != 200 {
+            return Err(self
+                .status_error(answer.status, &answer.body)
+                .context(&format!("PATCH zone {zone}")));
         }
         Ok(())
     }

@@ -100,6 +100,17 @@ pub struct ProviderConfig {
     /// rfc2136: the BIND key file with the TSIG key (mode 0600 or stricter).
     #[serde(default)]
     pub key_file: Option<PathBuf>,
+    /// cloudflare, powerdns: seconds each HTTP request may take (default 30).
+    #[serde(default)]
+    pub timeout: Option<u64>,
+}
+
+impl ProviderConfig {
+    /// The HTTP request timeout: `timeout` seconds, else [`crate::DEFAULT_HTTP_TIMEOUT`].
+    fn http_timeout(&self) -> std::time::Duration {
+        self.timeout
+            .map_or(crate::DEFAULT_HTTP_TIMEOUT, std::time::Duration::from_secs)
+    }
 }
 
 /// A backend ready to use.
@@ -147,14 +158,15 @@ pub fn open(
                 .as_deref()
                 .ok_or_else(|| needs("url = \"https://HOST:8081\""))?;
             let key = credential(name, config, config_dir)?;
-            Ok(Opened::remote(PowerDns::new(url, key)?))
+            Ok(Opened::remote(
+                PowerDns::new(url, key)?.with_timeout(config.http_timeout()),
+            ))
         }
         ProviderKind::Cloudflare => {
             let token = credential(name, config, config_dir)?;
-            Ok(Opened::remote(Cloudflare::new(
-                config.url.as_deref(),
-                token,
-            )?))
+            Ok(Opened::remote(
+                Cloudflare::new(config.url.as_deref(), token)?.with_timeout(config.http_timeout()),
+            ))
         }
         ProviderKind::Rfc2136 => {
             let url = config
@@ -261,6 +273,7 @@ mod tests {
             token_file: None,
             url: None,
             key_file: None,
+            timeout: None,
         }
     }
 

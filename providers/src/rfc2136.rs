@@ -7,7 +7,7 @@
 //! (keyed by name for TXT, as before other types existed, and by "NAME TYPE" for the others).
 //! Reads are plain queries to the same server. Only a failure to reach the server, or a SERVFAIL,
 //! is temporary; a rejected key (NOTAUTH, REFUSED) is a credential error, a bad key or state file
-//! a local one.
+//! a local one, and so is a TSIG BADTIME (this host's clock, RFC 8945 §5.2.3).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -340,6 +340,32 @@ impl Rfc2136 {
         .map_err(io)
     }
 
+    /// A NOTAUTH answer with a TSIG error: BADTIME is this host's clock (local), the others
+    /// the key.
+    fn explain_tsig(
+        &self,
+        (error, server_time): (u16, Option<u64>),
+        names: &[String],
+    ) -> ProviderError {
+        if error != 18 {
+            return self.explain(9, names);
+        }
+        let ours = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let theirs = server_time.map_or("unknown".to_owned(), |t| {
+            format!(
+                "{} s {} ours",
+                t.abs_diff(ours),
+                if t > ours { "ahead of" } else { "behind" }
+            )
+        });
+        self.local(format!(
+            "the update of {} was refused with TSIG BADTIME (RFC 8945 §5.2.3): the server's clock and this host's differ by more than the 300 s fudge (server time {theirs}); fix the clock (NTP) on one side, then run again",
+            names.join(", ")
+        ))
+    }
+
     fn explain(&self, rcode: u8, names: &[String]) -> ProviderError {
         let name = names.join(", ");
         let provider = self.provider();
@@ -355,20 +381,20 @@ impl Rfc2136 {
             5 => ProviderError::Credentials {
                 provider,
                 reason: format!(
-                    "REFUSED: the server does not allow key {} to update these names (check its update-policy)",
+                    "REFUSED: the server does not allow key {} to update {name} (check its update-policy)",
                     self.key.name
                 ),
             },
             9 => ProviderError::Credentials {
                 provider,
                 reason: format!(
-                    "NOTAUTH: the TSIG key {} was rejected (wrong name, secret or algorithm: BADKEY/BADSIG), or the server is not authoritative",
+                    "NOTAUTH for {name}: the TSIG key {} was rejected (wrong name, secret or algorithm: BADKEY/BADSIG), or the server is not authoritative",
                     self.key.name
                 ),
             },
             other => ProviderError::Refused {
                 provider,
-                reason: format!("update failed with RCODE {other}"),
+                reason: format!("the update of {name} failed with RCODE {other}"),
             },
         }
     }
@@ -424,10 +450,12 @@ fn state_key(name: &str, rtype: RecordType) -> String {
 fn update_state(state: &mut BTreeMap<String, Vec<String>>, changes: &[Change]) {
     for change in changes {
         match change {
-            Change::Create(r) => state
-                .entry(state_key(&r.name, r.rtype))
-                .or_default()
-                .push(r.value.clone()),
+            Change::Create(r) => {
+                let values = state.entry(state_key(&r.name, r.rtype)).or_default();
+                if !values.contains(&r.value) {
+                    values.push(r.value.clone());
+                }
+            }
             Change::Update { from, to } => {
                 let values = state.entry(state_key(&to.name, to.rtype)).or_default();
                 values.retain(|v| v != &from.value);
@@ -440,6 +468,60 @@ fn update_state(state: &mut BTreeMap<String, Vec<String>>, changes: &[Change]) {
         }
     }
     state.retain(|_, v| !v.is_empty());
+}
+
+/// The additions of `changes` alone (an update as a create of its new value).
+fn additions(changes: &[Change]) -> Vec<Change> {
+    changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Create(r) | Change::Update { to: r, .. } => Some(Change::Create(r.clone())),
+            Change::Delete(_) => None,
+        })
+        .collect()
+}
+
+/// The offset after the (possibly compressed) name at `at`.
+fn skip_name(message: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        match *message.get(at)? {
+            0 => return Some(at + 1),
+            l if l & 0xc0 == 0xc0 => return Some(at + 2),
+            l => at += 1 + usize::from(l),
+        }
+    }
+}
+
+/// The TSIG error (RFC 8945 §4.2: BADSIG 16, BADKEY 17, BADTIME 18, BADTRUNC 22) of a
+/// response's TSIG record, and for BADTIME the server's time from Other Data (§5.2.3).
+fn tsig_error(message: &[u8]) -> Option<(u16, Option<u64>)> {
+    let count = |i: usize| usize::from(u16::from_be_bytes([message[i], message[i + 1]]));
+    let mut at = 12;
+    for _ in 0..count(4) {
+        at = skip_name(message, at)? + 4;
+    }
+    let mut found = None;
+    for _ in 0..count(6) + count(8) + count(10) {
+        let end = skip_name(message, at)?;
+        let field = |o: usize| Some(u16::from_be_bytes([*message.get(o)?, *message.get(o + 1)?]));
+        let (rtype, length) = (field(end)?, usize::from(field(end + 8)?));
+        let rdata = message.get(end + 10..end + 10 + length)?;
+        if rtype == 250 {
+            // Algorithm name, time (6), fudge (2), MAC size and MAC, original id, error, other.
+            let mac_at = skip_name(rdata, 0)? + 8;
+            let mac_size = usize::from(u16::from_be_bytes([
+                *rdata.get(mac_at)?,
+                *rdata.get(mac_at + 1)?,
+            ]));
+            let error_at = mac_at + 2 + mac_size + 2;
+            let error = u16::from_be_bytes([*rdata.get(error_at)?, *rdata.get(error_at + 1)?]);
+            let other = rdata.get(error_at + 4..).filter(|o| o.len() == 6);
+            let time = other.map(|o| o.iter().fold(0u64, |t, b| (t << 8) | u64::from(*b)));
+            found = Some((error, time));
+        }
+        at = end + 10 + length;
+    }
+    found
 }
 
 fn rand_id() -> u16 {
@@ -529,13 +611,21 @@ impl Provider for Rfc2136 {
         self.add_prerequisites(&mut message, &sets)?;
         self.add_updates(&mut message, changes)?;
         let wire = message.to_vec().map_err(|e| self.local(e))?;
+        // The values about to be written are listed as mailauth's first, so an update whose
+        // answer is lost (and is found applied when read back) still counts as mailauth's;
+        // the values removed leave the list only once the server has said yes.
+        let mut state = self.load_state();
+        update_state(&mut state, &additions(changes));
+        self.save_state(&state)?;
         let response = self.exchange(&self.sign(wire))?;
         let rcode = response[3] & 0x0f;
         if rcode != 0 {
             let names: Vec<String> = sets.into_iter().map(|(n, _)| n).collect();
-            return Err(self.explain(rcode, &names));
+            return Err(match tsig_error(&response) {
+                Some(error) if rcode == 9 => self.explain_tsig(error, &names),
+                _ => self.explain(rcode, &names),
+            });
         }
-        let mut state = self.load_state();
         update_state(&mut state, changes);
         self.save_state(&state)
     }

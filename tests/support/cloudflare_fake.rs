@@ -2,7 +2,7 @@
 //! zones by name, TXT, CNAME, MX (`priority`) and TLSA (`data`) records listed by type in
 //! (deliberately small) pages, created, replaced and deleted by id, comments kept. It re-chunks
 //! long TXT content on read (as Cloudflare may), answers the first request of every fifth with
-//! HTTP 429 and `retry-after: 0`, rejects a wrong token with error 10000, and refuses an
+//! HTTP 429 and `retry-after: 0` (unless told to stop), rejects a wrong token with error 10000, and refuses an
 //! identical record with error 81058 (the message deliberately says nothing about "exists").
 //! A created record whose content contains [`REFUSED_CONTENT`] is refused with HTTP 400 and
 //! error 9005, as Cloudflare refuses content it finds invalid.
@@ -31,6 +31,8 @@ pub struct State {
     pub records: Vec<Record>,
     next_id: u64,
     requests: u64,
+    /// Set by [`CloudflareFake::stop_rate_limiting`].
+    no_rate_limit: bool,
 }
 
 /// A running fake.
@@ -65,6 +67,12 @@ impl CloudflareFake {
     /// The API base URL.
     pub fn base(&self) -> String {
         format!("http://{}/client/v4", self.addr)
+    }
+
+    /// Stop answering every fifth request with 429 (for tests whose faults come from elsewhere,
+    /// e.g. a fault proxy forwarding a change that must reach the store).
+    pub fn stop_rate_limiting(&self) {
+        self.state.lock().unwrap().no_rate_limit = true;
     }
 
     /// Put a record in place as another tool would (no comment).
@@ -192,7 +200,7 @@ fn handle(
 ) -> (u16, String, Value) {
     let mut state = state.lock().unwrap();
     state.requests += 1;
-    if state.requests % 5 == 1 {
+    if state.requests % 5 == 1 && !state.no_rate_limit {
         return (
             429,
             "retry-after: 0\r\n".into(),

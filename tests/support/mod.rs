@@ -5,11 +5,13 @@
 pub mod chromium;
 pub mod cloudflare_fake;
 pub mod cmd;
+pub mod dns_faults;
 pub mod dns_server;
 pub mod dnssec;
 pub mod exim;
 pub mod fake_smtp;
 pub mod fault_fs;
+pub mod fault_proxy;
 pub mod https_server;
 pub mod knot;
 pub mod mail_tls;
