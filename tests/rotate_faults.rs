@@ -3,12 +3,16 @@
 //! faulted run the safety invariants hold (the signer uses only served keys, no active key is
 //! unpublished, no private key is gone while its record is served, no temporary file is left),
 //! with the exit code and a message naming what failed; after the rerun everything has
-//! converged. The faults are the local ones a test can make as root: the zone-file backend's
-//! directory read-only or on a full disk, the key store on a full disk (tests/support/fault_fs).
+//! converged. The faults: the zone-file backend's directory read-only or on a full disk, the
+//! key store on a full disk (also at the switch's state save, filled by the hook)
+//! (tests/support/fault_fs); and a real PowerDNS behind the fault proxy
+//! (tests/support/fault_proxy) answering 503, 429 with a long Retry-After, a false success,
+//! a reset mid-body and no answer after the request was sent.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use mailauth::dns::Resolver;
 use mailauth::dns::zone::ZoneResolver;
 use mailauth::rotate::KeyState;
 
@@ -18,6 +22,7 @@ use crate::rotate::{
 };
 use crate::support::cmd::{CmdOutput, TestCommand};
 use crate::support::fault_fs::{self, SmallDisk};
+use crate::support::fault_proxy::{Fault, FaultProxy};
 
 const DOMAIN: &str = "rot.test";
 const ZONE: &str = "zones/rot.test.zone";
@@ -67,15 +72,46 @@ fn assert_no_temporary_files(dir: &Path, when: &str) {
 /// (`Some("generate")`), or without (`None`).
 type Exec<'a> = &'a dyn Fn(TestCommand, Option<&str>) -> CmdOutput;
 
-/// Two full cycles, each run first under the fault, then without it. `view` is the test
-/// directory as the runs see it (`dir` itself, or through a namespace).
-fn two_cycles_under(dir: &Path, view: &Path, exec: Exec<'_>, expect: &Expect) {
-    let served = || ZoneResolver::from_files(&[view.join(ZONE)]).unwrap();
+/// What the runs of one test share.
+struct Runs<'a> {
+    /// The test directory as the runs see it (the directory itself, or through a namespace).
+    view: &'a Path,
+    /// `mailauth` at a moment, with the test's global options.
+    at: Box<dyn Fn(u64) -> TestCommand + 'a>,
+    /// What the DNS serves now.
+    served: Box<dyn Fn() -> Box<dyn Resolver> + 'a>,
+    /// How a command is run, with or without the fault.
+    exec: Exec<'a>,
+}
+
+impl Runs<'_> {
+    /// Runs in `dir` served from its zone file under `zones/`.
+    fn zone_file<'a>(view: &'a Path, dir: &'a Path, exec: Exec<'a>) -> Runs<'a> {
+        Runs {
+            view,
+            at: Box::new(move |now| mailauth_at(dir, now)),
+            served: Box::new(move || {
+                Box::new(ZoneResolver::from_files(&[view.join(ZONE)]).unwrap())
+            }),
+            exec,
+        }
+    }
+}
+
+/// Two full cycles, each run first under the fault, then without it.
+fn two_cycles_under(runs: &Runs<'_>, expect: &Expect) {
+    let Runs {
+        view,
+        at,
+        served,
+        exec,
+    } = runs;
+    let view = *view;
     let (mut seen, mut stopped) = (BTreeSet::new(), BTreeSet::new());
     let mut now = START;
     // Bounded: two cycles are about a dozen due steps.
     for _ in 0..40 {
-        let status = exec(mailauth_at(dir, now).args(["--json", "status"]), None);
+        let status = exec(at(now).args(["--json", "status"]), None);
         status.assert_exit(0);
         let next = &status.json()[0]["next"];
         let action = next["action"]
@@ -84,7 +120,7 @@ fn two_cycles_under(dir: &Path, view: &Path, exec: Exec<'_>, expect: &Expect) {
             .to_owned();
         now = now.max(next["at_unix"].as_u64().unwrap_or_else(|| panic!("{next}")));
         let when = format!("{}: {action} at {now}", expect.name);
-        let out = exec(mailauth_at(dir, now).arg("rotate"), Some(&action));
+        let out = exec(at(now).arg("rotate"), Some(&action));
         if out.code() != Some(0) {
             assert_eq!(out.code(), Some(expect.exit), "{when}:\n{}", out.dump());
             let stderr = out.stderr_str();
@@ -104,12 +140,12 @@ fn two_cycles_under(dir: &Path, view: &Path, exec: Exec<'_>, expect: &Expect) {
         check_safety(
             view,
             DOMAIN,
-            &served(),
+            &*served(),
             &format!("{when}, faulted"),
             Converged::MaybeAhead,
         );
-        exec(mailauth_at(dir, now).arg("rotate"), None).assert_exit(0);
-        check_invariants(view, DOMAIN, &served(), &format!("{when}, rerun"));
+        exec(at(now).arg("rotate"), None).assert_exit(0);
+        check_invariants(view, DOMAIN, &*served(), &format!("{when}, rerun"));
         if entered(&state(view, DOMAIN), KeyState::Deleted) >= 4 {
             break;
         }
@@ -184,7 +220,7 @@ fn rotation_with_the_zone_file_read_only_stops_with_exit_2_and_converges() {
         says: &["rot.test.zone", "Read-only file system"],
         stops: ZONE_WRITES,
     };
-    two_cycles_under(dir.path(), dir.path(), &exec, &expect);
+    two_cycles_under(&Runs::zone_file(dir.path(), dir.path(), &exec), &expect);
 }
 
 #[test]
@@ -200,7 +236,7 @@ fn rotation_with_the_zone_file_on_a_full_disk_stops_with_exit_2_and_converges() 
         says: &["rot.test.zone", "No space left on device"],
         stops: ZONE_WRITES,
     };
-    two_cycles_under(dir.path(), &view, &exec, &expect);
+    two_cycles_under(&Runs::zone_file(&view, dir.path(), &exec), &expect);
 }
 
 #[test]
@@ -244,6 +280,125 @@ fn rotation_with_the_key_store_on_a_full_disk_stops_with_exit_2_and_converges() 
         says: &["keys/rot.test", "No space left on device"],
         stops: &["generate", "check_visible", "revoke", "delete"],
     };
-    two_cycles_under(dir.path(), &view, &exec, &expect);
+    two_cycles_under(&Runs::zone_file(&view, dir.path(), &exec), &expect);
     assert!(switch_faulted.get(), "the disk never filled at a switch");
+}
+
+/// Two cycles through a real PowerDNS whose API sits behind the fault proxy: every request
+/// that changes the zone (`PATCH`) gets `fault` in the faulted runs.
+fn through_powerdns_under(fault: Fault, expect: &Expect) {
+    let Some(pdns) = crate::support::pdns::Pdns::start() else {
+        return;
+    };
+    pdns.create_zone(DOMAIN);
+    let proxy = FaultProxy::in_front_of(&pdns.api);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("mailauth.toml"),
+        format!(
+            "[providers.p]\nkind = \"powerdns\"\nurl = \"{}\"\ntoken_env = \"PDNS_ROT_KEY\"\ntimeout = 2\n\n{}",
+            proxy.url(""),
+            rotated_domain(DOMAIN, "p", "echo switched >> hook.log")
+        ),
+    )
+    .unwrap();
+    let dns = pdns.dns.to_string();
+    let exec = |command: TestCommand, faulted: Option<&str>| {
+        if faulted.is_some() {
+            proxy.inject_every("PATCH", "/api/v1/", fault.clone());
+        }
+        let out = command.run();
+        proxy.clear();
+        out
+    };
+    let runs = Runs {
+        view: dir.path(),
+        at: Box::new(|now| {
+            mailauth_at(dir.path(), now)
+                .args(["--resolver", &dns])
+                .env("PDNS_ROT_KEY", &pdns.key)
+        }),
+        served: Box::new(|| {
+            Box::new(mailauth::dns::hickory::HickoryResolver::with_servers(&[pdns.dns]).unwrap())
+        }),
+        exec: &exec,
+    };
+    two_cycles_under(&runs, expect);
+    // Every zone-changing step (generate's publish, revoke, delete) met the fault.
+    assert!(
+        proxy.faults_fired() >= ZONE_WRITES.len() * 2,
+        "{}: the proxy faulted only {} requests",
+        expect.name,
+        proxy.faults_fired()
+    );
+}
+
+/// The provider answers 5xx: nothing is applied, exit 3 (README: a provider that answers
+/// 5xx), and the rerun converges.
+#[test]
+fn rotation_through_powerdns_answering_503_stops_with_exit_3_and_converges() {
+    through_powerdns_under(
+        Fault::ServerError(503),
+        &Expect {
+            name: "PowerDNS 503",
+            exit: 3,
+            says: &["503"],
+            stops: ZONE_WRITES,
+        },
+    );
+}
+
+/// HTTP 429 asking for longer than mailauth waits (RFC 9110 §10.2.3 `Retry-After`): exit 3.
+#[test]
+fn rotation_through_powerdns_rate_limited_stops_with_exit_3_and_converges() {
+    through_powerdns_under(
+        Fault::TooManyRequests {
+            retry_after: Some(3600),
+        },
+        &Expect {
+            name: "PowerDNS 429 Retry-After 3600",
+            exit: 3,
+            says: &["429"],
+            stops: ZONE_WRITES,
+        },
+    );
+}
+
+/// A success answer for a change the provider never made: the read-back finds it missing,
+/// exit 3, and the state never records a record that is not there.
+#[test]
+fn rotation_through_powerdns_faking_success_stops_with_exit_3_and_converges() {
+    through_powerdns_under(
+        Fault::FakeSuccess {
+            status: 204,
+            body: String::new(),
+        },
+        &Expect {
+            name: "PowerDNS false success",
+            exit: 3,
+            says: &["read back"],
+            stops: ZONE_WRITES,
+        },
+    );
+}
+
+/// The change reaches PowerDNS but its answer is cut (a reset mid-body) or never comes (a
+/// timeout after the request was sent): the read-back finds the change, so the step is done
+/// and the run goes on (exit 0) — the invariants hold either way.
+#[test]
+fn rotation_through_powerdns_losing_answers_counts_applied_changes_as_done() {
+    for (fault, name) in [
+        (Fault::ResetMidBody, "PowerDNS reset mid-body"),
+        (Fault::LoseAnswer, "PowerDNS timeout after sending"),
+    ] {
+        through_powerdns_under(
+            fault,
+            &Expect {
+                name,
+                exit: 3,
+                says: &[],
+                stops: &[],
+            },
+        );
+    }
 }
