@@ -297,39 +297,49 @@ fn a_crash_at_any_step_boundary_converges_on_the_next_run() {
     }
 }
 
-#[test]
-fn rotation_through_rfc2136_to_bind_and_opendkim_signs_with_the_exports() {
-    let Some(keygen) = tool("tsig-keygen") else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
+/// `domain` rotated in `dir` through RFC 2136 (TSIG key `rot-key`) to a BIND serving its zone
+/// file; the provider's address is `route(BIND's address)` (BIND's itself, or a proxy's in
+/// front of it). `None` after reporting why when BIND or tsig-keygen is missing.
+pub(crate) fn rotation_through_bind(
+    dir: &Path,
+    domain: &str,
+    route: &dyn Fn(std::net::SocketAddr) -> std::net::SocketAddr,
+) -> Option<crate::support::named::Named> {
+    let keygen = tool("tsig-keygen")?;
     let out = Command::new(keygen)
         .args(["-a", "hmac-sha256", "rot-key"])
         .output()
         .unwrap();
-    let key_file = dir.path().join("tsig.key");
+    let key_file = dir.join("tsig.key");
     std::fs::write(&key_file, &out.stdout).unwrap();
     {
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
-    setup(dir.path(), "bind.test", "");
-    let zone = dir.path().join("bind.test.zone");
-    let Some(named) = crate::support::named::Named::start_with_update_key(
-        &[("bind.test".into(), zone)],
+    setup(dir, domain, "");
+    let zone = dir.join(format!("{domain}.zone"));
+    let named = crate::support::named::Named::start_with_update_key(
+        &[(domain.into(), zone)],
         Some(("rot-key", &key_file)),
-    ) else {
-        return;
-    };
-    let config = std::fs::read_to_string(dir.path().join("mailauth.toml")).unwrap();
+    )?;
+    let config = std::fs::read_to_string(dir.join("mailauth.toml")).unwrap();
     std::fs::write(
-        dir.path().join("mailauth.toml"),
+        dir.join("mailauth.toml"),
         format!(
             "[providers.p]\nkind = \"rfc2136\"\nurl = \"{}\"\nkey_file = \"tsig.key\"\n\n{config}",
-            named.addr()
+            route(named.addr())
         ),
     )
     .unwrap();
+    Some(named)
+}
+
+#[test]
+fn rotation_through_rfc2136_to_bind_and_opendkim_signs_with_the_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(named) = rotation_through_bind(dir.path(), "bind.test", &|addr| addr) else {
+        return;
+    };
     let addr = named.addr().to_string();
     let server = mailauth::dns::hickory::HickoryResolver::with_servers(&[named.addr()]).unwrap();
     let mut now = START;

@@ -7,7 +7,9 @@
 //! key store on a full disk (also at the switch's state save, filled by the hook)
 //! (tests/support/fault_fs); and a real PowerDNS behind the fault proxy
 //! (tests/support/fault_proxy) answering 503, 429 with a long Retry-After, a false success,
-//! a reset mid-body and no answer after the request was sent.
+//! a reset mid-body and no answer after the request was sent; RFC 2136 to a real BIND behind
+//! the DNS fault proxy (tests/support/dns_faults) answering SERVFAIL, REFUSED, NOTAUTH and TSIG
+//! BADTIME.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -17,10 +19,11 @@ use mailauth::dns::zone::ZoneResolver;
 use mailauth::rotate::KeyState;
 
 use crate::rotate::{
-    Converged, START, check_invariants, check_safety, entered, mailauth_at, rotated_domain, state,
-    write_zone,
+    Converged, START, check_invariants, check_safety, entered, mailauth_at, rotated_domain,
+    rotation_through_bind, state, write_zone,
 };
 use crate::support::cmd::{CmdOutput, TestCommand};
+use crate::support::dns_faults::{Applies, DnsFault, DnsFaultProxy, NOTAUTH, REFUSED, SERVFAIL};
 use crate::support::fault_fs::{self, SmallDisk};
 use crate::support::fault_proxy::{Fault, FaultProxy};
 
@@ -284,6 +287,34 @@ fn rotation_with_the_key_store_on_a_full_disk_stops_with_exit_2_and_converges() 
     assert!(switch_faulted.get(), "the disk never filled at a switch");
 }
 
+/// [`two_cycles_under`] with the records read from the DNS server at `server`.
+fn two_cycles_served_by(
+    view: &Path,
+    at: &dyn Fn(u64) -> TestCommand,
+    server: std::net::SocketAddr,
+    exec: Exec<'_>,
+    expect: &Expect,
+) {
+    let runs = Runs {
+        view,
+        at: Box::new(at),
+        served: Box::new(move || {
+            Box::new(mailauth::dns::hickory::HickoryResolver::with_servers(&[server]).unwrap())
+        }),
+        exec,
+    };
+    two_cycles_under(&runs, expect);
+}
+
+/// Every zone-changing step (generate's publish, revoke, delete; each cycle) met the fault.
+fn assert_fired(expect: &Expect, fired: usize) {
+    assert!(
+        fired >= ZONE_WRITES.len() * 2,
+        "{}: the proxy faulted only {fired} requests",
+        expect.name
+    );
+}
+
 /// Two cycles through a real PowerDNS whose API sits behind the fault proxy: every request
 /// that changes the zone (`PATCH`) gets `fault` in the faulted runs.
 fn through_powerdns_under(fault: Fault, expect: &Expect) {
@@ -311,26 +342,13 @@ fn through_powerdns_under(fault: Fault, expect: &Expect) {
         proxy.clear();
         out
     };
-    let runs = Runs {
-        view: dir.path(),
-        at: Box::new(|now| {
-            mailauth_at(dir.path(), now)
-                .args(["--resolver", &dns])
-                .env("PDNS_ROT_KEY", &pdns.key)
-        }),
-        served: Box::new(|| {
-            Box::new(mailauth::dns::hickory::HickoryResolver::with_servers(&[pdns.dns]).unwrap())
-        }),
-        exec: &exec,
+    let at = |now| {
+        mailauth_at(dir.path(), now)
+            .args(["--resolver", &dns])
+            .env("PDNS_ROT_KEY", &pdns.key)
     };
-    two_cycles_under(&runs, expect);
-    // Every zone-changing step (generate's publish, revoke, delete) met the fault.
-    assert!(
-        proxy.faults_fired() >= ZONE_WRITES.len() * 2,
-        "{}: the proxy faulted only {} requests",
-        expect.name,
-        proxy.faults_fired()
-    );
+    two_cycles_served_by(dir.path(), &at, pdns.dns, &exec, expect);
+    assert_fired(expect, proxy.faults_fired());
 }
 
 /// The provider answers 5xx: nothing is applied, exit 3 (README: a provider that answers
@@ -348,20 +366,24 @@ fn rotation_through_powerdns_answering_503_stops_with_exit_3_and_converges() {
     );
 }
 
-/// HTTP 429 asking for longer than mailauth waits (RFC 9110 §10.2.3 `Retry-After`): exit 3.
+/// HTTP 429 on every try, with a `Retry-After` longer than mailauth waits (RFC 9110 §10.2.3)
+/// or with none (waited out, then given up): exit 3.
 #[test]
 fn rotation_through_powerdns_rate_limited_stops_with_exit_3_and_converges() {
-    through_powerdns_under(
-        Fault::TooManyRequests {
-            retry_after: Some(3600),
-        },
-        &Expect {
-            name: "PowerDNS 429 Retry-After 3600",
-            exit: 3,
-            says: &["429"],
-            stops: ZONE_WRITES,
-        },
-    );
+    for (retry_after, name) in [
+        (Some(3600), "PowerDNS 429 Retry-After 3600"),
+        (None, "PowerDNS 429 without Retry-After"),
+    ] {
+        through_powerdns_under(
+            Fault::TooManyRequests { retry_after },
+            &Expect {
+                name,
+                exit: 3,
+                says: &["429"],
+                stops: ZONE_WRITES,
+            },
+        );
+    }
 }
 
 /// A success answer for a change the provider never made: the read-back finds it missing,
@@ -398,6 +420,65 @@ fn rotation_through_powerdns_losing_answers_counts_applied_changes_as_done() {
                 exit: 3,
                 says: &[],
                 stops: &[],
+            },
+        );
+    }
+}
+
+/// Two cycles through RFC 2136 to a real BIND with the DNS fault proxy in front of its UPDATE
+/// port: in the faulted runs every UPDATE gets `fault` (queries still reach BIND).
+fn through_rfc2136_under(fault: DnsFault, expect: &Expect) {
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = std::cell::OnceCell::new();
+    let route = |addr| proxy.get_or_init(|| DnsFaultProxy::start(addr)).addr();
+    let Some(named) = rotation_through_bind(dir.path(), DOMAIN, &route) else {
+        return;
+    };
+    let proxy = proxy.get().expect("the provider goes through the proxy");
+    let bind = named.addr().to_string();
+    let exec = |command: TestCommand, faulted: Option<&str>| {
+        if faulted.is_some() {
+            proxy.set(fault, Applies::Updates);
+        }
+        let out = command.run();
+        proxy.clear();
+        out
+    };
+    let at = |now| mailauth_at(dir.path(), now).args(["--resolver", &bind]);
+    two_cycles_served_by(dir.path(), &at, named.addr(), &exec, expect);
+    assert_fired(expect, proxy.fired());
+}
+
+/// RFC 2136 §2.2 SERVFAIL: the server could not do the update now; exit 3.
+#[test]
+fn rfc2136_2_2_servfail_during_rotation_stops_with_exit_3_and_converges() {
+    through_rfc2136_under(
+        DnsFault::Rcode(SERVFAIL),
+        &Expect {
+            name: "RFC 2136 SERVFAIL",
+            exit: 3,
+            says: &["SERVFAIL"],
+            stops: ZONE_WRITES,
+        },
+    );
+}
+
+/// RFC 2136 §2.2 REFUSED and NOTAUTH, and a TSIG BADTIME (RFC 8945 §5.2.3): a policy, key or
+/// clock to fix here, exit 2, naming it; the rerun with it fixed converges.
+#[test]
+fn rfc2136_2_2_refused_notauth_and_badtime_during_rotation_stop_with_exit_2_and_converge() {
+    for (fault, name, says) in [
+        (DnsFault::Rcode(REFUSED), "RFC 2136 REFUSED", &["REFUSED"]),
+        (DnsFault::Rcode(NOTAUTH), "RFC 2136 NOTAUTH", &["NOTAUTH"]),
+        (DnsFault::BadTime, "TSIG BADTIME", &["BADTIME"]),
+    ] {
+        through_rfc2136_under(
+            fault,
+            &Expect {
+                name,
+                exit: 2,
+                says,
+                stops: ZONE_WRITES,
             },
         );
     }
