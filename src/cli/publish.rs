@@ -26,7 +26,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use mailauth_providers::{Change, Plan, Provider, ProviderError, RecordType, apply_plan, plan};
 
-use super::rotate::SkippedLocked;
+use super::rotate::{SkippedLocked, Taken};
 use super::{GlobalArgs, Outcome, print_json};
 use mailauth::config::Config;
 use mailauth::dns::Resolver;
@@ -228,13 +228,14 @@ async fn make_plans(global: &GlobalArgs, args: &PlanArgs, lock: bool) -> Result<
             continue;
         }
         let held = if lock {
-            match SkippedLocked::lock(&store, domain) {
-                Ok(held) => Some(held),
-                Err(Ok(locked)) => {
+            match SkippedLocked::lock(&store, domain)
+                .with_context(|| format!("publishing {domain}"))?
+            {
+                Taken::Held(held) => Some(held),
+                Taken::Skipped(locked) => {
                     skipped.push(locked);
                     continue;
                 }
-                Err(Err(e)) => return Err(e).with_context(|| format!("publishing {domain}")),
             }
         } else {
             None

@@ -167,17 +167,17 @@ pub async fn rotate(global: &GlobalArgs, args: RotateArgs) -> Result<Outcome> {
     for (name, domain) in selected(&config, &args.config, &args.domains)? {
         // A domain another run holds is skipped, not an error: that run advances it, and the
         // other domains still get theirs (a cron run overlapping a slow one).
-        let lock = match SkippedLocked::lock(&store, name) {
-            Ok(lock) => lock,
-            Err(Ok(skipped)) => {
-                if !global.json {
-                    println!("{}", skipped.line());
+        let lock =
+            match SkippedLocked::lock(&store, name).with_context(|| format!("rotating {name}"))? {
+                Taken::Held(lock) => lock,
+                Taken::Skipped(skipped) => {
+                    if !global.json {
+                        println!("{}", skipped.line());
+                    }
+                    reports.push(skipped.json());
+                    continue;
                 }
-                reports.push(skipped.json());
-                continue;
-            }
-            Err(Err(e)) => return Err(e).with_context(|| format!("rotating {name}")),
-        };
+            };
         let mut json =
             rotate_domain(global, &config, &dir, (name, domain), &lock, args.dry_run).await?;
         json["status"] = "ran".into();
@@ -200,26 +200,32 @@ pub(super) struct SkippedLocked {
     pub lock: PathBuf,
 }
 
+/// What asking for a domain's lock gave this run.
+#[derive(Debug)]
+pub(super) enum Taken {
+    /// The lock: this run may advance the domain.
+    Held(DomainLock),
+    /// Another run holds it: this run skips the domain.
+    Skipped(SkippedLocked),
+}
+
 impl SkippedLocked {
-    /// Take `name`'s lock for this run; `Err(Ok(skipped))` when another run holds it. A lock
-    /// left by a run that died holding it is taken over, and said so on stderr.
-    pub(super) fn lock(
-        store: &KeyStore,
-        name: &DomainName,
-    ) -> Result<DomainLock, Result<SkippedLocked, RotateError>> {
+    /// Take `name`'s lock for this run, or say who holds it. A lock left by a run that died
+    /// holding it is taken over, and said so on stderr.
+    pub(super) fn lock(store: &KeyStore, name: &DomainName) -> Result<Taken, RotateError> {
         match lock_domain(store, name) {
             Ok(lock) => {
                 if let Some(stale) = lock.recovered() {
                     recovered_lock(name, stale, lock.path());
                 }
-                Ok(lock)
+                Ok(Taken::Held(lock))
             }
-            Err(RotateError::Locked { holder, lock, .. }) => Err(Ok(SkippedLocked {
+            Err(RotateError::Locked { holder, lock, .. }) => Ok(Taken::Skipped(SkippedLocked {
                 domain: name.clone(),
                 holder,
                 lock,
             })),
-            Err(e) => Err(Err(e)),
+            Err(e) => Err(e),
         }
     }
 
