@@ -318,6 +318,11 @@ fn assert_fired(expect: &Expect, fired: usize) {
 /// Two cycles through a real PowerDNS whose API sits behind the fault proxy: every request
 /// that changes the zone (`PATCH`) gets `fault` in the faulted runs.
 fn through_powerdns_under(fault: Fault, expect: &Expect) {
+    through_powerdns_with(("PATCH", fault), expect);
+}
+
+/// [`through_powerdns_under`] with the fault on every request of this method.
+fn through_powerdns_with((method, fault): (&str, Fault), expect: &Expect) {
     let Some(pdns) = crate::support::pdns::Pdns::start() else {
         return;
     };
@@ -336,7 +341,7 @@ fn through_powerdns_under(fault: Fault, expect: &Expect) {
     let dns = pdns.dns.to_string();
     let exec = |command: TestCommand, faulted: Option<&str>| {
         if faulted.is_some() {
-            proxy.inject_every("PATCH", "/api/v1/", fault.clone());
+            proxy.inject_every(method, "/api/v1/servers/localhost/zones/", fault.clone());
         }
         let out = command.run();
         proxy.clear();
@@ -477,6 +482,45 @@ fn rfc2136_2_2_refused_notauth_and_badtime_during_rotation_stop_with_exit_2_and_
             &Expect {
                 name,
                 exit: 2,
+                says,
+                stops: ZONE_WRITES,
+            },
+        );
+    }
+}
+
+/// Reads of the zone answered with a body cut short, with HTML instead of JSON, or reset
+/// mid-body; and a change that gets no answer at all (a timeout after the request was sent, the
+/// change not made): nothing is recorded that is not there, exit 3 naming the provider.
+#[test]
+fn rotation_through_powerdns_with_broken_answers_stops_with_exit_3_and_converges() {
+    for (request, name, says) in [
+        (
+            ("GET", Fault::TruncatedBody),
+            "PowerDNS truncated body",
+            &["powerdns", "GET zone"],
+        ),
+        (
+            ("GET", Fault::NotJson),
+            "PowerDNS non-JSON body",
+            &["powerdns", "JSON"],
+        ),
+        (
+            ("GET", Fault::ResetMidBody),
+            "PowerDNS reset reading",
+            &["powerdns", "GET zone"],
+        ),
+        (
+            ("PATCH", Fault::NoAnswer),
+            "PowerDNS no answer",
+            &["powerdns", "timeout"],
+        ),
+    ] {
+        through_powerdns_with(
+            request,
+            &Expect {
+                name,
+                exit: 3,
                 says,
                 stops: ZONE_WRITES,
             },
