@@ -99,7 +99,7 @@ async fn next(global: &GlobalArgs, args: NextArgs) -> Result<Outcome> {
     };
     let live = observer.live(&args.host, args.port).await?;
     let store = KeyStore::new(config.key_dir(&dir));
-    let _lock = mailauth::rotate::executor::lock_state(&store, &domain)?;
+    let _lock = mailauth::rotate::lock::lock_domain(&store, &domain)?;
     let mut state = RotationState::load(&store, &domain)?.unwrap_or_default();
     let name = mailauth::transport::dane::tlsa_name(&args.host, args.port);
     let index = match state.tlsa.iter().position(|r| r.name == name) {

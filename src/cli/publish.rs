@@ -13,6 +13,11 @@
 //! id) is applied only after the policy file `mailauth mta-sts policy` wrote is served at
 //! `https://mta-sts.DOMAIN/.well-known/mta-sts.txt`, fetched and compared (CRLF and LF alike);
 //! otherwise that domain is refused, and the other domains carry on.
+//!
+//! `publish` holds each domain's lock (the one `rotate` takes, `mailauth::rotate::lock`) from
+//! its plan to its confirmation; a domain another run holds is skipped with the holder named
+//! (status `skipped_locked`, `holder`), the others carry on, and the skip alone does not change
+//! the exit.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -21,10 +26,12 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use mailauth_providers::{Change, Plan, Provider, ProviderError, RecordType, apply_plan, plan};
 
+use super::rotate::{SkippedLocked, Taken};
 use super::{GlobalArgs, Outcome, print_json};
 use mailauth::config::Config;
 use mailauth::dns::Resolver;
 use mailauth::keys::{KeySpec, KeyStore, generate};
+use mailauth::rotate::lock::DomainLock;
 use mailauth_base::DomainName;
 
 /// Arguments of `mailauth init`.
@@ -158,6 +165,15 @@ struct DomainPlan {
     zone_file: Option<PathBuf>,
     /// Set when the plan changes the `_mta-sts` id: the policy that must be served first.
     sts_served: Option<StsServedCheck>,
+    /// `publish` holds the domain's lock (the rotation's) from planning to confirming, so it
+    /// never plans or applies while a `rotate` changes the same records or keys.
+    _lock: Option<DomainLock>,
+}
+
+/// The plans made, and (for `publish`) the domains skipped because another run holds them.
+struct Plans {
+    plans: Vec<DomainPlan>,
+    skipped: Vec<SkippedLocked>,
 }
 
 /// The policy file that must be served before a domain's `_mta-sts` id changes.
@@ -188,7 +204,8 @@ pub(super) fn build_provider(
     Ok((opened.provider, opened.zone_file))
 }
 
-async fn make_plans(global: &GlobalArgs, args: &PlanArgs) -> Result<Vec<DomainPlan>> {
+/// Plan every selected domain; with `lock` (publish), only those whose lock this run gets.
+async fn make_plans(global: &GlobalArgs, args: &PlanArgs, lock: bool) -> Result<Plans> {
     let config = Config::load(&args.config)?;
     let dir = super::transport::config_dir(&args.config);
     let store = KeyStore::new(config.key_dir(&dir));
@@ -198,6 +215,7 @@ async fn make_plans(global: &GlobalArgs, args: &PlanArgs) -> Result<Vec<DomainPl
         }
     }
     let mut plans = Vec::new();
+    let mut skipped = Vec::new();
     for (domain, domain_config) in &config.domains {
         if !args.domains.is_empty() && !args.domains.contains(domain) {
             continue;
@@ -209,6 +227,19 @@ async fn make_plans(global: &GlobalArgs, args: &PlanArgs) -> Result<Vec<DomainPl
         {
             continue;
         }
+        let held = if lock {
+            match SkippedLocked::lock(&store, domain)
+                .with_context(|| format!("publishing {domain}"))?
+            {
+                Taken::Held(held) => Some(held),
+                Taken::Skipped(locked) => {
+                    skipped.push(locked);
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
         let transport = mailauth::records::TransportInputs {
             config_dir: dir.clone(),
             mx_hosts: super::transport::mx_hosts_if_needed(global, domain, domain_config).await?,
@@ -236,9 +267,10 @@ async fn make_plans(global: &GlobalArgs, args: &PlanArgs) -> Result<Vec<DomainPl
             plan,
             zone_file,
             sts_served,
+            _lock: held,
         });
     }
-    Ok(plans)
+    Ok(Plans { plans, skipped })
 }
 
 /// When `plan` creates or changes `_mta-sts.DOMAIN`, the policy that must be served first.
@@ -399,7 +431,7 @@ fn change_json(change: &Change) -> serde_json::Value {
 }
 
 pub async fn plan_command(global: &GlobalArgs, args: PlanArgs) -> Result<Outcome> {
-    let plans = make_plans(global, &args).await?;
+    let Plans { plans, .. } = make_plans(global, &args, false).await?;
     if global.json {
         print_json(&plans_json(&plans))?;
     } else {
@@ -514,7 +546,7 @@ fn ask(total: usize) -> Result<bool> {
 }
 
 pub async fn publish(global: &GlobalArgs, args: PlanArgs) -> Result<Outcome> {
-    let plans = make_plans(global, &args).await?;
+    let Plans { plans, skipped } = make_plans(global, &args, true).await?;
     if !global.json {
         print_plans(&plans);
     }
@@ -551,19 +583,29 @@ pub async fn publish(global: &GlobalArgs, args: PlanArgs) -> Result<Outcome> {
         };
         outcomes.push(outcome);
     }
-    report(global, &plans, &outcomes)?;
+    report(global, &plans, &outcomes, &skipped)?;
+    // A domain another run holds is that run's to publish: skipping it is no failure.
     exit_outcome(failure, &outcomes)
 }
 
-fn report(global: &GlobalArgs, plans: &[DomainPlan], outcomes: &[DomainOutcome<'_>]) -> Result<()> {
+fn report(
+    global: &GlobalArgs,
+    plans: &[DomainPlan],
+    outcomes: &[DomainOutcome<'_>],
+    skipped: &[SkippedLocked],
+) -> Result<()> {
     if global.json {
+        let domains = outcomes.iter().map(DomainOutcome::json);
         return print_json(&serde_json::json!({
             "plans": plans_json(plans),
-            "domains": outcomes.iter().map(DomainOutcome::json).collect::<Vec<_>>(),
+            "domains": domains.chain(skipped.iter().map(SkippedLocked::json)).collect::<Vec<_>>(),
         }));
     }
     for outcome in outcomes {
         eprintln!("mailauth: {}", outcome.line());
+    }
+    for skip in skipped {
+        eprintln!("mailauth: {}", skip.line());
     }
     Ok(())
 }

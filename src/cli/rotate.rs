@@ -13,7 +13,8 @@ use mailauth::keys::{KeySpec, KeyStore};
 use mailauth::rotate::dane::{
     Observer, TlsaAction, TlsaRollover, TlsaRotation, TlsaTiming, next_action as dane_step,
 };
-use mailauth::rotate::executor::Rotation;
+use mailauth::rotate::executor::{RotateError, Rotation};
+use mailauth::rotate::lock::{DomainLock, LockHolder, lock_domain};
 use mailauth::rotate::step::upcoming;
 use mailauth::rotate::{KeyState, Moment, Policy, RotationState};
 use mailauth_base::DomainName;
@@ -25,11 +26,14 @@ rotate advances each domain with a [domains.\"D\".rotation] section as far as is
 exits: generate a key, publish it, wait until every authoritative server serves it, switch the \
 signer (write exports, run on_switch), keep the old key published for the overlap, revoke it \
 (empty p=), then delete it. Run it from cron or a systemd timer (see contrib/); runs are \
-idempotent, locked per domain, and resume after a crash.
+idempotent and resume after a crash. Each domain is locked while a run advances it: a run that \
+finds a domain locked by another run (a cron run overlapping a slow one) skips that domain, \
+naming the process that holds it, and carries on with the others; a lock left by a run that \
+was killed is recovered, and said so.
 
 TLSA rollover (after `mailauth dane next --key FILE --host MX`): publish the current and next digests (3 1 1), wait until every authoritative server serves them, watch the server switch to the next key over STARTTLS (the switch is observed, never assumed), then remove the old digest two TTLs after the switch. A server presenting a key that is neither current nor next stops the rollover (dane.live_key_unknown, exit 1) and nothing is changed.
 
-Exit status: 0 done or waiting, 1 the server presents an unknown key, 2 bad configuration, 3 provider, DNS or mail server unreachable.")]
+Exit status: 0 done, waiting, or skipped because another run holds the domain, 1 the server presents an unknown key, 2 bad configuration, 3 provider, DNS or mail server unreachable.")]
 pub struct RotateArgs {
     /// The configuration file.
     #[arg(long, default_value = "mailauth.toml")]
@@ -158,61 +162,27 @@ fn rotation<'a>(
 pub async fn rotate(global: &GlobalArgs, args: RotateArgs) -> Result<Outcome> {
     let config = Config::load(&args.config)?;
     let dir = config_dir(&args.config);
-    let now = global.now()?;
+    let store = KeyStore::new(config.key_dir(&dir));
     let mut reports = Vec::new();
     for (name, domain) in selected(&config, &args.config, &args.domains)? {
-        let (provider, zone_file) =
-            super::publish::build_provider(domain.provider.get_ref(), &config, &dir)?;
-        let answerers = Answerers::find(global, zone_file.as_deref(), name).await?;
-        let mut json = serde_json::json!({"domain": name});
-        if let Some(rotation) = rotation(
-            &config,
-            &dir,
-            name,
-            domain,
-            provider.as_ref(),
-            answerers.clone(),
-        )? {
-            let report = rotation
-                .run(now, args.dry_run)
-                .await
-                .with_context(|| format!("rotating {name}"))?;
-            if !global.json {
-                for action in &report.done {
-                    println!("{name}: {}", action.done());
+        // A domain another run holds is skipped, not an error: that run advances it, and the
+        // other domains still get theirs (a cron run overlapping a slow one).
+        let lock =
+            match SkippedLocked::lock(&store, name).with_context(|| format!("rotating {name}"))? {
+                Taken::Held(lock) => lock,
+                Taken::Skipped(skipped) => {
+                    if !global.json {
+                        println!("{}", skipped.line());
+                    }
+                    reports.push(skipped.json());
+                    continue;
                 }
-                println!("{name}: {}; next: {}", report.stopped, report.next);
-            }
-            json = serde_json::to_value(&report)?;
-        }
-        let tlsa = TlsaRotation {
-            domain: name.clone(),
-            store: KeyStore::new(config.key_dir(&dir)),
-            provider: provider.as_ref(),
-            timing: tlsa_timing(domain),
-            servers: Box::new(move || answerers.open().map_err(Into::into)),
-            observer: Observer {
-                resolver: global.resolver()?,
-                timeout: std::time::Duration::from_secs(10),
-            },
-        };
-        let tlsa_reports = tlsa
-            .run(now, args.dry_run)
-            .await
-            .with_context(|| format!("rolling over the TLSA records of {name}"))?;
-        if !global.json {
-            for report in &tlsa_reports {
-                for action in &report.done {
-                    println!("{name}: done: {action}");
-                }
-                println!(
-                    "{name}: {}: {}; next: {}",
-                    report.name, report.stopped, report.next
-                );
-            }
-        }
-        if !tlsa_reports.is_empty() {
-            json["tlsa"] = serde_json::to_value(&tlsa_reports)?;
+            };
+        let mut json =
+            rotate_domain(global, &config, &dir, (name, domain), &lock, args.dry_run).await?;
+        json["status"] = "ran".into();
+        if let Some(stale) = lock.recovered() {
+            json["recovered_lock"] = stale.to_json();
         }
         reports.push(json);
     }
@@ -220,6 +190,147 @@ pub async fn rotate(global: &GlobalArgs, args: RotateArgs) -> Result<Outcome> {
         print_json(&serde_json::Value::Array(reports))?;
     }
     Ok(Outcome::Success)
+}
+
+/// A domain skipped because another run holds its lock.
+#[derive(Debug)]
+pub(super) struct SkippedLocked {
+    pub domain: DomainName,
+    pub holder: Option<LockHolder>,
+    pub lock: PathBuf,
+}
+
+/// What asking for a domain's lock gave this run.
+#[derive(Debug)]
+pub(super) enum Taken {
+    /// The lock: this run may advance the domain.
+    Held(DomainLock),
+    /// Another run holds it: this run skips the domain.
+    Skipped(SkippedLocked),
+}
+
+impl SkippedLocked {
+    /// Take `name`'s lock for this run, or say who holds it. A lock left by a run that died
+    /// holding it is taken over, and said so on stderr.
+    pub(super) fn lock(store: &KeyStore, name: &DomainName) -> Result<Taken, RotateError> {
+        match lock_domain(store, name) {
+            Ok(lock) => {
+                if let Some(stale) = lock.recovered() {
+                    recovered_lock(name, stale, lock.path());
+                }
+                Ok(Taken::Held(lock))
+            }
+            Err(RotateError::Locked { holder, lock, .. }) => Ok(Taken::Skipped(SkippedLocked {
+                domain: name.clone(),
+                holder,
+                lock,
+            })),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The line for people.
+    pub(super) fn line(&self) -> String {
+        let who = self
+            .holder
+            .as_ref()
+            .map_or_else(|| "holder unknown".to_owned(), LockHolder::to_string);
+        format!(
+            "{}: skipped: another mailauth run holds its lock ({who}; {})",
+            self.domain,
+            self.lock.display()
+        )
+    }
+
+    /// The `--json` entry.
+    pub(super) fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "domain": self.domain,
+            "status": "skipped_locked",
+            "holder": self.holder.as_ref().map(LockHolder::to_json),
+            "lock": self.lock,
+        })
+    }
+}
+
+/// Say that `name`'s lock was left by a run that died holding it, and was taken over.
+fn recovered_lock(name: &DomainName, stale: &LockHolder, lock: &Path) {
+    let gone = if stale.is_gone() {
+        "no longer running"
+    } else {
+        "no longer holding it"
+    };
+    // On stderr with --json too (where the JSON also carries it as `recovered_lock`).
+    eprintln!(
+        "mailauth: {name}: recovered the lock {} left by {stale} ({gone}); its steps are safe to repeat",
+        lock.display()
+    );
+}
+
+/// One domain's DKIM rotation and TLSA rollovers under its `lock`: their `--json` fields.
+async fn rotate_domain(
+    global: &GlobalArgs,
+    config: &Config,
+    dir: &Path,
+    (name, domain): (&DomainName, &DomainConfig),
+    lock: &DomainLock,
+    dry_run: bool,
+) -> Result<serde_json::Value> {
+    let now = global.now()?;
+    let (provider, zone_file) =
+        super::publish::build_provider(domain.provider.get_ref(), config, dir)?;
+    let answerers = Answerers::find(global, zone_file.as_deref(), name).await?;
+    let mut json = serde_json::json!({"domain": name});
+    if let Some(rotation) = rotation(
+        config,
+        dir,
+        name,
+        domain,
+        provider.as_ref(),
+        answerers.clone(),
+    )? {
+        let report = rotation
+            .run(lock, now, dry_run)
+            .await
+            .with_context(|| format!("rotating {name}"))?;
+        if !global.json {
+            for action in &report.done {
+                println!("{name}: {}", action.done());
+            }
+            println!("{name}: {}; next: {}", report.stopped, report.next);
+        }
+        json = serde_json::to_value(&report)?;
+    }
+    let tlsa = TlsaRotation {
+        domain: name.clone(),
+        store: KeyStore::new(config.key_dir(dir)),
+        provider: provider.as_ref(),
+        timing: tlsa_timing(domain),
+        servers: Box::new(move || answerers.open().map_err(Into::into)),
+        observer: Observer {
+            resolver: global.resolver()?,
+            timeout: std::time::Duration::from_secs(10),
+        },
+    };
+    let tlsa_reports = tlsa
+        .run(lock, now, dry_run)
+        .await
+        .with_context(|| format!("rolling over the TLSA records of {name}"))?;
+    if !global.json {
+        for report in &tlsa_reports {
+            for action in &report.done {
+                println!("{name}: done: {action}");
+            }
+            println!(
+                "{name}: {}: {}; next: {}",
+                report.name, report.stopped, report.next
+            );
+        }
+    }
+    if !tlsa_reports.is_empty() {
+        json["tlsa"] = serde_json::to_value(&tlsa_reports)?;
+    }
+    Ok(json)
 }
 
 pub fn status(global: &GlobalArgs, args: RotateArgs) -> Result<Outcome> {

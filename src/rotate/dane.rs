@@ -24,7 +24,8 @@ use mailauth_base::DomainName;
 use mailauth_providers::{Desired, Ownership, Provider, RecordType, Tlsa, apply_plan, plan};
 use serde::{Deserialize, Serialize};
 
-use super::executor::{RotateError, ServerFactory, lock_state};
+use super::executor::{RotateError, ServerFactory, check_lock};
+use super::lock::DomainLock;
 use super::{Moment, RotationState};
 use crate::dns::Resolver;
 use crate::keys::KeyStore;
@@ -692,9 +693,15 @@ enum Progress {
 
 impl TlsaRotation<'_> {
     /// Advance every TLSA name of the domain as far as is safe at `now`; with `dry_run` only say
-    /// what is next. The state is saved after every step that changed it.
-    pub async fn run(&self, now: u64, dry_run: bool) -> Result<Vec<TlsaReport>, RotateError> {
-        let _lock = lock_state(&self.store, &self.domain)?;
+    /// what is next, holding the domain's `lock` (the DKIM rotation's: one run holds it for both). The
+    /// state is saved after every step that changed it.
+    pub async fn run(
+        &self,
+        lock: &DomainLock,
+        now: u64,
+        dry_run: bool,
+    ) -> Result<Vec<TlsaReport>, RotateError> {
+        check_lock(lock, &self.domain)?;
         let mut state = RotationState::load(&self.store, &self.domain)?.unwrap_or_default();
         let mut reports = Vec::new();
         for index in 0..state.tlsa.len() {

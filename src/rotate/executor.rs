@@ -8,13 +8,14 @@
 //! process exits at once at that point, as if killed.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use mailauth_base::DomainName;
 use mailauth_providers::{Desired, Ownership, Provider, ProviderError, apply_plan, plan};
 use serde::Serialize;
 
+use super::lock::DomainLock;
 use super::step::{Action, SignerSwitch, Upcoming, next_action, revoked_record, signer_after};
 use super::{KeyState, Policy, RotationState, StateError};
 use crate::dkim::build;
@@ -59,12 +60,23 @@ pub enum RotateError {
         source: std::io::Error,
     },
     /// Another run holds the lock.
-    #[error("another mailauth rotate is running for {domain} (lock {})", lock.display())]
+    #[error("another mailauth run holds the lock for {domain} ({}; lock {})", holder.as_ref().map_or_else(|| "holder unknown".to_owned(), |h| h.to_string()), lock.display())]
     Locked {
         /// The domain.
         domain: DomainName,
         /// The lock file.
         lock: PathBuf,
+        /// Who holds it, as its lock file says (`None`: not written yet, or an older version).
+        holder: Option<super::lock::LockHolder>,
+    },
+    /// A run was given the lock of another domain (a caller's mistake, refused rather than run
+    /// unlocked).
+    #[error("the lock held is for {held}, not {domain}")]
+    WrongLock {
+        /// The domain to advance.
+        domain: DomainName,
+        /// The domain whose lock was passed.
+        held: DomainName,
     },
     /// The signer configuration could not be written.
     #[error("writing the signer configuration")]
@@ -238,11 +250,6 @@ impl Rotation<'_> {
         Ok(state.save(&self.store, &self.domain)?)
     }
 
-    /// Take the per-domain lock, held until the returned file is dropped.
-    fn lock(&self) -> Result<std::fs::File, RotateError> {
-        lock_state(&self.store, &self.domain)
-    }
-
     fn key_error(selector: &str) -> impl FnOnce(KeyError) -> RotateError + '_ {
         move |source| RotateError::Key {
             selector: selector.to_owned(),
@@ -277,9 +284,16 @@ impl Rotation<'_> {
         Ok(())
     }
 
-    /// Advance as far as is safe at `now`. With `dry_run`, only say what the next step would be.
-    pub async fn run(&self, now: u64, dry_run: bool) -> Result<RunReport, RotateError> {
-        let _lock = self.lock()?;
+    /// Advance as far as is safe at `now`, holding the domain's `lock` (taken with
+    /// [`super::lock::lock_domain`], so the caller decides what a held lock means). With
+    /// `dry_run`, only say what the next step would be.
+    pub async fn run(
+        &self,
+        lock: &DomainLock,
+        now: u64,
+        dry_run: bool,
+    ) -> Result<RunReport, RotateError> {
+        check_lock(lock, &self.domain)?;
         let mut state = self.load()?;
         let mut done = Vec::new();
         let stopped = if dry_run {
@@ -488,27 +502,15 @@ impl Rotation<'_> {
     }
 }
 
-/// Take `domain`'s rotation lock (`DOMAIN/rotation.lock` beside the state), held until the
-/// returned file is dropped; DKIM and TLSA runs share it.
-pub fn lock_state(store: &KeyStore, domain: &DomainName) -> Result<std::fs::File, RotateError> {
-    let path = RotationState::path(store, domain)?.with_file_name("rotation.lock");
-    let create = |path: &Path| {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::File::create(path)
-    };
-    let lock = match create(&path) {
-        Ok(lock) => lock,
-        Err(source) => return Err(RotateError::Lock { path, source }),
-    };
-    if lock.try_lock().is_err() {
-        return Err(RotateError::Locked {
-            domain: domain.clone(),
-            lock: path,
-        });
+/// Refuse to run `domain` under another domain's lock.
+pub(super) fn check_lock(lock: &DomainLock, domain: &DomainName) -> Result<(), RotateError> {
+    if lock.domain() == domain {
+        return Ok(());
     }
-    Ok(lock)
+    Err(RotateError::WrongLock {
+        domain: domain.clone(),
+        held: lock.domain().clone(),
+    })
 }
 
 /// Run the hook through `sh -c`, killing it after [`HOOK_LIMIT`].

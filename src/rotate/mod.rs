@@ -14,6 +14,7 @@
 
 pub mod dane;
 pub mod executor;
+pub mod lock;
 pub mod step;
 
 use std::fmt;

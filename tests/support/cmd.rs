@@ -83,6 +83,26 @@ impl TestCommand {
         self
     }
 
+    /// The directory it runs in, when set.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// The same command run by `program` with `args` before it (`unshare ... sh -c ...`): the
+    /// environment and directory are kept.
+    pub fn wrapped<I, S>(mut self, program: impl Into<PathBuf>, args: I) -> TestCommand
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut all: Vec<OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+        all.push(self.program.into_os_string());
+        all.append(&mut self.args);
+        self.program = program.into();
+        self.args = all;
+        self
+    }
+
     /// The command as a shell-like line, for failure messages.
     pub fn describe(&self) -> String {
         let mut line = String::new();
@@ -109,8 +129,7 @@ impl TestCommand {
         line
     }
 
-    /// Run to completion and collect its output. Panics only when it cannot be started.
-    pub fn run(&self) -> CmdOutput {
+    fn command(&self) -> Command {
         let mut command = Command::new(&self.program);
         command
             .args(&self.args)
@@ -126,8 +145,14 @@ impl TestCommand {
         if let Some(dir) = &self.dir {
             command.current_dir(dir);
         }
+        command
+    }
+
+    /// Run to completion and collect its output. Panics only when it cannot be started.
+    pub fn run(&self) -> CmdOutput {
         let description = self.describe();
-        let mut child = command
+        let mut child = self
+            .command()
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {description}: {e}"));
         let mut input = child.stdin.take().expect("stdin is piped");
@@ -143,6 +168,81 @@ impl TestCommand {
             description,
             output,
         }
+    }
+
+    /// Start it in the background with an empty stdin, for tests that run two at once; its
+    /// output is collected by [`Running::wait`] (so it must print less than a pipe holds before
+    /// then, as a command's report does).
+    pub fn spawn(&self) -> Running {
+        let description = self.describe();
+        let mut command = self.command();
+        command.stdin(Stdio::null());
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {description}: {e}"));
+        Running { description, child }
+    }
+}
+
+/// A command started with [`TestCommand::spawn`]. Dropping it kills the process, so a failing
+/// test leaves nothing running.
+#[derive(Debug)]
+pub struct Running {
+    description: String,
+    child: std::process::Child,
+}
+
+impl Running {
+    /// Its process ID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether it has exited already.
+    pub fn exited(&mut self) -> bool {
+        self.child.try_wait().is_ok_and(|status| status.is_some())
+    }
+
+    /// Kill it with SIGKILL, as `kill -9` does, and reap it; [`Running::wait`] then collects
+    /// what it printed (once the children it left, which share its output, have exited).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Wait for it to exit and collect its output.
+    pub fn wait(mut self) -> CmdOutput {
+        self.finish()
+    }
+
+    fn finish(&mut self) -> CmdOutput {
+        let mut output = Output {
+            status: self
+                .child
+                .wait()
+                .unwrap_or_else(|e| panic!("cannot wait for {}: {e}", self.description)),
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        };
+        use std::io::Read as _;
+        if let Some(mut out) = self.child.stdout.take() {
+            let _ = out.read_to_end(&mut output.stdout);
+        }
+        if let Some(mut err) = self.child.stderr.take() {
+            let _ = err.read_to_end(&mut output.stderr);
+        }
+        CmdOutput {
+            description: self.description.clone(),
+            output,
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // Already reaped when waited for; otherwise a test failed with it running.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -11,6 +11,7 @@ pub mod dns_server;
 pub mod dnssec;
 pub mod exim;
 pub mod fake_smtp;
+pub mod fault_fs;
 pub mod fault_proxy;
 pub mod https_server;
 pub mod knot;
