@@ -139,6 +139,23 @@ pub fn read_sources(
     read_all(paths, limits, None, sink)
 }
 
+/// Read one input already in memory (a file's content, named `origin`) as [`read_sources`]
+/// reads a file: containers opened, every report or refusal handed to `sink`. Inputs over
+/// `max_input` are refused unread.
+pub fn read_bytes(bytes: &[u8], origin: &str, limits: &Limits, sink: &mut dyn FnMut(Item)) {
+    let mut reader = SourceReader {
+        limits,
+        sink,
+        deferred: None,
+    };
+    if bytes.len() as u64 > limits.max_input {
+        let size = bytes.len() as u64;
+        let limit = limits.max_input;
+        return reader.reject(origin.to_owned(), Rejected::TooLarge { size, limit });
+    }
+    reader.bytes(bytes, origin.to_owned(), 0);
+}
+
 /// Files parsed side by side in one round of [`read_sources_parallel`].
 const ROUND: usize = 64;
 
