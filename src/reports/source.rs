@@ -80,6 +80,10 @@ pub enum Rejected {
         /// The archive reader's description.
         message: String,
     },
+    /// A zip archive with no file in it (no member, or only directories): nothing to read, said
+    /// rather than skipped.
+    #[error("zip archive without a file (no members, or only directories)")]
+    EmptyZip,
     /// More members than `max_zip_members`.
     #[error("zip has {members} members, over the limit of {limit} (max_zip_members): not read")]
     TooManyMembers {
@@ -406,6 +410,7 @@ impl SourceReader<'_> {
                 },
             );
         }
+        let mut files = 0usize;
         for i in 0..archive.len() {
             let (name, contents) = match archive.by_index(i) {
                 Ok(member) if member.is_dir() => continue,
@@ -428,11 +433,15 @@ impl SourceReader<'_> {
                     }),
                 ),
             };
+            files += 1;
             let member_origin = format!("{origin}!{name}");
             match contents {
                 Ok(inner) => self.bytes(&inner, member_origin, depth + 1),
                 Err(why) => self.reject(member_origin, why),
             }
+        }
+        if files == 0 {
+            self.reject(origin.to_owned(), Rejected::EmptyZip);
         }
     }
 
@@ -617,4 +626,66 @@ fn read_capped(
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+
+    use super::*;
+
+    fn items_of(bytes: &[u8]) -> Vec<Item> {
+        let mut items = Vec::new();
+        read_bytes(bytes, "input", &Limits::default(), &mut |item| {
+            items.push(item)
+        });
+        items
+    }
+
+    /// Found by fuzz/report_source: a zip archive holding no file gave no item at all, a silent
+    /// skip (RFC 9990 §8.1; the module's contract: every input is a report or a refusal). The
+    /// fuzzer's input is kept as found in testdata/fuzz-regressions/.
+    #[test]
+    fn fuzz_regression_zip_without_a_file_is_refused_not_skipped() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/fuzz-regressions/report_source-zip-without-file.zip"
+        );
+        let found = std::fs::read(path).expect("the regression input is in testdata");
+        let items = items_of(&found);
+        assert!(
+            !items.is_empty(),
+            "the fuzzer's zip vanished without an item"
+        );
+
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        writer
+            .add_directory("reports/", zip::write::SimpleFileOptions::default())
+            .expect("a directory entry");
+        let only_a_directory = writer.finish().expect("the archive").into_inner();
+        let items = items_of(&only_a_directory);
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].origin, "input");
+        assert_eq!(items[0].outcome.as_ref().err(), Some(&Rejected::EmptyZip));
+        assert_eq!(
+            Rejected::EmptyZip.to_string(),
+            "zip archive without a file (no members, or only directories)"
+        );
+    }
+
+    /// `read_bytes` refuses what is over `max_input` unread, as a file of that size is.
+    #[test]
+    fn read_bytes_refuses_input_over_max_input() {
+        let limits = Limits {
+            max_input: 4,
+            ..Limits::default()
+        };
+        let mut items = Vec::new();
+        read_bytes(b"<feedback/>", "big", &limits, &mut |item| items.push(item));
+        assert_eq!(items.len(), 1);
+        assert!(matches!(
+            items[0].outcome,
+            Err(Rejected::TooLarge { size: 11, limit: 4 })
+        ));
+    }
 }
