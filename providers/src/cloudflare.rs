@@ -201,27 +201,7 @@ impl Cloudflare {
                 ),
                 None,
             )?;
-            for item in body["result"].as_array().cloned().unwrap_or_default() {
-                let same_name = item["name"]
-                    .as_str()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(name));
-                if !same_name || item["type"].as_str() != Some(rtype.as_str()) {
-                    continue;
-                }
-                out.push(Listed {
-                    id: item["id"].as_str().unwrap_or_default().to_owned(),
-                    record: Record {
-                        name: name.to_owned(),
-                        rtype,
-                        ttl: item["ttl"]
-                            .as_u64()
-                            .and_then(|t| u32::try_from(t).ok())
-                            .unwrap_or(1),
-                        value: read_value(rtype, &item)?,
-                        managed: item["comment"].as_str() == Some(COMMENT),
-                    },
-                });
-            }
+            out.extend(listed_page(&body, name, rtype)?);
             let total = body["result_info"]["total_pages"].as_u64().unwrap_or(1);
             if page >= total {
                 return Ok(out);
@@ -278,6 +258,63 @@ impl Cloudflare {
                 ),
             })
     }
+}
+
+/// The records of `name`/`rtype` in one page of a `dns_records` listing (its `result` array);
+/// items of other names or types are skipped.
+fn listed_page(body: &Value, name: &str, rtype: RecordType) -> Result<Vec<Listed>, ProviderError> {
+    let mut out = Vec::new();
+    for item in body["result"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        let same_name = item["name"]
+            .as_str()
+            .is_some_and(|n| n.eq_ignore_ascii_case(name));
+        if !same_name || item["type"].as_str() != Some(rtype.as_str()) {
+            continue;
+        }
+        out.push(Listed {
+            id: item["id"].as_str().unwrap_or_default().to_owned(),
+            record: Record {
+                name: name.to_owned(),
+                rtype,
+                ttl: item["ttl"]
+                    .as_u64()
+                    .and_then(|t| u32::try_from(t).ok())
+                    .unwrap_or(1),
+                value: read_value(rtype, item)?,
+                managed: item["comment"].as_str() == Some(COMMENT),
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// A listing page's body read as [`Cloudflare`] reads it: JSON, then `success`, then the
+/// records of `name`/`rtype`. For the fuzz targets (fuzz/), which have no server.
+#[doc(hidden)]
+pub fn parse_list_page(
+    text: &str,
+    name: &str,
+    rtype: RecordType,
+) -> Result<Vec<Record>, ProviderError> {
+    let body = serde_json::from_str::<Value>(text).map_err(|e| {
+        crate::http_status_error("cloudflare".into(), 502, format!("not JSON: {e}"))
+    })?;
+    if body["success"] != Value::Bool(true) {
+        let failure = ApiFailure::from_body(200, &body);
+        return Err(crate::http_status_error(
+            "cloudflare".into(),
+            failure.status,
+            failure.messages,
+        ));
+    }
+    Ok(listed_page(&body, name, rtype)?
+        .into_iter()
+        .map(|l| l.record)
+        .collect())
 }
 
 /// A listed record's value, canonical.

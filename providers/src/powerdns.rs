@@ -146,25 +146,7 @@ impl PowerDns {
         name: &str,
         rtype: RecordType,
     ) -> Result<Vec<Record>, ProviderError> {
-        let fqdn = format!("{name}.");
-        let mut out = Vec::new();
-        for set in zone
-            .rrsets
-            .iter()
-            .filter(|r| r.rtype == rtype.as_str() && r.name.eq_ignore_ascii_case(&fqdn))
-        {
-            let managed = set.comments.iter().any(|c| c.content == COMMENT);
-            for content in &set.records {
-                out.push(Record {
-                    name: name.to_owned(),
-                    rtype,
-                    ttl: set.ttl,
-                    value: read_content(rtype, &content.content)?,
-                    managed,
-                });
-            }
-        }
-        Ok(out)
+        zone_records(zone, name, rtype)
     }
 
     /// The rrset of `name`/`rtype` after `changes`, as a PATCH entry (foreign values kept).
@@ -218,6 +200,44 @@ impl PowerDns {
             "comments": [{"content": COMMENT, "account": "mailauth"}],
         }))
     }
+}
+
+/// The records of `name`/`rtype` in a zone answer (`GET .../zones/ZONE`), canonical.
+fn zone_records(zone: &Zone, name: &str, rtype: RecordType) -> Result<Vec<Record>, ProviderError> {
+    let fqdn = format!("{name}.");
+    let mut out = Vec::new();
+    for set in zone
+        .rrsets
+        .iter()
+        .filter(|r| r.rtype == rtype.as_str() && r.name.eq_ignore_ascii_case(&fqdn))
+    {
+        let managed = set.comments.iter().any(|c| c.content == COMMENT);
+        for content in &set.records {
+            out.push(Record {
+                name: name.to_owned(),
+                rtype,
+                ttl: set.ttl,
+                value: read_content(rtype, &content.content)?,
+                managed,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A zone answer's body read as [`PowerDns`] reads it: the JSON, then the records of
+/// `name`/`rtype`. For the fuzz targets (fuzz/), which have no server.
+#[doc(hidden)]
+pub fn parse_zone_answer(
+    body: &str,
+    name: &str,
+    rtype: RecordType,
+) -> Result<Vec<Record>, ProviderError> {
+    let zone: Zone = serde_json::from_str(body).map_err(|e| ProviderError::Unreachable {
+        provider: "powerdns".into(),
+        reason: format!("unreadable zone JSON: {e}"),
+    })?;
+    zone_records(&zone, name, rtype)
 }
 
 /// A record's content from the API, canonical.

@@ -297,12 +297,27 @@ impl Rfc2136 {
         message.add_query(Query::query(self.name(name)?, dns_type(rtype)));
         let wire = message.to_vec().map_err(|e| self.local(e))?;
         let bytes = self.exchange(&wire)?;
-        match bytes[3] & 0x0f {
+        self.read_answer(&bytes, name, rtype)
+    }
+
+    /// A query reply's wire bytes: its RCODE (RFC 1035 §4.1.1), then the answers of `rtype` as
+    /// (canonical value, TTL). Public (hidden) for the fuzz targets (fuzz/), which have no server.
+    #[doc(hidden)]
+    pub fn read_answer(
+        &self,
+        bytes: &[u8],
+        name: &str,
+        rtype: RecordType,
+    ) -> Result<Vec<(String, u32)>, ProviderError> {
+        let Some(flags) = bytes.get(3) else {
+            return Err(self.unreachable("short response"));
+        };
+        match flags & 0x0f {
             0 | 3 => {}
             2 => return Err(self.unreachable(format!("SERVFAIL for {name} {rtype}"))),
             rcode => return Err(self.explain(rcode, &[name.to_owned()])),
         }
-        let response = Message::from_vec(&bytes).map_err(|e| self.unreachable(e))?;
+        let response = Message::from_vec(bytes).map_err(|e| self.unreachable(e))?;
         response
             .answers
             .iter()

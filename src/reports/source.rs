@@ -95,6 +95,10 @@ pub enum Rejected {
         /// The archive reader's description.
         message: String,
     },
+    /// A zip archive with no file in it (no member, or only directories): nothing to read, said
+    /// rather than skipped.
+    #[error("zip archive without a file (no members, or only directories)")]
+    EmptyZip,
     /// More members than `max_zip_members`.
     #[error("zip has {members} members, over the limit of {limit} (max_zip_members): not read")]
     TooManyMembers {
@@ -152,6 +156,26 @@ pub fn read_sources(
     sink: &mut dyn FnMut(Item),
 ) -> Result<(), SourceError> {
     read_all(paths, limits, None, sink)
+}
+
+/// Read one input already in memory (a file's content, named `origin`) as [`read_sources`]
+/// reads a file: containers opened, every report or refusal handed to `sink`. Inputs over
+/// `max_input` are refused unread.
+pub fn read_bytes(bytes: &[u8], origin: &str, limits: &Limits, sink: &mut dyn FnMut(Item)) {
+    let mut reader = SourceReader {
+        limits,
+        sink,
+        deferred: None,
+        budget: 0,
+    };
+    // One input, one decompression budget, as for a file.
+    reader.budget = reader.per_input_budget();
+    if bytes.len() as u64 > limits.max_input {
+        let size = bytes.len() as u64;
+        let limit = limits.max_input;
+        return reader.reject(origin.to_owned(), Rejected::TooLarge { size, limit });
+    }
+    reader.bytes(bytes, origin.to_owned(), 0);
 }
 
 /// Files parsed side by side in one round of [`read_sources_parallel`].
@@ -411,6 +435,7 @@ impl SourceReader<'_> {
                 },
             );
         }
+        let mut files = 0usize;
         for i in 0..archive.len() {
             let (name, contents) = match archive.by_index(i) {
                 Ok(member) if member.is_dir() => continue,
@@ -429,11 +454,15 @@ impl SourceReader<'_> {
                     }),
                 ),
             };
+            files += 1;
             let member_origin = format!("{origin}!{name}");
             match contents {
                 Ok(inner) => self.bytes(&inner, member_origin, depth + 1),
                 Err(why) => self.reject(member_origin, why),
             }
+        }
+        if files == 0 {
+            self.reject(origin.to_owned(), Rejected::EmptyZip);
         }
     }
 
@@ -644,4 +673,66 @@ fn starts_with_header_field(bytes: &[u8]) -> bool {
         .take_while(|b| (33..=126).contains(*b) && **b != b':')
         .count();
     name_len > 0 && bytes.get(name_len) == Some(&b':')
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+
+    use super::*;
+
+    fn items_of(bytes: &[u8]) -> Vec<Item> {
+        let mut items = Vec::new();
+        read_bytes(bytes, "input", &Limits::default(), &mut |item| {
+            items.push(item)
+        });
+        items
+    }
+
+    /// Found by fuzz/report_source: a zip archive holding no file gave no item at all, a silent
+    /// skip (RFC 9990 §8.1; the module's contract: every input is a report or a refusal). The
+    /// fuzzer's input is kept as found in testdata/fuzz-regressions/.
+    #[test]
+    fn fuzz_regression_zip_without_a_file_is_refused_not_skipped() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/fuzz-regressions/report_source-zip-without-file.zip"
+        );
+        let found = std::fs::read(path).expect("the regression input is in testdata");
+        let items = items_of(&found);
+        assert!(
+            !items.is_empty(),
+            "the fuzzer's zip vanished without an item"
+        );
+
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        writer
+            .add_directory("reports/", zip::write::SimpleFileOptions::default())
+            .expect("a directory entry");
+        let only_a_directory = writer.finish().expect("the archive").into_inner();
+        let items = items_of(&only_a_directory);
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].origin, "input");
+        assert_eq!(items[0].outcome.as_ref().err(), Some(&Rejected::EmptyZip));
+        assert_eq!(
+            Rejected::EmptyZip.to_string(),
+            "zip archive without a file (no members, or only directories)"
+        );
+    }
+
+    /// `read_bytes` refuses what is over `max_input` unread, as a file of that size is.
+    #[test]
+    fn read_bytes_refuses_input_over_max_input() {
+        let limits = Limits {
+            max_input: 4,
+            ..Limits::default()
+        };
+        let mut items = Vec::new();
+        read_bytes(b"<feedback/>", "big", &limits, &mut |item| items.push(item));
+        assert_eq!(items.len(), 1);
+        assert!(matches!(
+            items[0].outcome,
+            Err(Rejected::TooLarge { size: 11, limit: 4 })
+        ));
+    }
 }
