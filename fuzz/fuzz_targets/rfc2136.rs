@@ -7,15 +7,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use mailauth_providers::RecordType;
 use mailauth_providers::rfc2136::{Rfc2136, TsigKey};
-
-const TYPES: [RecordType; 4] = [
-    RecordType::Txt,
-    RecordType::Cname,
-    RecordType::Mx,
-    RecordType::Tlsa,
-];
 
 fn backend() -> &'static Rfc2136 {
     static BACKEND: OnceLock<Rfc2136> = OnceLock::new();
@@ -36,9 +28,8 @@ fn backend() -> &'static Rfc2136 {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&pick, reply)) = data.split_first() else {
+    let Some((rtype, reply)) = mailauth_fuzz::pick_record_type(data) else {
         return;
     };
-    let rtype = TYPES[usize::from(pick) % TYPES.len()];
     let _ = backend().read_answer(reply, "example.com", rtype);
 });

@@ -44,3 +44,17 @@ pub fn split_nul(data: &[u8]) -> (&[u8], &[u8]) {
         None => (&[], data),
     }
 }
+
+/// The record types the provider targets ask for, picked by the first byte of the input: the
+/// type and the rest of the input, or `None` for an empty input.
+pub fn pick_record_type(data: &[u8]) -> Option<(mailauth_providers::RecordType, &[u8])> {
+    use mailauth_providers::RecordType;
+    const TYPES: [RecordType; 4] = [
+        RecordType::Txt,
+        RecordType::Cname,
+        RecordType::Mx,
+        RecordType::Tlsa,
+    ];
+    let (&pick, rest) = data.split_first()?;
+    Some((TYPES[usize::from(pick) % TYPES.len()], rest))
+}
