@@ -384,20 +384,14 @@ impl Provider for Cloudflare {
 }
 
 impl Cloudflare {
-    /// Whether `change` is in effect now (read back; a failed read says no).
+    /// Whether `change` is in effect now (read back, judged as [`crate::apply_plan`] judges a
+    /// whole plan; a failed read says no).
     fn took_effect(&self, zone_id: &str, change: &Change) -> bool {
-        let Ok(now) = self.list(zone_id, change.name(), change.rtype()) else {
+        let Ok(listed) = self.list(zone_id, change.name(), change.rtype()) else {
             return false;
         };
-        let here = |r: &Record| {
-            now.iter()
-                .any(|l| l.record.value == r.value && l.record.ttl == r.ttl)
-        };
-        match change {
-            Change::Create(r) => here(r),
-            Change::Update { from, to } => here(to) && (from.value == to.value || !here(from)),
-            Change::Delete(r) => !now.iter().any(|l| l.record.value == r.value),
-        }
+        let now: Vec<Record> = listed.into_iter().map(|l| l.record).collect();
+        crate::plan::not_in_effect(&[change], &now).is_none()
     }
 
     /// One change, by record id.

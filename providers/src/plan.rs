@@ -253,40 +253,66 @@ fn confirm_applied(
             .iter()
             .filter(|c| c.name() == name && c.rtype() == rtype)
             .collect();
-        let wanted: Vec<&Record> = here
-            .iter()
-            .filter_map(|c| match c {
-                Change::Create(r) | Change::Update { to: r, .. } => Some(r),
-                Change::Delete(_) => None,
-            })
-            .collect();
         let not_applied = |what: String| ProviderError::NotApplied {
             provider: format!("{provider:?}"),
             name: format!("{name} {rtype}"),
             reason: format!("{what} ({answered})"),
         };
-        if let Some(r) = wanted
-            .iter()
-            .find(|r| !now.iter().any(|n| n.value == r.value && n.ttl == r.ttl))
-        {
-            return Err(not_applied(format!(
-                "{} (TTL {}) is missing",
-                r.shown_value(),
-                r.ttl
-            )));
-        }
-        let removed = here.iter().filter_map(|c| match c {
-            Change::Delete(r) | Change::Update { from: r, .. } => Some(r),
-            Change::Create(_) => None,
-        });
-        for r in removed {
-            let kept = wanted.iter().any(|w| w.value == r.value);
-            if !kept && now.iter().any(|n| n.value == r.value) {
+        match not_in_effect(&here, &now) {
+            Some(NotInEffect::Missing(r)) => {
+                return Err(not_applied(format!(
+                    "{} (TTL {}) is missing",
+                    r.shown_value(),
+                    r.ttl
+                )));
+            }
+            Some(NotInEffect::StillThere(r)) => {
                 return Err(not_applied(format!("{} is still there", r.shown_value())));
             }
+            None => {}
         }
     }
     Ok(())
+}
+
+/// Why the changes of one record set are not in effect.
+#[derive(Debug)]
+pub(crate) enum NotInEffect<'a> {
+    /// A value created or updated to is not there with its TTL.
+    Missing(&'a Record),
+    /// A value deleted or replaced is still there, and no other change of the set wants it.
+    StillThere(&'a Record),
+}
+
+/// Whether `changes` (all of one name and type) are in effect in `now`, that set's records as
+/// read back: each created or updated value there with its TTL, each deleted or replaced value
+/// gone (unless another change wants it). The first missing value is named before the first
+/// value still there.
+pub(crate) fn not_in_effect<'a>(changes: &[&'a Change], now: &[Record]) -> Option<NotInEffect<'a>> {
+    let wanted: Vec<&Record> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Create(r) | Change::Update { to: r, .. } => Some(r),
+            Change::Delete(_) => None,
+        })
+        .collect();
+    if let Some(r) = wanted
+        .iter()
+        .find(|r| !now.iter().any(|n| n.value == r.value && n.ttl == r.ttl))
+    {
+        return Some(NotInEffect::Missing(r));
+    }
+    changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Delete(r) | Change::Update { from: r, .. } => Some(r),
+            Change::Create(_) => None,
+        })
+        .find(|r| {
+            let kept = wanted.iter().any(|w| w.value == r.value);
+            !kept && now.iter().any(|n| n.value == r.value)
+        })
+        .map(NotInEffect::StillThere)
 }
 
 fn check_unchanged(change: &Change, now: &[Record]) -> Result<(), ProviderError> {
