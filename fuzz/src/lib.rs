@@ -58,3 +58,15 @@ pub fn pick_record_type(data: &[u8]) -> Option<(mailauth_providers::RecordType, 
     let (&pick, rest) = data.split_first()?;
     Some((TYPES[usize::from(pick) % TYPES.len()], rest))
 }
+
+/// The differential check of the record targets: `built`, the text a builder made from
+/// `parsed`, must parse (with `parse`, the parser that gave `parsed`) to the same value.
+pub fn assert_round_trip<T, E>(parsed: &T, built: &str, parse: impl Fn(&[u8]) -> Result<T, E>)
+where
+    T: PartialEq + std::fmt::Debug,
+    E: std::fmt::Display,
+{
+    let again =
+        parse(built.as_bytes()).unwrap_or_else(|e| panic!("built {built:?} does not parse: {e}"));
+    assert_eq!(&again, parsed, "parse(build(x)) != x for {built:?}");
+}
