@@ -404,9 +404,7 @@ struct Published<'a> {
 fn mailauth_under(wrap: &[&str]) -> crate::support::cmd::TestCommand {
     match wrap.split_first() {
         None => mailauth(),
-        Some((program, args)) => crate::support::cmd::TestCommand::new(program)
-            .args(args)
-            .arg(env!("CARGO_BIN_EXE_mailauth")),
+        Some((program, args)) => mailauth().wrapped(program, args),
     }
 }
 
